@@ -1,0 +1,38 @@
+# The README's commands. Each target sets up its own virtual environment first (.venv, from
+# pyproject.toml), so a fresh clone needs nothing but python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup run report test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## report: the main job (for now: run the default scenario and print its summary)
+report: run
+
+## run: run scenarios/baseline.toml and print the per-strategy summary
+run: $(STAMP)
+	$(BIN)/fedstake run scenarios/baseline.toml
+
+## test: the linter, then every test
+test: lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## bench: the benchmarks under bench/ (prints figures; not part of the tests)
+bench: $(STAMP)
+	$(BIN)/python bench/bench_model.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

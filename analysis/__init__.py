@@ -1,0 +1,1 @@
+"""fedstake's analysis: the command line, and (in later modules) sweeps and reports."""

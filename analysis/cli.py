@@ -1,0 +1,136 @@
+"""The ``fedstake`` command line.
+
+Every command refuses bad input before it runs anything: the message names what is wrong and
+what is allowed, the exit status is 2, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from model import ScenarioError, load_scenario, run_scenario
+from model.params import to_dict
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message says what is wrong and what is allowed."""
+
+
+def package_version() -> str:
+    """The installed fedstake version, or ``unknown`` when run from a source tree."""
+    try:
+        return metadata.version("fedstake")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; a whole number >= 0 is allowed")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not allowed; a whole number >= 1 is allowed")
+    return value
+
+
+def format_summary(result) -> str:
+    """A plain-text table of one run: per-strategy payoffs, then margins and token totals."""
+    t = result.strategies
+    s = result.scenario
+    lines = [
+        f"scenario {s.name!r}: {s.rounds} rounds, seed {result.seed}, "
+        f"{s.trainer_identities} trainer identities, {s.validators} validators",
+        "",
+        f"{'strategy':<18} {'owners':>6} {'ids':>5} {'profit/round':>13} {'pi %/round':>11} "
+        f"{'flagged':>8} {'stake':>7}",
+    ]
+    for name, row in t.iterrows():
+        lines.append(
+            f"{name:<18} {row.owners:>6d} {row.identities:>5d} "
+            f"{row.profit_fiat_per_round_per_owner:>13.3f} {100 * row.pi:>11.4f} "
+            f"{row.flag_rate:>8.1%} {row.stake_share:>7.1%}".replace("nan%", "   -").replace(" nan", "   -")
+        )
+    k = result.kpis
+    lines += [
+        "",
+        "profit/round: fiat per owner per round; pi: profit per round per unit of capital committed",
+        f"honesty margin, trainers:   {100 * k['margin_trainers']:+.4f} %/round (honest minus best deviation)",
+        f"honesty margin, validators: {100 * k['margin_validators']:+.4f} %/round (honest minus copying)",
+        f"tokens minted {k['minted_tokens']:,.0f}, slashed {k['slashed_tokens']:,.0f}, "
+        f"burned {k['burned_tokens']:,.0f}, insurance pool {k['insurance_tokens']:,.0f}",
+        f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    """``fedstake run``: simulate one scenario, print its summary, optionally write its results."""
+    scenario = load_scenario(args.scenario)
+    seed = scenario.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; a directory (new or existing) is allowed")
+    result = run_scenario(scenario, seed, rounds=args.rounds, trajectory=out is not None)
+    print(format_summary(result))
+    if out is not None:
+        from analysis.output import write_json, write_parquet
+
+        write_parquet(result.trajectory, out / "rounds.parquet")
+        write_parquet(result.strategies.reset_index(), out / "strategies.parquet")
+        summary = {
+            "fedstake_version": package_version(),
+            "seed": seed,
+            "scenario": to_dict(result.scenario),
+            "kpis": result.kpis,
+        }
+        write_json(summary, out / "summary.json")
+        print(f"\nwrote {out / 'rounds.parquet'}, {out / 'strategies.parquet'}, {out / 'summary.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fedstake",
+        description="Agent-based model of a token-incentivised federated-learning network.",
+    )
+    parser.add_argument("--version", action="version", version=f"fedstake {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one scenario and print its per-strategy summary")
+    run.add_argument("scenario", help="scenario TOML file (see scenarios/baseline.toml)")
+    run.add_argument("--seed", type=_non_negative_int, help="seed (default: the scenario's seed)")
+    run.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
+    run.add_argument("--out", help="directory for rounds.parquet, strategies.parquet and summary.json")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fedstake`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on bad arguments
+    try:
+        return args.func(args)
+    except (ScenarioError, UsageError) as exc:
+        print(f"fedstake: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("fedstake: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Detection modes: which submissions validators flag, chosen by name in the scenario.
+
+Abstract mode: a submission of kind k is flagged with probability ``rate_k × h``, where ``h`` is the
+honest validators' share of the active validation stake (copiers detect nothing); honest work is
+flagged at the false-positive rate the same way. One uniform number per identity and round decides
+both availability and detection: the identity is away when ``u < d`` (its dropout probability) and,
+given it is present, ``(u − d) / (1 − d)`` is again uniform on [0, 1), so it is flagged when
+``u < d + (1 − d) · rate · h``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class AbstractDetection:
+    """Flags with fixed per-kind rates scaled by the honest share of validation stake."""
+
+    def __init__(self, detection_rate: np.ndarray, dropout_probability: np.ndarray):
+        self._away_below = dropout_probability
+        self._span = (1.0 - dropout_probability) * detection_rate
+
+    def flag(self, uniforms: np.ndarray, submitting: np.ndarray, honest_share: float) -> np.ndarray:
+        """Which identities are flagged this round (a subset of ``submitting``)."""
+        return submitting & (uniforms < self._away_below + self._span * honest_share)
+
+
+DETECTION_MODES = {"abstract": AbstractDetection}

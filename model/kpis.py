@@ -1,0 +1,134 @@
+"""Reducing a run to KPIs: fiat profit per owner and per unit of capital, margins, totals.
+
+Payoffs are compared per owner and per unit of capital committed (DESIGN.md §2): a Sybil owner's
+k identities are one player. An owner's capital is what registering its identities locks up: the
+required stake plus the registration cost, valued in fiat at the token price.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+TRAINER_DEVIATIONS = ("lazy", "sybil", "poisoning")
+VALIDATOR_DEVIATIONS = ("copying_validator",)
+
+#: Meaning and unit of every KPI a run reports (``<s>`` stands for each strategy name).
+KPI_DOCS = {
+    "pi_<s>": "mean fiat profit per round per unit of capital of owners playing strategy <s>",
+    "profit_fiat_per_round_<s>": "mean fiat profit per round of one owner playing <s>",
+    "flag_rate_<s>": "fraction of <s>'s submissions (trainers) that were flagged",
+    "stake_share_<s>": "share of all bonded stake held by <s> at the end of the run",
+    "margin_trainers": "pi_honest minus the best pi among the trainer deviations present",
+    "margin_validators": "pi_honest_validator minus pi_copying_validator",
+    "minted_tokens": "tokens minted by emission over the run",
+    "slashed_tokens": "tokens slashed over the run",
+    "burned_tokens": "tokens burned over the run (registrations and slashes)",
+    "insurance_tokens": "tokens in the insurance pool at the end",
+    "treasury_tokens": "tokens in the network owner's treasury at the end",
+    "final_quality": "global model quality index after the last round, in [0, 1]",
+    "mean_quality": "global model quality index averaged over rounds, in [0, 1]",
+    "mean_honest_validator_share": "honest validators' share of active validation stake, mean",
+}
+
+
+def identity_profit_fiat(net) -> np.ndarray:
+    """Cumulative fiat profit of every identity so far (trainers, then validators).
+
+    Token gains and losses (rewards, bounties, slashes) are valued at the token price; costs are
+    work (training or validation per active round), the capital cost of bonded stake per round,
+    the registration, and any strategy-specific cost or gain its ``settle`` hook booked.
+    """
+    s, ledger = net.scenario, net.ledger
+    price = s.token.price_fiat
+    wealth = ledger.liquid + ledger.stake + ledger.unbonding
+    profit = (wealth - net.wealth_at_genesis_tokens) * price
+    work_cost = np.concatenate([net.train_cost_fiat, net.validate_cost_fiat])
+    profit -= work_cost * net.active_rounds
+    profit -= net.stake_rounds_tokens * (price * s.costs.capital_cost_rate_per_round)
+    profit -= s.staking.registration_cost_tokens * price
+    profit -= net.extra_cost_fiat
+    profit += net.gain_fiat
+    return profit
+
+
+def identity_capital_fiat(net) -> np.ndarray:
+    """Capital each identity commits: its required stake plus registration, in fiat."""
+    s = net.scenario
+    stake = np.concatenate(
+        [
+            np.full(net.n_trainers, s.staking.min_trainer_stake_tokens),
+            np.full(s.validators, s.staking.validator_stake_tokens),
+        ]
+    )
+    return (stake + s.staking.registration_cost_tokens) * s.token.price_fiat
+
+
+def by_strategy(net, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (one per identity) over each strategy, in ``net.strategies`` order."""
+    return np.bincount(net.strategy_index, weights=values, minlength=len(net.strategies))
+
+
+def strategy_table(net) -> pd.DataFrame:
+    """One row per strategy: owners, capital, profit per round and per capital, flags, stake."""
+    rounds = max(net.round, 1)
+    identities = np.bincount(net.strategy_index, minlength=len(net.strategies))
+    owners = np.array([len(np.unique(net.owner[net.strategy_index == i])) for i in range(len(identities))])
+    profit = by_strategy(net, identity_profit_fiat(net))
+    capital = by_strategy(net, identity_capital_fiat(net))
+    stake = by_strategy(net, net.ledger.stake)
+    submissions = by_strategy(net, net.active_rounds.astype(float))
+    flags = by_strategy(net, net.flags.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "role": ["validator" if n.endswith("_validator") else "trainer" for n in net.strategies],
+                "owners": owners,
+                "identities": identities,
+                "capital_fiat_per_owner": np.where(owners > 0, capital / owners, np.nan),
+                "profit_fiat_per_round_per_owner": np.where(owners > 0, profit / owners / rounds, np.nan),
+                "pi": np.where(capital > 0, profit / capital / rounds, np.nan),
+                "flag_rate": np.where(submissions > 0, flags / submissions, np.nan),
+                "stake_share": stake / stake.sum() if stake.sum() > 0 else np.nan,
+            },
+            index=pd.Index(net.strategies, name="strategy"),
+        )
+    return table
+
+
+def margin(pi: dict[str, float], honest: str, deviations: tuple[str, ...]) -> float:
+    """``pi[honest]`` minus the best deviation's pi; NaN when either side has no owners."""
+    others = [pi[d] for d in deviations if not math.isnan(pi.get(d, math.nan))]
+    base = pi.get(honest, math.nan)
+    if not others or math.isnan(base):
+        return math.nan
+    return base - max(others)
+
+
+def run_kpis(net) -> dict[str, float]:
+    """The run's KPIs as a flat dict of floats (see ``KPI_DOCS``)."""
+    table = strategy_table(net)
+    kpis: dict[str, float] = {}
+    for name, row in table.iterrows():
+        kpis[f"pi_{name}"] = float(row["pi"])
+        kpis[f"profit_fiat_per_round_{name}"] = float(row["profit_fiat_per_round_per_owner"])
+        if row["role"] == "trainer":
+            kpis[f"flag_rate_{name}"] = float(row["flag_rate"])
+        kpis[f"stake_share_{name}"] = float(row["stake_share"])
+    pi = {name: float(v) for name, v in table["pi"].items()}
+    kpis["margin_trainers"] = margin(pi, "honest", TRAINER_DEVIATIONS)
+    kpis["margin_validators"] = margin(pi, "honest_validator", VALIDATOR_DEVIATIONS)
+    ledger = net.ledger
+    kpis["minted_tokens"] = ledger.minted_tokens
+    kpis["slashed_tokens"] = ledger.slashed_tokens
+    kpis["burned_tokens"] = ledger.burned_tokens
+    kpis["insurance_tokens"] = ledger.insurance_tokens
+    kpis["treasury_tokens"] = ledger.treasury_tokens
+    kpis["final_quality"] = float(net.quality)
+    kpis["mean_quality"] = float(net.recorder.quality[: net.round].mean()) if net.round else math.nan
+    kpis["mean_honest_validator_share"] = (
+        float(net.recorder.honest_share[: net.round].mean()) if net.round else math.nan
+    )
+    return kpis

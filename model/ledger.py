@@ -1,0 +1,151 @@
+"""The token ledger: every token in the network is in exactly one place.
+
+Places: each account's liquid balance and stake, the unbonding queue, the insurance pool and the
+network owner's treasury. Tokens enter only by genesis or minting and leave only by burning, so at
+every moment
+
+    liquid + staked + unbonding + insurance + treasury = genesis + minted − burned.
+
+Accounts are array indices (trainer identities first, then validators); every operation works on
+whole arrays so a round costs a handful of numpy calls, not one call per account.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Relative tolerance of the conservation check (float64 sums over many accounts).
+CONSERVATION_RTOL = 1e-9
+
+
+class LedgerError(RuntimeError):
+    """A ledger operation would break an invariant (negative balance, unbacked payout)."""
+
+
+class TokenLedger:
+    """Balances of ``n_accounts`` accounts plus the pools, with running mint/burn/slash totals.
+
+    All amounts are tokens. ``unbonding_period_rounds`` is how long unbonded stake waits in the
+    queue before it becomes liquid again.
+    """
+
+    def __init__(self, n_accounts: int, genesis_supply_tokens: float, unbonding_period_rounds: int):
+        self.liquid = np.zeros(n_accounts)
+        self.stake = np.zeros(n_accounts)
+        # Ring buffer: row (r mod (period+1)) holds what becomes liquid at the start of round r.
+        self._queue = np.zeros((unbonding_period_rounds + 1, n_accounts))
+        self._queue_used = np.zeros(unbonding_period_rounds + 1, dtype=bool)
+        self.unbonding_period_rounds = unbonding_period_rounds
+        self.insurance_tokens = 0.0
+        self.treasury_tokens = float(genesis_supply_tokens)
+        self.genesis_supply_tokens = float(genesis_supply_tokens)
+        self.minted_tokens = 0.0
+        self.burned_tokens = 0.0
+        self.slashed_tokens = 0.0
+
+    # -- genesis ---------------------------------------------------------------------------
+    def allocate_from_treasury(self, accounts: slice, stake: float, liquid: float, burn: float):
+        """Give each account in ``accounts`` a stake and a liquid balance, and burn ``burn`` each.
+
+        Used once at genesis: the tokens come out of the treasury, which must hold them.
+        """
+        n = len(range(*accounts.indices(len(self.stake))))
+        need = n * (stake + liquid + burn)
+        if need > self.treasury_tokens * (1 + CONSERVATION_RTOL):
+            raise LedgerError(
+                f"genesis needs {need:g} tokens but the treasury holds {self.treasury_tokens:g}"
+            )
+        self.treasury_tokens -= need
+        self.stake[accounts] = stake
+        self.liquid[accounts] = liquid
+        self.burned_tokens += n * burn
+
+    # -- flows -----------------------------------------------------------------------------
+    def mint_to_accounts(self, accounts: slice, amounts: np.ndarray) -> float:
+        """Mint ``amounts`` (one per account in the slice) into liquid balances; return the total."""
+        total = float(amounts.sum())
+        self.liquid[accounts] += amounts
+        self.minted_tokens += total
+        return total
+
+    def mint_to_treasury(self, amount: float) -> None:
+        """Mint ``amount`` tokens into the network owner's treasury."""
+        self.treasury_tokens += amount
+        self.minted_tokens += amount
+
+    def slash(self, accounts: slice, amounts: np.ndarray) -> float:
+        """Take ``amounts`` out of the stakes in ``accounts``; return the total now in transit.
+
+        The caller must pass the total on with :meth:`distribute_slashed`.
+        """
+        self.stake[accounts] -= amounts
+        total = float(amounts.sum())
+        self.slashed_tokens += total
+        return total
+
+    def distribute_slashed(
+        self, burn: float, insurance: float, accounts: slice, validator_amounts: np.ndarray
+    ) -> None:
+        """Send slashed tokens in transit to the burn, the insurance pool and validators' balances."""
+        self.burned_tokens += burn
+        self.insurance_tokens += insurance
+        self.liquid[accounts] += validator_amounts
+
+    def top_up_stakes(self, accounts: slice, target_tokens: float) -> None:
+        """Move liquid tokens into stake until each account holds ``target_tokens`` or runs dry."""
+        stake = self.stake[accounts]
+        liquid = self.liquid[accounts]
+        move = np.minimum(np.maximum(target_tokens - stake, 0.0), liquid)
+        stake += move
+        liquid -= move
+
+    def unbond(self, accounts: np.ndarray, now_round: int) -> None:
+        """Move the whole stake of ``accounts`` (indices) into the queue; liquid after the period."""
+        slot = (now_round + self.unbonding_period_rounds) % len(self._queue)
+        self._queue[slot, accounts] += self.stake[accounts]
+        self._queue_used[slot] = True
+        self.stake[accounts] = 0.0
+
+    def release_unbonded(self, now_round: int) -> None:
+        """Turn into liquid whatever finished unbonding by the start of ``now_round``."""
+        slot = now_round % len(self._queue)
+        if self._queue_used[slot]:
+            self.liquid += self._queue[slot]
+            self._queue[slot] = 0.0
+            self._queue_used[slot] = False
+
+    # -- views -----------------------------------------------------------------------------
+    @property
+    def unbonding(self) -> np.ndarray:
+        """Tokens each account has waiting in the unbonding queue."""
+        return self._queue.sum(axis=0)
+
+    def held_tokens(self) -> float:
+        """All tokens in existence, counted where they are."""
+        return float(
+            self.liquid.sum()
+            + self.stake.sum()
+            + self._queue.sum()
+            + self.insurance_tokens
+            + self.treasury_tokens
+        )
+
+    def expected_supply_tokens(self) -> float:
+        """All tokens there should be: genesis + minted − burned."""
+        return self.genesis_supply_tokens + self.minted_tokens - self.burned_tokens
+
+    def check(self) -> None:
+        """Raise LedgerError if tokens were created or lost or any balance is negative."""
+        held, expected = self.held_tokens(), self.expected_supply_tokens()
+        if abs(held - expected) > CONSERVATION_RTOL * max(1.0, expected):
+            raise LedgerError(f"token conservation broken: held {held!r}, expected {expected!r}")
+        tol = -CONSERVATION_RTOL * max(1.0, expected)
+        for name, arr in (
+            ("liquid", self.liquid),
+            ("stake", self.stake),
+            ("unbonding", self._queue),
+        ):
+            if arr.size and arr.min() < tol:
+                raise LedgerError(f"negative {name} balance {arr.min()!r}")
+        if self.insurance_tokens < tol or self.treasury_tokens < tol:
+            raise LedgerError("negative pool balance")

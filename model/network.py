@@ -1,0 +1,276 @@
+"""``FLNetwork``: the Mesa model of a token-incentivised federated-learning network.
+
+Participants are Mesa agents (one per identity, inspectable, typed by strategy), but the round runs
+over numpy arrays: trainer identities occupy rows ``0 .. n_trainers−1`` grouped by strategy, then
+validators. One round (DESIGN.md §3):
+
+1. availability — each identity is away with its dropout probability;
+2. trainers submit — what each strategy submits is fixed per class (``agents/``);
+3. validators evaluate — the honest share ``h`` of active validation stake sets detection power;
+4. detection and slashing — flagged identities lose ``slash_fraction`` of stake, split between
+   burn, insurance pool and the flagging validators; stakes are topped up from liquid tokens;
+5. emission and rewards — the round's emission is split owner / trainers / validators, trainers
+   by the reward rule over accepted submissions, validators by active stake;
+6. aggregation — the quality index rises with honest work and falls with undetected poison;
+7. bookkeeping — per-strategy ``settle`` hooks, counters for costs, the round's record.
+
+Fiat accounting is derived from the counters at the end (see ``model.kpis``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from agents import TRAINER_TYPES, VALIDATOR_TYPES
+from model.detection import DETECTION_MODES
+from model.emission import make_schedule
+from model.ledger import TokenLedger
+from model.randomness import RoundDraws, seed_sequence
+from model.recording import RoundRecorder
+from model.rewards import RULES, RULES_USING_SCORES
+from model.scenario import Scenario
+
+#: Stake below ``min_stake × (1 − STAKE_RTOL)`` makes an identity ineligible to submit.
+STAKE_RTOL = 1e-9
+
+
+class FLNetwork(mesa.Model):
+    """A federated-learning network under one scenario's tokenomics.
+
+    Args:
+        scenario: the validated scenario.
+        seed: an integer or a ``SeedSequence``; defaults to ``scenario.seed``. All randomness of
+            the run, Mesa's included, is drawn from it.
+        record_trajectory: also record per-strategy cumulative profit each round (slower).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | np.random.SeedSequence | None = None,
+        *,
+        record_trajectory: bool = False,
+    ):
+        root = seed_sequence(scenario.seed if seed is None else seed)
+        availability_seq, noise_seq, mesa_seq = root.spawn(3)
+        super().__init__(rng=np.random.default_rng(mesa_seq))
+        self.scenario = scenario
+        self.round = 0
+        """Index of the next round to run."""
+        s = scenario
+
+        self.n_trainers = s.trainer_identities
+        n = self.n_trainers + s.validators
+        self.ledger = TokenLedger(n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds)
+        self._lay_out_population()
+
+        # Per-identity state that changes every round (agents read through to these).
+        self.registered = np.ones(n, dtype=bool)
+        self.flags = np.zeros(n, dtype=np.int64)
+        self.active_rounds = np.zeros(n, dtype=np.int64)
+        self.stake_rounds_tokens = np.zeros(n)
+        self.extra_cost_fiat = np.zeros(n)
+        self.gain_fiat = np.zeros(n)
+        self.eligible = np.ones(self.n_trainers, dtype=bool)
+        self.submitting = np.zeros(self.n_trainers, dtype=bool)
+        self.round_poison_accepted = 0.0
+        self.quality = s.quality.initial_quality
+        self.issued_tokens = 0.0
+        self._consensus_score = np.zeros(self.n_trainers)
+
+        nt = self.n_trainers
+        st = s.staking
+        self.ledger.allocate_from_treasury(
+            slice(0, nt),
+            st.min_trainer_stake_tokens,
+            st.initial_liquid_tokens,
+            st.registration_cost_tokens,
+        )
+        self.ledger.allocate_from_treasury(
+            slice(nt, n),
+            st.validator_stake_tokens,
+            st.initial_liquid_tokens,
+            st.registration_cost_tokens,
+        )
+        self.wealth_at_genesis_tokens = self.ledger.liquid + self.ledger.stake
+
+        dropout = np.concatenate(
+            [
+                np.full(nt, s.dropout.trainer_dropout_probability),
+                np.full(s.validators, s.dropout.validator_dropout_probability),
+            ]
+        )
+        self._dropout = dropout
+        self.detection = DETECTION_MODES[s.detection.mode](self.detection_rate, dropout[:nt])
+        self._schedule = make_schedule(s.emission)
+        self._reward_rule = RULES[s.rewards.rule]
+        self._uses_scores = s.rewards.rule in RULES_USING_SCORES
+        self._uniforms = RoundDraws(np.random.default_rng(availability_seq), n, s.rounds)
+        self._noise = RoundDraws(np.random.default_rng(noise_seq), nt, s.rounds, normal=True)
+        self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
+
+    # -- setup -----------------------------------------------------------------------------
+    def _lay_out_population(self) -> None:
+        """Create the agents, type by type, and the per-identity arrays that describe them."""
+        s = self.scenario
+        nt, nv = self.n_trainers, s.validators
+        self.type_slices: dict[type, slice] = {}
+        self.strategy_index = np.zeros(nt + nv, dtype=np.int64)
+        self.strategies: list[str] = []
+        self.owner = np.zeros(nt + nv, dtype=np.int64)
+        self.detection_rate = np.zeros(nt)
+        self.work_units = np.zeros(nt)
+        self.quality_score = np.zeros(nt)
+        self.poisoned = np.zeros(nt)
+        self.train_cost_fiat = np.zeros(nt)
+        self.detects = np.zeros(nv, dtype=bool)
+        self.validate_cost_fiat = np.zeros(nv)
+        self._settle_hooks = []
+
+        start, owner = 0, 0
+        for cls in TRAINER_TYPES + VALIDATOR_TYPES:
+            count = cls.count(s)
+            members = slice(start, start + count)
+            self.type_slices[cls] = members
+            self.strategy_index[members] = len(self.strategies)
+            self.strategies.append(cls.strategy)
+            per_owner = cls.identities_per_owner(s) if cls in TRAINER_TYPES else 1
+            owners = owner + np.arange(count) // per_owner
+            self.owner[members] = owners
+            owner += count // per_owner
+            if cls in TRAINER_TYPES:
+                sub = cls.submission(s)
+                self.detection_rate[members] = sub.detection_rate
+                self.work_units[members] = sub.work_units
+                self.quality_score[members] = sub.quality_score
+                self.poisoned[members] = float(sub.poisoned)
+                self.train_cost_fiat[members] = sub.train_cost_fiat
+                if cls.settle is not None and count:
+                    self._settle_hooks.append((cls.settle, members))
+            else:
+                ev = cls.evaluation(s)
+                vslice = slice(members.start - nt, members.stop - nt)
+                self.detects[vslice] = ev.detects
+                self.validate_cost_fiat[vslice] = ev.validate_cost_fiat
+            cls.create_agents(self, count, account=list(range(start, start + count)), owner=owners)
+            start += count
+        self.n_owners = owner
+
+    # -- the round ---------------------------------------------------------------------------
+    def step(self) -> None:
+        """Run one round (epoch)."""
+        s, ledger, t, nt = self.scenario, self.ledger, self.round, self.n_trainers
+        trainers, validators = slice(0, nt), slice(nt, None)
+        ledger.release_unbonded(t)
+
+        # 1. availability; 3. validators' detection power
+        u = self._uniforms.row(t)
+        validator_stake = ledger.stake[validators]
+        validator_active = u[validators] >= self._dropout[validators]
+        active_stake = validator_stake @ validator_active
+        detecting = validator_active & self.detects
+        detecting_stake = validator_stake @ detecting
+        honest_share = detecting_stake / active_stake if active_stake > 0 else 0.0
+
+        # 2. trainers submit; 4. detection and slashing
+        submitting = np.greater_equal(u[trainers], self._dropout[trainers], out=self.submitting)
+        submitting &= self.eligible
+        flagged = self.detection.flag(u[trainers], submitting, honest_share)
+        n_flagged = np.count_nonzero(flagged)
+        accepted = submitting ^ flagged
+        slashed = 0.0
+        if n_flagged:
+            slashed = self._slash(flagged, validator_stake * detecting, detecting_stake)
+
+        # 5. emission and rewards
+        emission = self._schedule(t, self.issued_tokens)
+        e = s.emission
+        score = self._consensus_scores(honest_share, detecting) if self._uses_scores else None
+        payout = self._reward_rule(emission * e.trainer_share, accepted, ledger.stake[trainers], score)
+        minted = ledger.mint_to_accounts(trainers, payout)
+        if active_stake > 0:
+            pay = validator_stake * validator_active * (emission * e.validator_share / active_stake)
+            minted += ledger.mint_to_accounts(validators, pay)
+        owner_cut = emission * e.owner_share
+        ledger.mint_to_treasury(owner_cut)
+        minted += owner_cut
+        self.issued_tokens += minted
+
+        # 6. aggregation
+        n_accepted = np.count_nonzero(accepted)
+        self.round_poison_accepted = accepted @ self.poisoned
+        if n_accepted:
+            honest_work = (accepted @ self.work_units) / n_accepted
+            poison = self.round_poison_accepted / n_accepted
+            q = self.quality
+            q += s.quality.learning_rate * honest_work * (1.0 - q) - s.quality.poison_damage * poison * q
+            self.quality = min(1.0, max(0.0, q))
+
+        # 7. bookkeeping
+        self.active_rounds[trainers] += submitting
+        self.active_rounds[validators] += validator_active
+        self.stake_rounds_tokens += ledger.stake
+        for settle, members in self._settle_hooks:
+            settle(self, members)
+        self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
+        self.round += 1
+
+    def _slash(self, flagged: np.ndarray, flagger_stake: np.ndarray, flagger_total: float) -> float:
+        """Slash the flagged identities, pay the slashed tokens out, top stakes up; return tokens."""
+        s, ledger, nt = self.scenario, self.ledger, self.n_trainers
+        trainers = slice(0, nt)
+        sl = s.slashing
+        amounts = ledger.stake[trainers] * flagged
+        amounts *= sl.slash_fraction
+        total = ledger.slash(trainers, amounts)
+        to_validators = total * sl.validator_share
+        if flagger_total > 0:
+            bounty = flagger_stake * (to_validators / flagger_total)
+            burn = total * sl.burn_share
+        else:  # nobody to pay: the flaggers' share is burned too
+            bounty = np.zeros_like(flagger_stake)
+            burn = total * sl.burn_share + to_validators
+        ledger.distribute_slashed(burn, total * sl.insurance_share, slice(nt, None), bounty)
+
+        self.flags[trainers] += flagged
+        if sl.ejection_strikes:
+            ejected = np.flatnonzero(
+                self.registered[trainers] & (self.flags[trainers] >= sl.ejection_strikes)
+            )
+            if ejected.size:
+                self.registered[ejected] = False
+                ledger.unbond(ejected, self.round)
+        min_stake = s.staking.min_trainer_stake_tokens
+        ledger.top_up_stakes(trainers, min_stake)
+        np.logical_and(
+            self.registered[trainers],
+            ledger.stake[trainers] >= min_stake * (1.0 - STAKE_RTOL),
+            out=self.eligible,
+        )
+        return total
+
+    def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:
+        """Consensus quality score per trainer: honest evaluations mixed with copied old consensus.
+
+        Honest validators see ``quality_score + noise`` (their mean's noise shrinks with their
+        number); copiers report the previous round's consensus, so the consensus is
+        ``h · fresh + (1 − h) · previous`` with ``h`` the honest share of active stake.
+        """
+        noise = self._noise.row(self.round)  # drawn every round, so rows never shift
+        n_honest = np.count_nonzero(detecting)
+        consensus = self._consensus_score
+        if n_honest:
+            fresh = noise * (self.scenario.detection.score_noise_sd / math.sqrt(n_honest))
+            fresh += self.quality_score
+            np.maximum(fresh, 0.0, out=fresh)
+            consensus *= 1.0 - honest_share
+            consensus += honest_share * fresh
+        return consensus
+
+    def run(self) -> None:
+        """Run every remaining round of the scenario."""
+        for _ in range(self.scenario.rounds - self.round):
+            self.step()

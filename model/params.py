@@ -1,0 +1,187 @@
+"""Typed, documented parameters and the loader that refuses bad input.
+
+A scenario is a tree of frozen dataclasses. Every field is declared with :func:`param`, which
+records a one-line docstring and the values it allows (a range or a set of choices). The loader
+:func:`build` turns a plain dict (from TOML) into that tree and collects *every* problem — unknown
+keys, wrong types, out-of-range values — into one :class:`ScenarioError` that names the dotted key,
+the offending value and what is allowed. Nothing runs until a scenario has been built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+
+class ScenarioError(ValueError):
+    """A scenario or sweep file was refused; ``problems`` lists one line per bad key."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid scenario{where}:\n{lines}")
+
+
+def param(
+    default: Any,
+    doc: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """Declare a scenario field with its docstring and allowed values.
+
+    ``ge``/``gt``/``le``/``lt`` bound numbers (inclusive / exclusive); ``choices`` lists the names a
+    string field may take.
+    """
+    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    if dataclasses.is_dataclass(default):
+        return dataclasses.field(default_factory=lambda: default, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def allowed_text(f: dataclasses.Field, kind: type) -> str:
+    """Describe in words what a field allows, e.g. ``a number in [0, 1]``."""
+    m = f.metadata
+    if m.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in m["choices"])
+    noun = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
+        kind, kind.__name__
+    )
+    lo = f"{m['ge']:g}" if m.get("ge") is not None else None
+    lo_open = m.get("gt") is not None
+    if lo_open:
+        lo = f"{m['gt']:g}"
+    hi = f"{m['le']:g}" if m.get("le") is not None else None
+    hi_open = m.get("lt") is not None
+    if hi_open:
+        hi = f"{m['lt']:g}"
+    if lo is not None and hi is not None:
+        return f"{noun} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{noun} {'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f"{noun} {'<' if hi_open else '<='} {hi}"
+    return noun
+
+
+def _field_kind(cls: type, f: dataclasses.Field) -> type:
+    hints = typing.get_type_hints(cls)
+    kind = hints[f.name]
+    if isinstance(kind, types.UnionType):  # e.g. ``str | None`` — the non-None member
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    return kind
+
+
+def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tuple[Any, str | None]:
+    """Coerce ``value`` to ``kind`` if lossless; return (value, problem or None)."""
+    allowed = allowed_text(f, kind)
+    bad = f"{path} = {value!r} is not allowed: expected {allowed}"
+    if kind is bool:
+        if not isinstance(value, bool):
+            return value, bad
+        return value, None
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                return value, bad
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value, bad
+        value = float(value)
+        if not math.isfinite(value):
+            return value, bad
+    elif kind is str and not isinstance(value, str):
+        return value, bad
+    m = f.metadata
+    if m.get("choices") and value not in m["choices"]:
+        return value, bad
+    if kind in (int, float):
+        if m.get("ge") is not None and value < m["ge"]:
+            return value, bad
+        if m.get("gt") is not None and value <= m["gt"]:
+            return value, bad
+        if m.get("le") is not None and value > m["le"]:
+            return value, bad
+        if m.get("lt") is not None and value >= m["lt"]:
+            return value, bad
+    return value, None
+
+
+def build(cls: type, data: Mapping[str, Any], path: str = "", problems: list[str] | None = None):
+    """Build dataclass ``cls`` from ``data``; raise :class:`ScenarioError` listing every problem.
+
+    Missing keys take their defaults. Nested dataclass fields are built from nested tables.
+    After the fields, the class's ``validate()`` (if any) adds cross-field problems.
+    """
+    top = problems is None
+    problems = [] if problems is None else problems
+    if not isinstance(data, Mapping):
+        problems.append(f"{path or 'scenario'} must be a table of keys, got {data!r}")
+        if top:
+            raise ScenarioError(problems)
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            where = f"{path}.{key}" if path else key
+            known = ", ".join(sorted(fields))
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"unknown key {where!r}{hint}: allowed keys here are {known}")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        where = f"{path}.{name}" if path else name
+        kind = _field_kind(cls, f)
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = build(kind, data[name], where, problems)
+        else:
+            value, problem = _check_value(where, data[name], f, kind)
+            if problem:
+                problems.append(problem)
+            else:
+                kwargs[name] = value
+    obj = None
+    if not any(v is None for v in kwargs.values()):
+        try:
+            obj = cls(**kwargs)
+        except TypeError as exc:  # pragma: no cover - field set mismatch is a programming error
+            problems.append(f"{path or 'scenario'}: {exc}")
+    if obj is not None and hasattr(obj, "problems"):
+        problems.extend(obj.problems(path))
+    if top and problems:
+        raise ScenarioError(problems)
+    return obj
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The plain nested dict of a built dataclass tree (the inverse of :func:`build`)."""
+    return dataclasses.asdict(obj)
+
+
+def field_docs(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """Every leaf field of ``cls`` as (dotted key, allowed values, default, docstring)."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        kind = _field_kind(cls, f)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(kind):
+            rows.extend(field_docs(kind, key + "."))
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append((key, allowed_text(f, kind), default, f.metadata["doc"]))
+    return rows

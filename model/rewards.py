@@ -1,0 +1,49 @@
+"""Reward rules: how the trainers' pool of a round is split between accepted submissions.
+
+Each rule is ``(pool_tokens, accepted, stake_tokens, score) -> payout_tokens`` over all trainer
+identities at once. Identities that were not accepted get 0; the payouts add up to ``pool_tokens``
+when anything was accepted and to 0 otherwise (an unearned pool is not minted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+RewardRule = Callable[[float, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _split_by_weight(pool_tokens: float, weight: np.ndarray) -> np.ndarray:
+    total = weight.sum()
+    if total <= 0.0:
+        return np.zeros_like(weight)
+    return weight * (pool_tokens / total)
+
+
+def equal(pool_tokens, accepted, stake_tokens, score):
+    """The same amount to every accepted submission."""
+    n = np.count_nonzero(accepted)
+    if n == 0:
+        return np.zeros(accepted.shape)
+    return accepted * (pool_tokens / n)
+
+
+def stake_weighted(pool_tokens, accepted, stake_tokens, score):
+    """Accepted submissions share the pool in proportion to their identity's stake."""
+    return _split_by_weight(pool_tokens, stake_tokens * accepted)
+
+
+def score_weighted(pool_tokens, accepted, stake_tokens, score):
+    """Accepted submissions share the pool in proportion to their consensus quality score."""
+    return _split_by_weight(pool_tokens, score * accepted)
+
+
+RULES: dict[str, RewardRule] = {
+    "equal": equal,
+    "stake_weighted": stake_weighted,
+    "score_weighted": score_weighted,
+}
+
+#: Rules that need validators' quality scores computed each round.
+RULES_USING_SCORES = frozenset({"score_weighted"})

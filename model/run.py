@@ -1,0 +1,50 @@
+"""The one entry point analysis uses: a scenario and a seed in, KPIs (and a trajectory) out."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.kpis import run_kpis, strategy_table
+from model.network import FLNetwork
+from model.scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    """What one run produced."""
+
+    scenario: Scenario
+    seed: int | None
+    """The integer seed, or None when the run was given a SeedSequence."""
+    kpis: dict[str, float]
+    """Flat KPIs (see ``model.kpis.KPI_DOCS``)."""
+    strategies: pd.DataFrame
+    """One row per strategy: owners, capital, profit per round and per capital, flags, stake."""
+    trajectory: pd.DataFrame | None
+    """One row per round, when asked for."""
+
+
+def run_scenario(
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None = None,
+    *,
+    rounds: int | None = None,
+    trajectory: bool = False,
+) -> RunResult:
+    """Simulate ``scenario`` with ``seed`` (default: the scenario's) for its rounds (or ``rounds``)."""
+    if rounds is not None:
+        scenario = dataclasses.replace(scenario, rounds=rounds)
+    net = FLNetwork(scenario, seed, record_trajectory=trajectory)
+    net.run()
+    used_seed = scenario.seed if seed is None else seed
+    return RunResult(
+        scenario=scenario,
+        seed=used_seed if isinstance(used_seed, int) else None,
+        kpis=run_kpis(net),
+        strategies=strategy_table(net),
+        trajectory=net.recorder.frame() if trajectory else None,
+    )

@@ -1,0 +1,349 @@
+"""The scenario schema: every knob of one simulated network, typed, with units and a docstring.
+
+Units are in the names: ``*_tokens`` are protocol tokens, ``*_fiat`` are fiat currency units,
+``*_rounds`` count epochs, and fractions, shares, probabilities and rates are in [0, 1].
+Load a file with :func:`load_scenario`; derive variants with :func:`with_overrides`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model.params import ScenarioError, build, field_docs, param, to_dict
+
+SHARE_TOLERANCE = 1e-9
+
+
+def _shares_problem(path: str, names: tuple[str, ...], values: tuple[float, ...]) -> list[str]:
+    total = sum(values)
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        keys = " + ".join(f"{path}.{n}" if path else n for n in names)
+        return [f"{keys} = {total:g} is not allowed: the shares must add up to 1"]
+    return []
+
+
+@dataclass(frozen=True)
+class Population:
+    """How many participants of each strategy the network starts with."""
+
+    honest_trainers: int = param(70, "Trainers that train a real update on local data.", ge=0)
+    lazy_trainers: int = param(10, "Free-riders that submit an update without training.", ge=0)
+    sybil_owners: int = param(2, "Owners running several identities each.", ge=0)
+    sybil_identities_per_owner: int = param(5, "Identities (k) each Sybil owner runs.", ge=1)
+    poisoning_trainers: int = param(8, "Trainers that submit a malicious update.", ge=0)
+    honest_validators: int = param(8, "Validators that evaluate every submission.", ge=0)
+    copying_validators: int = param(2, "Validators that copy the last visible consensus.", ge=0)
+
+    def problems(self, path: str) -> list[str]:
+        trainers = self.honest_trainers + self.lazy_trainers + self.sybil_owners + self.poisoning_trainers
+        out = []
+        if trainers == 0:
+            out.append(f"{path}: at least one trainer of some strategy is required")
+        if self.honest_validators + self.copying_validators == 0:
+            out.append(f"{path}: at least one validator of some strategy is required")
+        return out
+
+
+@dataclass(frozen=True)
+class Token:
+    """Supply and price of the network's token."""
+
+    genesis_supply_tokens: float = param(
+        1_000_000.0,
+        "Tokens in existence at round 0; what participants do not hold is treasury.",
+        gt=0,
+    )
+    price_fiat: float = param(1.0, "Fiat value of one token (fixed in this model).", gt=0)
+
+
+@dataclass(frozen=True)
+class Staking:
+    """Stake, registration and unbonding rules for every identity."""
+
+    min_trainer_stake_tokens: float = param(
+        100.0, "Stake a trainer identity must hold to submit; slashed stake is topped up.", ge=0
+    )
+    validator_stake_tokens: float = param(1_000.0, "Stake each validator bonds.", gt=0)
+    initial_liquid_tokens: float = param(
+        100.0, "Liquid tokens each identity holds at genesis (its buffer for top-ups).", ge=0
+    )
+    registration_cost_tokens: float = param(
+        1.0, "Tokens burned to register one identity (paid once, at genesis).", ge=0
+    )
+    unbonding_period_rounds: int = param(
+        7, "Rounds an ejected identity's stake stays bonded before it turns liquid.", ge=0
+    )
+
+
+@dataclass(frozen=True)
+class Emission:
+    """How many new tokens each round mints and who gets them."""
+
+    schedule: str = param(
+        "constant",
+        "Emission schedule by name.",
+        choices=("constant", "exponential_decay", "halving"),
+    )
+    initial_tokens_per_round: float = param(1_000.0, "Tokens minted in round 0.", ge=0)
+    decay_rate_per_round: float = param(
+        0.001, "exponential_decay: fraction by which emission falls each round.", ge=0, lt=1
+    )
+    halving_supply_cap_tokens: float = param(
+        21_000_000.0,
+        "halving: issuance cap; emission halves each time issuance crosses half the remaining gap.",
+        gt=0,
+    )
+    owner_share: float = param(0.18, "Share of each round's emission to the network owner.", ge=0, le=1)
+    trainer_share: float = param(0.41, "Share of each round's emission to trainers.", ge=0, le=1)
+    validator_share: float = param(0.41, "Share of each round's emission to validators.", ge=0, le=1)
+
+    def problems(self, path: str) -> list[str]:
+        names = ("owner_share", "trainer_share", "validator_share")
+        return _shares_problem(path, names, tuple(getattr(self, n) for n in names))
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """How the trainers' part of the emission is split between accepted submissions."""
+
+    rule: str = param(
+        "equal",
+        "Reward rule by name: equal per accepted submission, or weighted by stake or by score.",
+        choices=("equal", "stake_weighted", "score_weighted"),
+    )
+
+
+@dataclass(frozen=True)
+class Slashing:
+    """What a flagged identity loses and where the slashed tokens go."""
+
+    slash_fraction: float = param(0.1, "Fraction of its stake a flagged identity loses.", ge=0, le=1)
+    burn_share: float = param(0.5, "Share of slashed tokens burned.", ge=0, le=1)
+    insurance_share: float = param(0.3, "Share of slashed tokens paid into the insurance pool.", ge=0, le=1)
+    validator_share: float = param(
+        0.2,
+        "Share of slashed tokens paid to the honest validators who flagged (by stake).",
+        ge=0,
+        le=1,
+    )
+    ejection_strikes: int = param(
+        0, "Flags after which an identity is ejected and its stake unbonds; 0 = never.", ge=0
+    )
+
+    def problems(self, path: str) -> list[str]:
+        names = ("burn_share", "insurance_share", "validator_share")
+        return _shares_problem(path, names, tuple(getattr(self, n) for n in names))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How likely each kind of submission is flagged (abstract mode).
+
+    A rate applies in full when all active validation stake is honest and shrinks in proportion to
+    the honest validators' share of it: copying validators detect nothing.
+    """
+
+    mode: str = param("abstract", "Detection mode by name.", choices=("abstract",))
+    lazy_detection_rate: float = param(0.6, "Chance a lazy submission is flagged.", ge=0, le=1)
+    poison_detection_rate: float = param(0.7, "Chance a poisoned submission is flagged.", ge=0, le=1)
+    sybil_detection_rate: float = param(
+        0.3, "Chance a Sybil identity's duplicated submission is flagged.", ge=0, le=1
+    )
+    false_positive_rate: float = param(0.02, "Chance an honest submission is flagged.", ge=0, le=1)
+    score_noise_sd: float = param(
+        0.1, "Standard deviation of one honest validator's score of a submission.", ge=0
+    )
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What each cheating strategy's submission looks like to the network."""
+
+    lazy_score: float = param(0.2, "Quality score of a lazy submission (honest work scores 1).", ge=0, le=1)
+    poison_score: float = param(
+        0.8, "Quality score a disguised poisoned submission shows to validators.", ge=0, le=1
+    )
+    sybil_update: str = param(
+        "cheap",
+        "What a Sybil owner copies to its identities: a cheap lazy update or one honest update.",
+        choices=("cheap", "honest"),
+    )
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The global model's quality index in [0, 1]."""
+
+    initial_quality: float = param(0.1, "Quality index at round 0.", ge=0, le=1)
+    learning_rate: float = param(
+        0.05,
+        "Fraction of the gap to 1 closed per round when every accepted update is honest.",
+        ge=0,
+        le=1,
+    )
+    poison_damage: float = param(
+        0.5,
+        "Fraction of quality lost per round when every accepted update is poisoned.",
+        ge=0,
+        le=1,
+    )
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Fiat costs and the poisoners' outside gain."""
+
+    train_cost_fiat_per_round: float = param(5.0, "Cost of training one real update.", ge=0)
+    validate_cost_fiat_per_round: float = param(20.0, "Cost of evaluating one round's submissions.", ge=0)
+    capital_cost_rate_per_round: float = param(
+        0.0005,
+        "Opportunity cost of staked capital, as a fraction of its fiat value per round.",
+        ge=0,
+        le=1,
+    )
+    poison_gain_fiat_per_round: float = param(
+        0.0,
+        "Outside gain g a poisoner collects in each round an undetected poison enters the model.",
+        ge=0,
+    )
+    outside_option_return_per_round: float = param(
+        0.0,
+        "Net return per round per unit of capital an owner could earn outside the network.",
+        ge=-1,
+        le=1,
+    )
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Availability: each participant misses a round with these probabilities."""
+
+    trainer_dropout_probability: float = param(0.08, "Chance a trainer identity misses a round.", ge=0, lt=1)
+    validator_dropout_probability: float = param(0.05, "Chance a validator misses a round.", ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One network and its tokenomics: everything a run needs besides the seed."""
+
+    name: str = param("unnamed", "Short name shown in summaries and reports.")
+    description: str = param("", "Free text about the scenario.")
+    rounds: int = param(200, "Rounds (epochs) to simulate.", ge=1, le=1_000_000)
+    seed: int = param(0, "Default seed of a run when none is given.", ge=0)
+    population: Population = param(Population(), "Participants by strategy.")
+    token: Token = param(Token(), "Token supply and price.")
+    staking: Staking = param(Staking(), "Stake, registration and unbonding.")
+    emission: Emission = param(Emission(), "Emission schedule and split.")
+    rewards: Rewards = param(Rewards(), "Trainer reward rule.")
+    slashing: Slashing = param(Slashing(), "Slashing policy.")
+    detection: Detection = param(Detection(), "Detection of cheating.")
+    behaviour: Behaviour = param(Behaviour(), "What cheating submissions look like.")
+    quality: Quality = param(Quality(), "Global model quality.")
+    costs: Costs = param(Costs(), "Fiat costs and gains.")
+    dropout: Dropout = param(Dropout(), "Availability.")
+
+    def problems(self, path: str) -> list[str]:
+        need = genesis_allocation_tokens(self)
+        if need > self.token.genesis_supply_tokens:
+            return [
+                f"token.genesis_supply_tokens = {self.token.genesis_supply_tokens:g} is not allowed: "
+                f"the population needs {need:g} tokens at genesis (stakes, liquid buffers and "
+                "registration); raise the supply or shrink the population"
+            ]
+        return []
+
+    @property
+    def trainer_identities(self) -> int:
+        """Trainer identities, counting each Sybil identity once."""
+        p = self.population
+        return (
+            p.honest_trainers
+            + p.lazy_trainers
+            + p.sybil_owners * p.sybil_identities_per_owner
+            + p.poisoning_trainers
+        )
+
+    @property
+    def validators(self) -> int:
+        """Validators of both strategies."""
+        return self.population.honest_validators + self.population.copying_validators
+
+
+def genesis_allocation_tokens(s: Scenario) -> float:
+    """Tokens the population holds or burns at genesis: stakes, liquid buffers, registrations."""
+    per_trainer = (
+        s.staking.min_trainer_stake_tokens
+        + s.staking.initial_liquid_tokens
+        + s.staking.registration_cost_tokens
+    )
+    per_validator = (
+        s.staking.validator_stake_tokens
+        + s.staking.initial_liquid_tokens
+        + s.staking.registration_cost_tokens
+    )
+    return s.trainer_identities * per_trainer + s.validators * per_validator
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str | None = None) -> Scenario:
+    """Build and validate a scenario from a nested dict; raise ScenarioError naming every problem."""
+    try:
+        return build(Scenario, data)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, source) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file; refuse it (ScenarioError) if anything in it is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([f"cannot read the scenario file: {exc.strerror}"], str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    return scenario_from_dict(data, str(path))
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data['a']['b'] = value`` for ``dotted = 'a.b'``, creating tables on the way."""
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ScenarioError([f"{dotted!r}: {key!r} is a value, not a table"])
+        node = child
+    node[leaf] = value
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with dotted keys replaced, e.g. ``{"slashing.slash_fraction": 0.3}``.
+
+    The result is validated like a file: an unknown key or a bad value raises ScenarioError.
+    """
+    data = to_dict(scenario)
+    for dotted, value in overrides.items():
+        set_dotted(data, dotted, value)
+    return scenario_from_dict(data)
+
+
+def scenario_keys() -> list[str]:
+    """Every dotted leaf key a scenario accepts."""
+    return [row[0] for row in field_docs(Scenario)]
+
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "genesis_allocation_tokens",
+    "load_scenario",
+    "scenario_from_dict",
+    "scenario_keys",
+    "with_overrides",
+]
