@@ -30,8 +30,14 @@ class TrainerAgent(Participant):
         """Identities each owner of this strategy runs."""
         return 1
 
-    settle = None
-    """Optional ``settle(network, members: slice)``, called once per round after aggregation."""
+    @classmethod
+    def settle_hook(cls, s: Scenario):
+        """This strategy's per-round bookkeeping under ``s``, or None if it has none.
+
+        A hook is called as ``hook(network, members)`` once per round, after aggregation, with the
+        slice of the network's arrays that holds this strategy's identities.
+        """
+        return None
 
     @property
     def flags(self) -> int:
@@ -112,11 +118,13 @@ class SybilTrainer(TrainerAgent):
         return Submission(0.0, s.behaviour.lazy_score, either, False, 0.0)
 
     @classmethod
-    def settle(cls, network, members: slice) -> None:
+    def settle_hook(cls, s: Scenario):
+        return cls.charge_shared_training if s.behaviour.sybil_update == "honest" else None
+
+    @classmethod
+    def charge_shared_training(cls, network, members: slice) -> None:
         """An honest-update owner pays one training cost in each round any identity submits."""
         s = network.scenario
-        if s.behaviour.sybil_update != "honest" or members.stop == members.start:
-            return
         k = s.population.sybil_identities_per_owner
         trained = network.submitting[members].reshape(-1, k).any(axis=1)
         # Charged to each owner's first identity; KPIs sum identities per owner.
@@ -145,8 +153,12 @@ class PoisoningTrainer(TrainerAgent):
         )
 
     @classmethod
-    def settle(cls, network, members: slice) -> None:
+    def settle_hook(cls, s: Scenario):
+        return cls.collect_outside_gain if s.costs.poison_gain_fiat_per_round > 0 else None
+
+    @classmethod
+    def collect_outside_gain(cls, network, members: slice) -> None:
         """Each registered poisoner gains ``g`` in a round an undetected poison entered the model."""
         gain = network.scenario.costs.poison_gain_fiat_per_round
-        if network.round_poison_accepted and gain:
+        if network.round_poison_accepted:
             network.gain_fiat[members] += gain * network.registered[members]

@@ -67,7 +67,7 @@ def format_summary(result) -> str:
     lines += [
         "",
         "profit/round: fiat per owner per round; pi: profit per round per unit of capital committed",
-        f"honesty margin, trainers:   {100 * k['margin_trainers']:+.4f} %/round (honest minus best deviation)",
+        f"honesty margin, trainers:   {100 * k['margin_trainers']:+.4f} %/round (honest minus best)",
         f"honesty margin, validators: {100 * k['margin_validators']:+.4f} %/round (honest minus copying)",
         f"tokens minted {k['minted_tokens']:,.0f}, slashed {k['slashed_tokens']:,.0f}, "
         f"burned {k['burned_tokens']:,.0f}, insurance pool {k['insurance_tokens']:,.0f}",

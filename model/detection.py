@@ -16,13 +16,22 @@ import numpy as np
 class AbstractDetection:
     """Flags with fixed per-kind rates scaled by the honest share of validation stake."""
 
-    def __init__(self, detection_rate: np.ndarray, dropout_probability: np.ndarray):
+    def __init__(self, detection_rate: np.ndarray, dropout_probability: float):
         self._away_below = dropout_probability
         self._span = (1.0 - dropout_probability) * detection_rate
+        self._threshold = np.empty_like(self._span)
+        self._flagged = np.empty(self._span.shape, dtype=bool)
 
     def flag(self, uniforms: np.ndarray, submitting: np.ndarray, honest_share: float) -> np.ndarray:
-        """Which identities are flagged this round (a subset of ``submitting``)."""
-        return submitting & (uniforms < self._away_below + self._span * honest_share)
+        """Which identities are flagged this round (a subset of ``submitting``).
+
+        The returned array is reused by the next call.
+        """
+        threshold = np.multiply(self._span, honest_share, out=self._threshold)
+        threshold += self._away_below
+        flagged = np.less(uniforms, threshold, out=self._flagged)
+        flagged &= submitting
+        return flagged
 
 
 DETECTION_MODES = {"abstract": AbstractDetection}

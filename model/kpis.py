@@ -47,7 +47,7 @@ def identity_profit_fiat(net) -> np.ndarray:
     profit = (wealth - net.wealth_at_genesis_tokens) * price
     work_cost = np.concatenate([net.train_cost_fiat, net.validate_cost_fiat])
     profit -= work_cost * net.active_rounds
-    profit -= net.stake_rounds_tokens * (price * s.costs.capital_cost_rate_per_round)
+    profit -= ledger.stake_rounds(net.round) * (price * s.costs.capital_cost_rate_per_round)
     profit -= s.staking.registration_cost_tokens * price
     profit -= net.extra_cost_fiat
     profit += net.gain_fiat
@@ -127,8 +127,8 @@ def run_kpis(net) -> dict[str, float]:
     kpis["insurance_tokens"] = ledger.insurance_tokens
     kpis["treasury_tokens"] = ledger.treasury_tokens
     kpis["final_quality"] = float(net.quality)
-    kpis["mean_quality"] = float(net.recorder.quality[: net.round].mean()) if net.round else math.nan
+    kpis["mean_quality"] = float(net.recorder.series("quality").mean()) if net.round else math.nan
     kpis["mean_honest_validator_share"] = (
-        float(net.recorder.honest_share[: net.round].mean()) if net.round else math.nan
+        float(net.recorder.series("honest_validator_share").mean()) if net.round else math.nan
     )
     return kpis

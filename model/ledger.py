@@ -32,9 +32,15 @@ class TokenLedger:
     def __init__(self, n_accounts: int, genesis_supply_tokens: float, unbonding_period_rounds: int):
         self.liquid = np.zeros(n_accounts)
         self.stake = np.zeros(n_accounts)
+        self.round = 0
+        """The round in progress (set by :meth:`begin_round`)."""
+        # Time integral of each stake (token-rounds) up to ``_since``; see :meth:`stake_rounds`.
+        self._stake_time = np.zeros(n_accounts)
+        self._since = np.zeros(n_accounts, dtype=np.int64)
         # Ring buffer: row (r mod (period+1)) holds what becomes liquid at the start of round r.
         self._queue = np.zeros((unbonding_period_rounds + 1, n_accounts))
         self._queue_used = np.zeros(unbonding_period_rounds + 1, dtype=bool)
+        self._queue_any = False
         self.unbonding_period_rounds = unbonding_period_rounds
         self.insurance_tokens = 0.0
         self.treasury_tokens = float(genesis_supply_tokens)
@@ -61,27 +67,37 @@ class TokenLedger:
         self.burned_tokens += n * burn
 
     # -- flows -----------------------------------------------------------------------------
-    def mint_to_accounts(self, accounts: slice, amounts: np.ndarray) -> float:
-        """Mint ``amounts`` (one per account in the slice) into liquid balances; return the total."""
-        total = float(amounts.sum())
+    def mint_to_accounts(self, accounts: slice, amounts: np.ndarray, total: float) -> None:
+        """Mint ``amounts`` (one per account in the slice, adding up to ``total``) into liquid."""
         self.liquid[accounts] += amounts
         self.minted_tokens += total
-        return total
 
     def mint_to_treasury(self, amount: float) -> None:
         """Mint ``amount`` tokens into the network owner's treasury."""
         self.treasury_tokens += amount
         self.minted_tokens += amount
 
-    def slash(self, accounts: slice, amounts: np.ndarray) -> float:
-        """Take ``amounts`` out of the stakes in ``accounts``; return the total now in transit.
+    def slash(self, accounts: np.ndarray, fraction: float) -> tuple[float, bool]:
+        """Slash ``fraction`` of the stake of ``accounts`` (indices); owners restake what they can.
 
-        The caller must pass the total on with :meth:`distribute_slashed`.
+        Each account replaces its slashed stake from its liquid balance, as far as that goes.
+        Returns the slashed total — now in transit, to be passed on with
+        :meth:`distribute_slashed` — and whether every account's stake was fully restored.
         """
-        self.stake[accounts] -= amounts
-        total = float(amounts.sum())
+        stake = self.stake[accounts]
+        liquid = self.liquid[accounts]
+        cut = stake * fraction
+        total = float(cut.sum())
         self.slashed_tokens += total
-        return total
+        # np.count_nonzero is several times cheaper than .any() on the small arrays seen here.
+        if not np.count_nonzero(liquid < cut):  # common case: every stake is restored in full
+            self.liquid[accounts] = liquid - cut
+            return total, True
+        move = np.minimum(cut, liquid)
+        self._integrate_stake(accounts)
+        self.stake[accounts] = stake - cut + move
+        self.liquid[accounts] = liquid - move
+        return total, False
 
     def distribute_slashed(
         self, burn: float, insurance: float, accounts: slice, validator_amounts: np.ndarray
@@ -91,34 +107,44 @@ class TokenLedger:
         self.insurance_tokens += insurance
         self.liquid[accounts] += validator_amounts
 
-    def top_up_stakes(self, accounts: slice, target_tokens: float) -> None:
-        """Move liquid tokens into stake until each account holds ``target_tokens`` or runs dry."""
-        stake = self.stake[accounts]
-        liquid = self.liquid[accounts]
-        move = np.minimum(np.maximum(target_tokens - stake, 0.0), liquid)
-        stake += move
-        liquid -= move
-
-    def unbond(self, accounts: np.ndarray, now_round: int) -> None:
+    def unbond(self, accounts: np.ndarray) -> None:
         """Move the whole stake of ``accounts`` (indices) into the queue; liquid after the period."""
-        slot = (now_round + self.unbonding_period_rounds) % len(self._queue)
+        self._integrate_stake(accounts)
+        slot = (self.round + self.unbonding_period_rounds) % len(self._queue)
         self._queue[slot, accounts] += self.stake[accounts]
         self._queue_used[slot] = True
+        self._queue_any = True
         self.stake[accounts] = 0.0
 
-    def release_unbonded(self, now_round: int) -> None:
-        """Turn into liquid whatever finished unbonding by the start of ``now_round``."""
+    def begin_round(self, now_round: int) -> None:
+        """Start round ``now_round``: whatever finished unbonding by now turns liquid."""
+        self.round = now_round
+        if not self._queue_any:
+            return
         slot = now_round % len(self._queue)
         if self._queue_used[slot]:
             self.liquid += self._queue[slot]
             self._queue[slot] = 0.0
             self._queue_used[slot] = False
+            self._queue_any = bool(self._queue_used.any())
+
+    def _integrate_stake(self, accounts: np.ndarray) -> None:
+        """Book the stake-time of ``accounts`` up to now, before their stake changes."""
+        self._stake_time[accounts] += self.stake[accounts] * (self.round - self._since[accounts])
+        self._since[accounts] = self.round
 
     # -- views -----------------------------------------------------------------------------
     @property
     def unbonding(self) -> np.ndarray:
         """Tokens each account has waiting in the unbonding queue."""
         return self._queue.sum(axis=0)
+
+    def stake_rounds(self, rounds_done: int) -> np.ndarray:
+        """Each account's stake summed over the ``rounds_done`` rounds so far (token-rounds).
+
+        A stake changed during a round counts at its new value for that round.
+        """
+        return self._stake_time + self.stake * (rounds_done - self._since)
 
     def held_tokens(self) -> float:
         """All tokens in existence, counted where they are."""

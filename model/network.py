@@ -32,6 +32,7 @@ from model.randomness import RoundDraws, seed_sequence
 from model.recording import RoundRecorder
 from model.rewards import RULES, RULES_USING_SCORES
 from model.scenario import Scenario
+from model.validation import ValidatorPanel
 
 #: Stake below ``min_stake × (1 − STAKE_RTOL)`` makes an identity ineligible to submit.
 STAKE_RTOL = 1e-9
@@ -55,7 +56,7 @@ class FLNetwork(mesa.Model):
         record_trajectory: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
-        availability_seq, noise_seq, mesa_seq = root.spawn(3)
+        trainer_seq, validator_seq, noise_seq, mesa_seq = root.spawn(4)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
         self.round = 0
@@ -71,7 +72,6 @@ class FLNetwork(mesa.Model):
         self.registered = np.ones(n, dtype=bool)
         self.flags = np.zeros(n, dtype=np.int64)
         self.active_rounds = np.zeros(n, dtype=np.int64)
-        self.stake_rounds_tokens = np.zeros(n)
         self.extra_cost_fiat = np.zeros(n)
         self.gain_fiat = np.zeros(n)
         self.eligible = np.ones(self.n_trainers, dtype=bool)
@@ -97,18 +97,18 @@ class FLNetwork(mesa.Model):
         )
         self.wealth_at_genesis_tokens = self.ledger.liquid + self.ledger.stake
 
-        dropout = np.concatenate(
-            [
-                np.full(nt, s.dropout.trainer_dropout_probability),
-                np.full(s.validators, s.dropout.validator_dropout_probability),
-            ]
+        self._trainer_dropout = s.dropout.trainer_dropout_probability
+        self.detection = DETECTION_MODES[s.detection.mode](self.detection_rate, self._trainer_dropout)
+        self.validator_panel = ValidatorPanel(
+            self.ledger.stake[nt:],
+            self.detects,
+            s.dropout.validator_dropout_probability,
+            RoundDraws(np.random.default_rng(validator_seq), s.validators, s.rounds),
         )
-        self._dropout = dropout
-        self.detection = DETECTION_MODES[s.detection.mode](self.detection_rate, dropout[:nt])
         self._schedule = make_schedule(s.emission)
         self._reward_rule = RULES[s.rewards.rule]
         self._uses_scores = s.rewards.rule in RULES_USING_SCORES
-        self._uniforms = RoundDraws(np.random.default_rng(availability_seq), n, s.rounds)
+        self._uniforms = RoundDraws(np.random.default_rng(trainer_seq), nt, s.rounds)
         self._noise = RoundDraws(np.random.default_rng(noise_seq), nt, s.rounds, normal=True)
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
@@ -124,11 +124,13 @@ class FLNetwork(mesa.Model):
         self.detection_rate = np.zeros(nt)
         self.work_units = np.zeros(nt)
         self.quality_score = np.zeros(nt)
-        self.poisoned = np.zeros(nt)
+        self.poisoned = np.zeros(nt, dtype=bool)
         self.train_cost_fiat = np.zeros(nt)
         self.detects = np.zeros(nv, dtype=bool)
         self.validate_cost_fiat = np.zeros(nv)
         self._settle_hooks = []
+        self._work_slices: list[tuple[slice, float]] = []
+        self._poison_slices: list[slice] = []
 
         start, owner = 0, 0
         for cls in TRAINER_TYPES + VALIDATOR_TYPES:
@@ -146,10 +148,15 @@ class FLNetwork(mesa.Model):
                 self.detection_rate[members] = sub.detection_rate
                 self.work_units[members] = sub.work_units
                 self.quality_score[members] = sub.quality_score
-                self.poisoned[members] = float(sub.poisoned)
+                self.poisoned[members] = sub.poisoned
                 self.train_cost_fiat[members] = sub.train_cost_fiat
-                if cls.settle is not None and count:
-                    self._settle_hooks.append((cls.settle, members))
+                if count and sub.work_units:
+                    self._work_slices.append((members, sub.work_units))
+                if count and sub.poisoned:
+                    self._poison_slices.append(members)
+                hook = cls.settle_hook(s)
+                if hook is not None and count:
+                    self._settle_hooks.append((hook, members))
             else:
                 ev = cls.evaluation(s)
                 vslice = slice(members.start - nt, members.stop - nt)
@@ -164,92 +171,96 @@ class FLNetwork(mesa.Model):
         """Run one round (epoch)."""
         s, ledger, t, nt = self.scenario, self.ledger, self.round, self.n_trainers
         trainers, validators = slice(0, nt), slice(nt, None)
-        ledger.release_unbonded(t)
+        ledger.begin_round(t)
 
         # 1. availability; 3. validators' detection power
+        panel = self.validator_panel.round(t)
+        honest_share = panel.honest_share
         u = self._uniforms.row(t)
-        validator_stake = ledger.stake[validators]
-        validator_active = u[validators] >= self._dropout[validators]
-        active_stake = validator_stake @ validator_active
-        detecting = validator_active & self.detects
-        detecting_stake = validator_stake @ detecting
-        honest_share = detecting_stake / active_stake if active_stake > 0 else 0.0
 
         # 2. trainers submit; 4. detection and slashing
-        submitting = np.greater_equal(u[trainers], self._dropout[trainers], out=self.submitting)
+        submitting = np.greater_equal(u, self._trainer_dropout, out=self.submitting)
         submitting &= self.eligible
-        flagged = self.detection.flag(u[trainers], submitting, honest_share)
+        n_submitting = np.count_nonzero(submitting)
+        flagged = self.detection.flag(u, submitting, honest_share)
         n_flagged = np.count_nonzero(flagged)
         accepted = submitting ^ flagged
         slashed = 0.0
         if n_flagged:
-            slashed = self._slash(flagged, validator_stake * detecting, detecting_stake)
+            slashed = self._slash(flagged, panel.bounty_weights)
 
         # 5. emission and rewards
         emission = self._schedule(t, self.issued_tokens)
         e = s.emission
-        score = self._consensus_scores(honest_share, detecting) if self._uses_scores else None
-        payout = self._reward_rule(emission * e.trainer_share, accepted, ledger.stake[trainers], score)
-        minted = ledger.mint_to_accounts(trainers, payout)
-        if active_stake > 0:
-            pay = validator_stake * validator_active * (emission * e.validator_share / active_stake)
-            minted += ledger.mint_to_accounts(validators, pay)
-        owner_cut = emission * e.owner_share
-        ledger.mint_to_treasury(owner_cut)
-        minted += owner_cut
+        minted = emission * e.owner_share
+        ledger.mint_to_treasury(minted)
+        score = (
+            self._consensus_scores(honest_share, panel.active & self.detects) if self._uses_scores else None
+        )
+        pool = emission * e.trainer_share
+        payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
+        if payout is not None:
+            ledger.mint_to_accounts(trainers, payout, pool)
+            minted += pool
+        if panel.reward_weights is not None:
+            pool = emission * e.validator_share
+            ledger.mint_to_accounts(validators, panel.reward_weights * pool, pool)
+            minted += pool
         self.issued_tokens += minted
 
-        # 6. aggregation
-        n_accepted = np.count_nonzero(accepted)
-        self.round_poison_accepted = accepted @ self.poisoned
+        # 6. aggregation: each type's submissions carry the same work and poison
+        n_accepted = n_submitting - n_flagged
         if n_accepted:
-            honest_work = (accepted @ self.work_units) / n_accepted
-            poison = self.round_poison_accepted / n_accepted
+            honest_work = 0.0
+            for members, work in self._work_slices:
+                honest_work += work * np.count_nonzero(accepted[members])
+            poison = 0
+            for members in self._poison_slices:
+                poison += np.count_nonzero(accepted[members])
+            self.round_poison_accepted = poison
             q = self.quality
-            q += s.quality.learning_rate * honest_work * (1.0 - q) - s.quality.poison_damage * poison * q
+            q += s.quality.learning_rate * honest_work / n_accepted * (1.0 - q)
+            q -= s.quality.poison_damage * self.round_poison_accepted / n_accepted * q
             self.quality = min(1.0, max(0.0, q))
+        else:
+            self.round_poison_accepted = 0
 
         # 7. bookkeeping
         self.active_rounds[trainers] += submitting
-        self.active_rounds[validators] += validator_active
-        self.stake_rounds_tokens += ledger.stake
+        self.active_rounds[validators] += panel.active
         for settle, members in self._settle_hooks:
             settle(self, members)
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
         self.round += 1
 
-    def _slash(self, flagged: np.ndarray, flagger_stake: np.ndarray, flagger_total: float) -> float:
-        """Slash the flagged identities, pay the slashed tokens out, top stakes up; return tokens."""
+    def _slash(self, flagged: np.ndarray, bounty_weights: np.ndarray | None) -> float:
+        """Slash the flagged identities and pay the slashed tokens out; return the tokens slashed.
+
+        ``bounty_weights`` splits the validators' share between the detecting validators; with no
+        detecting validator that share is burned too.
+        """
         s, ledger, nt = self.scenario, self.ledger, self.n_trainers
-        trainers = slice(0, nt)
         sl = s.slashing
-        amounts = ledger.stake[trainers] * flagged
-        amounts *= sl.slash_fraction
-        total = ledger.slash(trainers, amounts)
-        to_validators = total * sl.validator_share
-        if flagger_total > 0:
-            bounty = flagger_stake * (to_validators / flagger_total)
-            burn = total * sl.burn_share
-        else:  # nobody to pay: the flaggers' share is burned too
-            bounty = np.zeros_like(flagger_stake)
-            burn = total * sl.burn_share + to_validators
+        idx = flagged.nonzero()[0]
+        total, restored = ledger.slash(idx, sl.slash_fraction)
+        burn = total * sl.burn_share
+        if bounty_weights is not None:
+            bounty = bounty_weights * (total * sl.validator_share)
+        else:
+            bounty = np.zeros(s.validators)
+            burn += total * sl.validator_share
         ledger.distribute_slashed(burn, total * sl.insurance_share, slice(nt, None), bounty)
 
-        self.flags[trainers] += flagged
+        self.flags[:nt] += flagged
         if sl.ejection_strikes:
-            ejected = np.flatnonzero(
-                self.registered[trainers] & (self.flags[trainers] >= sl.ejection_strikes)
-            )
+            ejected = idx[self.registered[idx] & (self.flags[idx] >= sl.ejection_strikes)]
             if ejected.size:
                 self.registered[ejected] = False
-                ledger.unbond(ejected, self.round)
-        min_stake = s.staking.min_trainer_stake_tokens
-        ledger.top_up_stakes(trainers, min_stake)
-        np.logical_and(
-            self.registered[trainers],
-            ledger.stake[trainers] >= min_stake * (1.0 - STAKE_RTOL),
-            out=self.eligible,
-        )
+                ledger.unbond(ejected)
+                restored = False
+        if not restored:
+            min_stake = s.staking.min_trainer_stake_tokens * (1.0 - STAKE_RTOL)
+            self.eligible[idx] = self.registered[idx] & (ledger.stake[idx] >= min_stake)
         return total
 
     def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:

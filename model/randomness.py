@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Upper bound on numbers drawn per block (8 MB of float64).
-BLOCK_NUMBERS = 1 << 20
+#: Upper bound on numbers drawn per block (256 KiB of float64: stays in cache, and the buffer is
+#: refilled in place so fresh memory is not faulted in for every block).
+BLOCK_NUMBERS = 1 << 15
 
 
 def seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
@@ -27,18 +28,25 @@ class RoundDraws:
 
     def __init__(self, rng: np.random.Generator, width: int, rounds: int, normal: bool = False):
         self._rng = rng
-        self._width = width
         self._normal = normal
-        self._block_rows = max(1, min(rounds, BLOCK_NUMBERS // max(width, 1)))
-        self._block = np.empty((0, width))
+        self._buffer = np.empty((max(1, min(rounds, BLOCK_NUMBERS // max(width, 1))), width))
+        self._block = self._buffer[:0]
         self._first = 0  # round index of the block's first row
 
     def row(self, round_index: int) -> np.ndarray:
         """The numbers for ``round_index``; rounds must be asked for in order."""
         offset = round_index - self._first
         if offset >= len(self._block):
-            shape = (self._block_rows, self._width)
-            self._block = self._rng.standard_normal(shape) if self._normal else self._rng.random(shape)
-            self._first = round_index
+            self.block(round_index)
             offset = 0
         return self._block[offset]
+
+    def block(self, round_index: int) -> np.ndarray:
+        """Draw the next block of rows, the first of which is for ``round_index``; return it."""
+        if self._normal:
+            self._rng.standard_normal(out=self._buffer)
+        else:
+            self._rng.random(out=self._buffer)
+        self._block = self._buffer
+        self._first = round_index
+        return self._block

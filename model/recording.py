@@ -16,20 +16,22 @@ from model.kpis import (
 
 
 class RoundRecorder:
-    """Preallocated arrays, one slot per round; cheap enough to fill every round."""
+    """A preallocated row per round; cheap enough to fill every round."""
+
+    COLUMNS = ("quality", "minted_tokens", "slashed_tokens", "honest_validator_share", "accepted", "flagged")
+    """The scalar series recorded every round."""
 
     def __init__(self, net, rounds: int, per_strategy: bool):
         self._net = net
-        self.quality = np.zeros(rounds)
-        self.minted_tokens = np.zeros(rounds)
-        self.slashed_tokens = np.zeros(rounds)
-        self.honest_share = np.zeros(rounds)
-        self.accepted = np.zeros(rounds, dtype=np.int64)
-        self.flagged = np.zeros(rounds, dtype=np.int64)
+        self._rows = np.zeros((rounds, len(self.COLUMNS)))
         self.per_strategy = per_strategy
         if per_strategy:
             self.cumulative_profit = np.zeros((rounds, len(net.strategies)))
             self._capital = by_strategy(net, identity_capital_fiat(net))
+
+    def series(self, name: str) -> np.ndarray:
+        """One recorded series over the rounds run so far."""
+        return self._rows[: self._net.round, self.COLUMNS.index(name)]
 
     def record(
         self,
@@ -41,29 +43,16 @@ class RoundRecorder:
         flagged: int,
     ):
         """Store round ``t``'s figures (quality is read after aggregation)."""
-        self.quality[t] = self._net.quality
-        self.minted_tokens[t] = minted
-        self.slashed_tokens[t] = slashed
-        self.honest_share[t] = honest_share
-        self.accepted[t] = accepted
-        self.flagged[t] = flagged
+        self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
             self.cumulative_profit[t] = by_strategy(self._net, identity_profit_fiat(self._net))
 
     def frame(self) -> pd.DataFrame:
         """The rounds run so far as a DataFrame, one row per round."""
         t = self._net.round
-        df = pd.DataFrame(
-            {
-                "round": np.arange(t),
-                "quality": self.quality[:t],
-                "minted_tokens": self.minted_tokens[:t],
-                "slashed_tokens": self.slashed_tokens[:t],
-                "honest_validator_share": self.honest_share[:t],
-                "accepted": self.accepted[:t],
-                "flagged": self.flagged[:t],
-            }
-        )
+        df = pd.DataFrame(self._rows[:t], columns=list(self.COLUMNS))
+        df[["accepted", "flagged"]] = df[["accepted", "flagged"]].astype(np.int64)
+        df.insert(0, "round", np.arange(t))
         if self.per_strategy:
             profit = np.diff(self.cumulative_profit[:t], axis=0, prepend=0.0)
             with np.errstate(divide="ignore", invalid="ignore"):

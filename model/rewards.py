@@ -1,8 +1,9 @@
 """Reward rules: how the trainers' pool of a round is split between accepted submissions.
 
-Each rule is ``(pool_tokens, accepted, stake_tokens, score) -> payout_tokens`` over all trainer
-identities at once. Identities that were not accepted get 0; the payouts add up to ``pool_tokens``
-when anything was accepted and to 0 otherwise (an unearned pool is not minted).
+Each rule is ``(pool_tokens, accepted, stake_tokens, score) -> payout_tokens or None`` over all
+trainer identities at once. Identities that were not accepted get 0 and the payouts add up to
+``pool_tokens``; when no accepted submission has any weight the rule returns None and the pool is
+not minted.
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-RewardRule = Callable[[float, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+RewardRule = Callable[[float, np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]
 
 
-def _split_by_weight(pool_tokens: float, weight: np.ndarray) -> np.ndarray:
+def _split_by_weight(pool_tokens: float, weight: np.ndarray) -> np.ndarray | None:
     total = weight.sum()
     if total <= 0.0:
-        return np.zeros_like(weight)
-    return weight * (pool_tokens / total)
+        return None
+    weight *= pool_tokens / total
+    return weight
 
 
 def equal(pool_tokens, accepted, stake_tokens, score):
     """The same amount to every accepted submission."""
     n = np.count_nonzero(accepted)
     if n == 0:
-        return np.zeros(accepted.shape)
+        return None
     return accepted * (pool_tokens / n)
 
 
