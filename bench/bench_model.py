@@ -72,17 +72,27 @@ def scaled_scenario(trainers: int):
     )
 
 
-def best_of(repeats: int, build, run) -> tuple[float, float]:
-    """Best (construction seconds, step-loop seconds) over ``repeats`` fresh models."""
-    best_build = best_run = float("inf")
+def time_model(build, run) -> tuple[float, float]:
+    """(construction seconds, step-loop seconds) of one fresh model."""
+    t0 = time.perf_counter()
+    model = build()
+    t1 = time.perf_counter()
+    run(model)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def best_of_interleaved(repeats: int, *contenders) -> list[tuple[float, float]]:
+    """Best (construction, step loop) seconds per contender, each ``(build, run)``.
+
+    The contenders take turns within every repeat, so a noisy neighbour on a shared machine slows
+    them alike and the ratio stays fair.
+    """
+    best = [(float("inf"), float("inf")) for _ in contenders]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        model = build()
-        t1 = time.perf_counter()
-        run(model)
-        t2 = time.perf_counter()
-        best_build, best_run = min(best_build, t1 - t0), min(best_run, t2 - t1)
-    return best_build, best_run
+        for i, (build, run) in enumerate(contenders):
+            b, r = time_model(build, run)
+            best[i] = (min(best[i][0], b), min(best[i][1], r))
+    return best
 
 
 def run_trivial(model: TrivialModel) -> None:
@@ -106,14 +116,17 @@ def main() -> None:
         scenario = scaled_scenario(trainers)
         participants = scenario.trainer_identities + scenario.validators
         work = participants * ROUNDS / 1e6
-        fb, fr = best_of(args.repeats, lambda s=scenario: FLNetwork(s, 1), FLNetwork.run)
-        tb, tr = best_of(args.repeats, lambda n=participants: TrivialModel(n), run_trivial)
+        (fb, fr), (tb, tr) = best_of_interleaved(
+            args.repeats,
+            (lambda s=scenario: FLNetwork(s, 1), FLNetwork.run),
+            (lambda n=participants: TrivialModel(n), run_trivial),
+        )
         print(
             f"{trainers:>8,} {participants:>9,} | {work / fr:>9.1f} {work / tr:>8.2f} {tr / fr:>5.1f}x | "
             f"{work / (fb + fr):>12.1f} {work / (tb + tr):>11.2f} {(tb + tr) / (fb + fr):>5.1f}x"
         )
     baseline = load_scenario(BASELINE)
-    bb, br = best_of(args.repeats, lambda: FLNetwork(baseline, 1), FLNetwork.run)
+    ((bb, br),) = best_of_interleaved(args.repeats, (lambda: FLNetwork(baseline, 1), FLNetwork.run))
     print(
         f"\nbaseline scenario ({baseline.trainer_identities} trainer identities, "
         f"{baseline.validators} validators, {baseline.rounds} rounds): "

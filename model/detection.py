@@ -19,19 +19,13 @@ class AbstractDetection:
     def __init__(self, detection_rate: np.ndarray, dropout_probability: float):
         self._away_below = dropout_probability
         self._span = (1.0 - dropout_probability) * detection_rate
-        self._threshold = np.empty_like(self._span)
-        self._flagged = np.empty(self._span.shape, dtype=bool)
 
-    def flag(self, uniforms: np.ndarray, submitting: np.ndarray, honest_share: float) -> np.ndarray:
-        """Which identities are flagged this round (a subset of ``submitting``).
-
-        The returned array is reused by the next call.
-        """
-        threshold = np.multiply(self._span, honest_share, out=self._threshold)
+    def flagged_if_submitting(self, uniforms: np.ndarray, honest_share: np.ndarray) -> np.ndarray:
+        """For a block of rounds (rows of ``uniforms``, one ``honest_share`` per row): who would be
+        flagged if they submitted. The network keeps only those who did."""
+        threshold = self._span * honest_share[:, None]
         threshold += self._away_below
-        flagged = np.less(uniforms, threshold, out=self._flagged)
-        flagged &= submitting
-        return flagged
+        return uniforms < threshold
 
 
 DETECTION_MODES = {"abstract": AbstractDetection}

@@ -87,7 +87,7 @@ class TokenLedger:
         stake = self.stake[accounts]
         liquid = self.liquid[accounts]
         cut = stake * fraction
-        total = float(cut.sum())
+        total = float(np.add.reduce(cut))  # cheaper than cut.sum() on small arrays
         self.slashed_tokens += total
         # np.count_nonzero is several times cheaper than .any() on the small arrays seen here.
         if not np.count_nonzero(liquid < cut):  # common case: every stake is restored in full

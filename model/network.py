@@ -25,14 +25,14 @@ import mesa
 import numpy as np
 
 from agents import TRAINER_TYPES, VALIDATOR_TYPES
+from model.blocks import RoundBlock, RoundBlocks
 from model.detection import DETECTION_MODES
 from model.emission import make_schedule
 from model.ledger import TokenLedger
-from model.randomness import RoundDraws, seed_sequence
+from model.randomness import RoundDraws, block_rounds, seed_sequence
 from model.recording import RoundRecorder
 from model.rewards import RULES, RULES_USING_SCORES
 from model.scenario import Scenario
-from model.validation import ValidatorPanel
 
 #: Stake below ``min_stake × (1 − STAKE_RTOL)`` makes an identity ineligible to submit.
 STAKE_RTOL = 1e-9
@@ -70,11 +70,10 @@ class FLNetwork(mesa.Model):
 
         # Per-identity state that changes every round (agents read through to these).
         self.registered = np.ones(n, dtype=bool)
-        self.flags = np.zeros(n, dtype=np.int64)
-        self.active_rounds = np.zeros(n, dtype=np.int64)
+        self.flags = np.zeros(n, dtype=np.int32)
+        self.active_rounds = np.zeros(n, dtype=np.int32)
         self.extra_cost_fiat = np.zeros(n)
         self.gain_fiat = np.zeros(n)
-        self.eligible = np.ones(self.n_trainers, dtype=bool)
         self.submitting = np.zeros(self.n_trainers, dtype=bool)
         self.round_poison_accepted = 0.0
         self.quality = s.quality.initial_quality
@@ -97,19 +96,28 @@ class FLNetwork(mesa.Model):
         )
         self.wealth_at_genesis_tokens = self.ledger.liquid + self.ledger.stake
 
-        self._trainer_dropout = s.dropout.trainer_dropout_probability
-        self.detection = DETECTION_MODES[s.detection.mode](self.detection_rate, self._trainer_dropout)
-        self.validator_panel = ValidatorPanel(
+        self.detection = DETECTION_MODES[s.detection.mode](
+            self.detection_rate, s.dropout.trainer_dropout_probability
+        )
+        self._blocks = RoundBlocks(
+            np.random.default_rng(trainer_seq),
+            np.random.default_rng(validator_seq),
+            nt,
+            self.detection,
+            s.dropout.trainer_dropout_probability,
             self.ledger.stake[nt:],
             self.detects,
             s.dropout.validator_dropout_probability,
-            RoundDraws(np.random.default_rng(validator_seq), s.validators, s.rounds),
+            s.rounds,
         )
+        self._block: RoundBlock | None = None
         self._schedule = make_schedule(s.emission)
         self._reward_rule = RULES[s.rewards.rule]
         self._uses_scores = s.rewards.rule in RULES_USING_SCORES
-        self._uniforms = RoundDraws(np.random.default_rng(trainer_seq), nt, s.rounds)
-        self._noise = RoundDraws(np.random.default_rng(noise_seq), nt, s.rounds, normal=True)
+        self._noise = RoundDraws(
+            np.random.default_rng(noise_seq), nt, block_rounds(nt, s.rounds), normal=True
+        )
+        self._flagged = np.zeros(nt, dtype=bool)
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
     # -- setup -----------------------------------------------------------------------------
@@ -162,7 +170,8 @@ class FLNetwork(mesa.Model):
                 vslice = slice(members.start - nt, members.stop - nt)
                 self.detects[vslice] = ev.detects
                 self.validate_cost_fiat[vslice] = ev.validate_cost_fiat
-            cls.create_agents(self, count, account=list(range(start, start + count)), owner=owners)
+            for account, owner_id in zip(range(start, start + count), owners.tolist(), strict=True):
+                cls(self, account, owner_id)  # registers itself with the model
             start += count
         self.n_owners = owner
 
@@ -173,38 +182,41 @@ class FLNetwork(mesa.Model):
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
 
-        # 1. availability; 3. validators' detection power
-        panel = self.validator_panel.round(t)
-        honest_share = panel.honest_share
-        u = self._uniforms.row(t)
+        # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
+        block = self._block
+        if block is None or t - block.first >= block.rounds:
+            block = self._block = self._blocks.next_block(t)
+        i = t - block.first
+        validators_now = block.validators
+        honest_share = validators_now.honest_share[i]
 
         # 2. trainers submit; 4. detection and slashing
-        submitting = np.greater_equal(u, self._trainer_dropout, out=self.submitting)
-        submitting &= self.eligible
+        submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
+        flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
         n_submitting = np.count_nonzero(submitting)
-        flagged = self.detection.flag(u, submitting, honest_share)
         n_flagged = np.count_nonzero(flagged)
         accepted = submitting ^ flagged
         slashed = 0.0
         if n_flagged:
-            slashed = self._slash(flagged, panel.bounty_weights)
+            slashed = self._slash(flagged, validators_now.bounty_weights[i])
 
         # 5. emission and rewards
         emission = self._schedule(t, self.issued_tokens)
         e = s.emission
         minted = emission * e.owner_share
         ledger.mint_to_treasury(minted)
-        score = (
-            self._consensus_scores(honest_share, panel.active & self.detects) if self._uses_scores else None
-        )
+        score = None
+        if self._uses_scores:
+            score = self._consensus_scores(honest_share, validators_now.active[i] & self.detects)
         pool = emission * e.trainer_share
         payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
         if payout is not None:
             ledger.mint_to_accounts(trainers, payout, pool)
             minted += pool
-        if panel.reward_weights is not None:
+        reward_weights = validators_now.reward_weights[i]
+        if reward_weights is not None:
             pool = emission * e.validator_share
-            ledger.mint_to_accounts(validators, panel.reward_weights * pool, pool)
+            ledger.mint_to_accounts(validators, reward_weights * pool, pool)
             minted += pool
         self.issued_tokens += minted
 
@@ -227,11 +239,11 @@ class FLNetwork(mesa.Model):
 
         # 7. bookkeeping
         self.active_rounds[trainers] += submitting
-        self.active_rounds[validators] += panel.active
+        self.active_rounds[validators] += validators_now.active[i]
         for settle, members in self._settle_hooks:
             settle(self, members)
+        self.round += 1  # before recording: the record describes the state after round t
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
-        self.round += 1
 
     def _slash(self, flagged: np.ndarray, bounty_weights: np.ndarray | None) -> float:
         """Slash the flagged identities and pay the slashed tokens out; return the tokens slashed.
@@ -241,7 +253,7 @@ class FLNetwork(mesa.Model):
         """
         s, ledger, nt = self.scenario, self.ledger, self.n_trainers
         sl = s.slashing
-        idx = flagged.nonzero()[0]
+        idx = flagged.nonzero()[0]  # flagged identities are registered: only they submit
         total, restored = ledger.slash(idx, sl.slash_fraction)
         burn = total * sl.burn_share
         if bounty_weights is not None:
@@ -251,16 +263,17 @@ class FLNetwork(mesa.Model):
             burn += total * sl.validator_share
         ledger.distribute_slashed(burn, total * sl.insurance_share, slice(nt, None), bounty)
 
-        self.flags[:nt] += flagged
+        self.flags[idx] += 1
+        leaving = None
+        if not restored:  # identities whose stake could not be restored deregister
+            below = ledger.stake[idx] < s.staking.min_trainer_stake_tokens * (1.0 - STAKE_RTOL)
+            leaving = idx[below]
         if sl.ejection_strikes:
-            ejected = idx[self.registered[idx] & (self.flags[idx] >= sl.ejection_strikes)]
-            if ejected.size:
-                self.registered[ejected] = False
-                ledger.unbond(ejected)
-                restored = False
-        if not restored:
-            min_stake = s.staking.min_trainer_stake_tokens * (1.0 - STAKE_RTOL)
-            self.eligible[idx] = self.registered[idx] & (ledger.stake[idx] >= min_stake)
+            ejected = idx[self.flags[idx] >= sl.ejection_strikes]
+            leaving = ejected if leaving is None else np.union1d(leaving, ejected)
+        if leaving is not None and leaving.size:
+            self.registered[leaving] = False
+            ledger.unbond(leaving)
         return total
 
     def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:

@@ -50,6 +50,13 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def number_text(x: float) -> str:
+    """A bound or default as TOML writes it: ``1_000_000``, ``0.5``, ``1e-09``."""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{x:_.0f}"
+    return f"{x:g}"
+
+
 def allowed_text(f: dataclasses.Field, kind: type) -> str:
     """Describe in words what a field allows, e.g. ``a number in [0, 1]``."""
     m = f.metadata
@@ -58,14 +65,14 @@ def allowed_text(f: dataclasses.Field, kind: type) -> str:
     noun = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
         kind, kind.__name__
     )
-    lo = f"{m['ge']:g}" if m.get("ge") is not None else None
+    lo = number_text(m["ge"]) if m.get("ge") is not None else None
     lo_open = m.get("gt") is not None
     if lo_open:
-        lo = f"{m['gt']:g}"
-    hi = f"{m['le']:g}" if m.get("le") is not None else None
+        lo = number_text(m["gt"])
+    hi = number_text(m["le"]) if m.get("le") is not None else None
     hi_open = m.get("lt") is not None
     if hi_open:
-        hi = f"{m['lt']:g}"
+        hi = number_text(m["lt"])
     if lo is not None and hi is not None:
         return f"{noun} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
     if lo is not None:

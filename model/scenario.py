@@ -65,7 +65,7 @@ class Staking:
     """Stake, registration and unbonding rules for every identity."""
 
     min_trainer_stake_tokens: float = param(
-        100.0, "Stake a trainer identity must hold to submit; slashed stake is topped up.", ge=0
+        100.0, "Stake a trainer identity must hold to submit; slashed stake is restored from liquid.", ge=0
     )
     validator_stake_tokens: float = param(1_000.0, "Stake each validator bonds.", gt=0)
     initial_liquid_tokens: float = param(

@@ -1,0 +1,232 @@
+"""Closed-form expected payoffs of the abstract mode, and the slashing bounds of DESIGN.md §5.
+
+Assumptions under which the expectations are exact (``assumptions_violated`` lists any broken):
+
+* fixed population and price; no ejection (``slashing.ejection_strikes = 0``);
+* validators never drop out, so the honest share of validation stake ``h`` is the same every round;
+* slashed stake is always restored from liquid tokens (the liquid buffer never runs dry), so every
+  slash takes ``S = slash_fraction × min_trainer_stake_tokens``;
+* the ``equal`` or ``stake_weighted`` reward rule (all trainer stakes equal, so they coincide);
+* ``constant`` or ``exponential_decay`` emission (payoffs are averaged over the run's rounds).
+
+Notation (per identity and round): ``d`` dropout probability, ``p = rate × h`` the chance a present
+identity's submission is flagged (``ε`` for honest work), ``R`` the expected reward of an accepted
+submission, ``S`` the slashed stake, ``c`` the training cost, ``g`` a poisoner's outside gain.
+A present identity earns ``(1 − p)·R − p·S − c``; the expected reward of an accepted submission is
+exact: ``R = pool · E[1 / (1 + X)]`` with ``X`` the number of *other* accepted submissions, a sum
+of binomials (one per strategy).
+
+The bounds compare honest work with one deviation on the same identity:
+
+* deterrence: honest beats the deviation iff ``(1 − d)(p − ε)(R + S) ≥ (1 − d)(c − c_dev) + g_eff``,
+  i.e. ``S ≥ (c − c_dev + g_eff/(1 − d)) / (p − ε) − R``. With ``ε = d = c_dev = 0`` this is
+  DESIGN.md's ``p·(R + S) ≥ c + g``.
+* participation: honest work beats the outside option iff
+  ``(1 − d)((1 − ε)R − εS − c) − fixed ≥ ω·K`` (``fixed`` = capital cost and amortised registration,
+  ``K`` capital, ``ω`` outside return), i.e. ``S ≤ ((1 − ε)R − c − (fixed + ωK)/(1 − d)) / ε``.
+  DESIGN.md's ``R − c − ε·S ≥ 0`` is this with the lost reward ``εR`` and fixed costs neglected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from model.scenario import Scenario
+
+TRAINER_STRATEGIES = ("honest", "lazy", "sybil", "poisoning")
+
+
+@dataclass(frozen=True)
+class TrainerKind:
+    """One trainer strategy as the closed form sees it."""
+
+    name: str
+    identities: int
+    identities_per_owner: int
+    flag_probability: float
+    """p: chance a present identity is flagged (rate × h)."""
+    train_cost_fiat: float
+    """Training cost per submitting identity per round (a Sybil owner's shared cost is separate)."""
+
+
+def assumptions_violated(s: Scenario) -> list[str]:
+    """Which of the module's assumptions ``s`` breaks (empty: the closed form is exact)."""
+    out = []
+    if s.slashing.ejection_strikes:
+        out.append("ejection is on (slashing.ejection_strikes > 0)")
+    if s.dropout.validator_dropout_probability > 0:
+        out.append("validators drop out (h varies by round)")
+    if s.rewards.rule not in ("equal", "stake_weighted"):
+        out.append(f"reward rule {s.rewards.rule!r} depends on scores")
+    if s.emission.schedule == "halving":
+        out.append("halving emission depends on issuance")
+    return out
+
+
+def honest_share(s: Scenario) -> float:
+    """h: honest validators' share of validation stake with every validator present."""
+    total = s.validators
+    return s.population.honest_validators / total if total else 0.0
+
+
+def trainer_kinds(s: Scenario) -> list[TrainerKind]:
+    """The trainer strategies of ``s`` with their flag probabilities and costs."""
+    p, d, b = s.population, s.detection, s.behaviour
+    h = honest_share(s)
+    k = p.sybil_identities_per_owner
+    if b.sybil_update == "honest":
+        sybil_rate = d.sybil_detection_rate
+    else:
+        sybil_rate = 1.0 - (1.0 - d.lazy_detection_rate) * (1.0 - d.sybil_detection_rate)
+    c = s.costs.train_cost_fiat_per_round
+    return [
+        TrainerKind("honest", p.honest_trainers, 1, d.false_positive_rate * h, c),
+        TrainerKind("lazy", p.lazy_trainers, 1, d.lazy_detection_rate * h, 0.0),
+        TrainerKind("sybil", p.sybil_owners * k, k, sybil_rate * h, 0.0),
+        TrainerKind("poisoning", p.poisoning_trainers, 1, d.poison_detection_rate * h, c),
+    ]
+
+
+def mean_emission_tokens(s: Scenario) -> float:
+    """Emission per round averaged over the run's rounds (constant or exponential decay)."""
+    e = s.emission
+    if e.schedule == "exponential_decay" and e.decay_rate_per_round > 0:
+        keep = 1.0 - e.decay_rate_per_round
+        return e.initial_tokens_per_round * (1.0 - keep**s.rounds) / (s.rounds * (1.0 - keep))
+    return e.initial_tokens_per_round
+
+
+def _accepted_count_pmf(kinds: list[TrainerKind], dropout: float, leave_out: str | None) -> np.ndarray:
+    """Distribution of the number of accepted submissions, one identity of ``leave_out`` excluded."""
+    pmf = np.ones(1)
+    for kind in kinds:
+        n = kind.identities - (1 if kind.name == leave_out else 0)
+        if n <= 0:
+            continue
+        accept = (1.0 - dropout) * (1.0 - kind.flag_probability)
+        pmf = np.convolve(pmf, stats.binom.pmf(np.arange(n + 1), n, accept))
+    return pmf
+
+
+def expected_reward_tokens(s: Scenario) -> dict[str, float]:
+    """R per strategy: expected tokens an accepted submission of that strategy earns."""
+    kinds = trainer_kinds(s)
+    pool = mean_emission_tokens(s) * s.emission.trainer_share
+    d = s.dropout.trainer_dropout_probability
+    out = {}
+    for kind in kinds:
+        pmf = _accepted_count_pmf(kinds, d, kind.name)
+        out[kind.name] = pool * float(pmf @ (1.0 / (1.0 + np.arange(len(pmf)))))
+    return out
+
+
+def _fixed_costs_fiat(s: Scenario, stake_tokens: float) -> float:
+    """Per-round capital cost of the stake plus the registration amortised over the run."""
+    price = s.token.price_fiat
+    return (
+        stake_tokens * price * s.costs.capital_cost_rate_per_round
+        + s.staking.registration_cost_tokens * price / s.rounds
+    )
+
+
+def expected_payoffs(s: Scenario) -> pd.DataFrame:
+    """Expected fiat profit per round per owner and per unit of capital, by strategy.
+
+    Columns: ``profit_fiat_per_round_per_owner``, ``capital_fiat_per_owner``, ``pi``. Strategies
+    with no owners are left out.
+    """
+    price = s.token.price_fiat
+    d = s.dropout.trainer_dropout_probability
+    S = s.slashing.slash_fraction * s.staking.min_trainer_stake_tokens
+    R = expected_reward_tokens(s)
+    kinds = trainer_kinds(s)
+    poison = next(k for k in kinds if k.name == "poisoning")
+    p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - poison.flag_probability)) ** poison.identities
+    rows = {}
+    slashed_per_round = 0.0
+    for kind in kinds:
+        slashed_per_round += kind.identities * (1.0 - d) * kind.flag_probability * S
+        if kind.identities == 0:
+            continue
+        p = kind.flag_probability
+        per_identity = (1.0 - d) * (((1.0 - p) * R[kind.name] - p * S) * price - kind.train_cost_fiat)
+        per_identity -= _fixed_costs_fiat(s, s.staking.min_trainer_stake_tokens)
+        per_owner = per_identity * kind.identities_per_owner
+        if kind.name == "sybil" and s.behaviour.sybil_update == "honest":
+            per_owner -= s.costs.train_cost_fiat_per_round * (1.0 - d**kind.identities_per_owner)
+        if kind.name == "poisoning":
+            per_owner += s.costs.poison_gain_fiat_per_round * p_degraded
+        capital = kind.identities_per_owner * (
+            s.staking.min_trainer_stake_tokens + s.staking.registration_cost_tokens
+        )
+        rows[kind.name] = (per_owner, capital * price)
+
+    v_stake = s.staking.validator_stake_tokens
+    v_pool = mean_emission_tokens(s) * s.emission.validator_share / max(s.validators, 1)
+    v_base = v_pool * price - _fixed_costs_fiat(s, v_stake)
+    v_capital = (v_stake + s.staking.registration_cost_tokens) * price
+    if s.population.honest_validators:
+        bounty = slashed_per_round * s.slashing.validator_share / s.population.honest_validators
+        honest = v_base + bounty * price - s.costs.validate_cost_fiat_per_round
+        rows["honest_validator"] = (honest, v_capital)
+    if s.population.copying_validators:
+        rows["copying_validator"] = (v_base, v_capital)
+
+    table = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["profit_fiat_per_round_per_owner", "capital_fiat_per_owner"]
+    )
+    table.index.name = "strategy"
+    table["pi"] = table["profit_fiat_per_round_per_owner"] / table["capital_fiat_per_owner"]
+    return table
+
+
+def _slash_per_fraction(s: Scenario) -> float:
+    return s.staking.min_trainer_stake_tokens
+
+
+def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
+    """Smallest slash fraction at which honest work beats ``deviation`` (may be < 0 or > 1).
+
+    ``inf`` when the deviation is flagged no more often than honest work (no slash deters it).
+    R is taken as the honest identity's expected reward.
+    """
+    kinds = {k.name: k for k in trainer_kinds(s)}
+    honest, dev = kinds["honest"], kinds[deviation]
+    d = s.dropout.trainer_dropout_probability
+    price = s.token.price_fiat
+    R = expected_reward_tokens(s)["honest"] * price
+    gain = 0.0
+    if deviation == "poisoning":
+        p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - dev.flag_probability)) ** dev.identities
+        gain = s.costs.poison_gain_fiat_per_round * p_degraded
+    dp = dev.flag_probability - honest.flag_probability
+    if dp <= 0:
+        return math.inf
+    need = honest.train_cost_fiat - dev.train_cost_fiat + gain / (1.0 - d)
+    slash_fiat = need / dp - R
+    return slash_fiat / (price * _slash_per_fraction(s))
+
+
+def participation_bound_slash_fraction(s: Scenario) -> float:
+    """Largest slash fraction at which honest work still beats the outside option.
+
+    ``inf`` with no false positives (slashing never touches honest work); negative when honest
+    work does not pay even without slashing.
+    """
+    honest = next(k for k in trainer_kinds(s) if k.name == "honest")
+    eps = honest.flag_probability
+    d = s.dropout.trainer_dropout_probability
+    price = s.token.price_fiat
+    R = expected_reward_tokens(s)["honest"] * price
+    stake = s.staking.min_trainer_stake_tokens
+    capital = (stake + s.staking.registration_cost_tokens) * price
+    fixed = _fixed_costs_fiat(s, stake) + s.costs.outside_option_return_per_round * capital
+    head = (1.0 - eps) * R - honest.train_cost_fiat - fixed / (1.0 - d)
+    if eps <= 0:
+        return math.inf if head >= 0 else -math.inf
+    return head / eps / (price * _slash_per_fraction(s))

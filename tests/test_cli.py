@@ -1,0 +1,99 @@
+"""The command line as a user meets it: output, files written, and refusal of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import BASELINE, ROOT
+
+FEDSTAKE = Path(sys.executable).with_name("fedstake")
+
+
+def fedstake(*args: str) -> subprocess.CompletedProcess:
+    command = [str(FEDSTAKE)] if FEDSTAKE.exists() else [sys.executable, "-m", "analysis.cli"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_run_prints_the_per_strategy_summary():
+    done = fedstake("run", str(BASELINE), "--rounds", "30")
+    assert done.returncode == 0, done.stderr
+    for word in ("honest", "lazy", "sybil", "poisoning", "honest_validator", "copying_validator"):
+        assert word in done.stdout
+    assert "honesty margin, trainers" in done.stdout
+
+
+def test_run_writes_rounds_strategies_and_summary(tmp_path):
+    out = tmp_path / "run1"
+    done = fedstake("run", str(BASELINE), "--seed", "4", "--rounds", "25", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rounds = pd.read_parquet(out / "rounds.parquet")
+    assert len(rounds) == 25 and {"round", "quality", "pi_honest", "margin_trainers"} <= set(rounds.columns)
+    strategies = pd.read_parquet(out / "strategies.parquet")
+    assert set(strategies["strategy"]) >= {"honest", "lazy", "sybil", "poisoning"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 4
+    assert summary["scenario"]["rounds"] == 25
+    assert "margin_trainers" in summary["kpis"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+BAD_SCENARIOS = {
+    "slash_fraction above 1": (
+        "[slashing]\nslash_fraction = 1.5\n",
+        ["slashing.slash_fraction", "1.5", "[0, 1]"],
+    ),
+    "negative stake": (
+        "[staking]\nmin_trainer_stake_tokens = -10\n",
+        ["staking.min_trainer_stake_tokens", "-10", ">= 0"],
+    ),
+    "typo'd section": ("[slahsing]\nslash_fraction = 0.2\n", ["unknown key 'slahsing'", "slashing"]),
+    "wrong type": ('rounds = "ten"\n', ["rounds = 'ten'", "a whole number"]),
+    "not TOML": ("[slashing\n", ["not valid TOML"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENARIOS))
+def test_bad_scenario_is_refused_before_anything_runs(tmp_path, case):
+    text, fragments = BAD_SCENARIOS[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    done = fedstake("run", str(path), "--out", str(out))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr
+    assert str(path) in done.stderr
+    assert done.stdout == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "no-such-file.toml"], "cannot read the scenario file"),
+        (["run", str(BASELINE), "--rounds", "0"], "--rounds"),
+        (["run", str(BASELINE), "--seed", "-1"], "--seed"),
+        (["walk"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_without_traceback(args, fragment):
+    done = fedstake(*args)
+    assert done.returncode == 2
+    assert fragment in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_out_pointing_at_a_file_is_refused(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("keep me")
+    done = fedstake("run", str(BASELINE), "--rounds", "5", "--out", str(target))
+    assert done.returncode == 2
+    assert "is a file" in done.stderr
+    assert target.read_text() == "keep me"

@@ -1,0 +1,76 @@
+"""KPIs: per-owner, per-capital payoffs and margins as DESIGN.md §2 and §5 define them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from model import run_scenario, with_overrides
+from model.kpis import identity_capital_fiat, identity_profit_fiat, margin
+from model.network import FLNetwork
+
+
+def test_margin_is_honest_minus_the_best_present_deviation():
+    pi = {"honest": 0.05, "lazy": 0.01, "sybil": 0.07, "poisoning": math.nan}
+    assert margin(pi, "honest", ("lazy", "sybil", "poisoning")) == pytest.approx(-0.02)
+    assert math.isnan(margin({"honest": 0.1}, "honest", ("lazy",)))
+
+
+def test_strategy_pi_is_pooled_profit_over_pooled_capital_per_round(baseline):
+    net = FLNetwork(baseline, 6)
+    net.run()
+    profit, capital = identity_profit_fiat(net), identity_capital_fiat(net)
+    table = run_scenario(baseline, 6).strategies
+    for i, name in enumerate(net.strategies):
+        members = net.strategy_index == i
+        expected = profit[members].sum() / capital[members].sum() / baseline.rounds
+        assert table.loc[name, "pi"] == pytest.approx(expected)
+
+
+def test_a_sybil_owner_is_one_player(baseline):
+    table = run_scenario(baseline, 1).strategies
+    k = baseline.population.sybil_identities_per_owner
+    assert table.loc["sybil", "owners"] == baseline.population.sybil_owners
+    assert table.loc["sybil", "identities"] == baseline.population.sybil_owners * k
+    one_identity_capital = (
+        baseline.staking.min_trainer_stake_tokens + baseline.staking.registration_cost_tokens
+    ) * (baseline.token.price_fiat)
+    assert table.loc["sybil", "capital_fiat_per_owner"] == pytest.approx(k * one_identity_capital)
+
+
+def test_profit_adds_up_from_tokens_and_costs(baseline):
+    # A run with no slashing, no capital cost and no registration: profit = rewards − work cost.
+    s = with_overrides(
+        baseline,
+        {
+            "slashing.slash_fraction": 0.0,
+            "costs.capital_cost_rate_per_round": 0.0,
+            "staking.registration_cost_tokens": 0.0,
+            "token.price_fiat": 2.0,
+        },
+    )
+    net = FLNetwork(s, 2)
+    net.run()
+    rewards = net.ledger.liquid - s.staking.initial_liquid_tokens
+    cost = np.concatenate([net.train_cost_fiat, net.validate_cost_fiat]) * net.active_rounds
+    np.testing.assert_allclose(identity_profit_fiat(net), rewards * 2.0 - cost + net.gain_fiat)
+
+
+def test_cheating_is_unprofitable_under_the_baseline(baseline):
+    k = run_scenario(baseline, 1).kpis
+    assert k["margin_trainers"] > 0
+    assert k["pi_honest"] > max(k["pi_lazy"], k["pi_sybil"], k["pi_poisoning"])
+
+
+def test_copying_validators_beat_honest_ones_when_bounties_are_small(baseline):
+    # The verifier's dilemma: with little to catch, evaluation costs more than it earns.
+    k = run_scenario(baseline, 1).kpis
+    assert k["margin_validators"] < 0
+
+
+def test_trajectory_profit_sums_to_the_run_profit(baseline):
+    r = run_scenario(baseline, 3, trajectory=True)
+    assert r.trajectory["pi_honest"].sum() == pytest.approx(r.kpis["pi_honest"] * baseline.rounds)
+    assert len(r.trajectory) == baseline.rounds

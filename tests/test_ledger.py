@@ -1,0 +1,112 @@
+"""The token ledger: conservation, slashing limits, restaking and unbonding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from model.ledger import LedgerError, TokenLedger
+
+
+def funded(n=4, stake=100.0, liquid=10.0, period=3) -> TokenLedger:
+    ledger = TokenLedger(n, 10_000.0, period)
+    ledger.allocate_from_treasury(slice(0, n), stake, liquid, 1.0)
+    return ledger
+
+
+def test_genesis_allocation_comes_out_of_the_treasury_and_burns_registration():
+    ledger = funded()
+    assert ledger.treasury_tokens == 10_000 - 4 * 111
+    assert ledger.burned_tokens == 4.0
+    ledger.check()
+
+
+def test_genesis_cannot_allocate_more_than_the_supply():
+    ledger = TokenLedger(3, 100.0, 0)
+    with pytest.raises(LedgerError, match="genesis needs 330"):
+        ledger.allocate_from_treasury(slice(0, 3), 100.0, 10.0, 0.0)
+
+
+def test_slash_is_restored_from_liquid_when_it_can_be():
+    ledger = funded()
+    total, restored = ledger.slash(np.array([1, 3]), 0.05)
+    assert total == pytest.approx(10.0)
+    assert restored
+    np.testing.assert_allclose(ledger.stake, [100, 100, 100, 100])
+    np.testing.assert_allclose(ledger.liquid, [10, 5, 10, 5])
+    assert ledger.slashed_tokens == pytest.approx(10.0)
+
+
+def test_slash_restores_only_what_liquid_covers():
+    ledger = funded()
+    total, restored = ledger.slash(np.array([0]), 0.5)
+    assert total == pytest.approx(50.0)
+    assert not restored
+    assert ledger.stake[0] == pytest.approx(60.0)  # 100 − 50 + the 10 liquid it had
+    assert ledger.liquid[0] == 0.0
+
+
+def test_slashed_tokens_in_transit_must_be_distributed_to_conserve():
+    ledger = funded()
+    total, _ = ledger.slash(np.array([0, 1]), 0.1)
+    with pytest.raises(LedgerError, match="conservation"):
+        ledger.check()
+    ledger.distribute_slashed(total * 0.5, total * 0.3, slice(2, 4), np.array([total * 0.1, total * 0.1]))
+    ledger.check()
+    assert ledger.insurance_tokens == pytest.approx(total * 0.3)
+
+
+def test_unbonded_stake_turns_liquid_after_the_period():
+    ledger = funded(period=3)
+    ledger.begin_round(5)
+    ledger.unbond(np.array([2]))
+    assert ledger.stake[2] == 0.0 and ledger.unbonding[2] == 100.0
+    for r in (6, 7):
+        ledger.begin_round(r)
+        assert ledger.liquid[2] == 10.0
+    ledger.begin_round(8)
+    assert ledger.liquid[2] == 110.0 and ledger.unbonding[2] == 0.0
+    ledger.check()
+
+
+def test_stake_rounds_integrate_stake_over_time():
+    ledger = funded(period=0)
+    ledger.begin_round(4)
+    ledger.slash(np.array([0]), 0.5)  # 100 → 60 during round 4
+    assert ledger.stake_rounds(10)[0] == pytest.approx(4 * 100 + 6 * 60)
+    assert ledger.stake_rounds(10)[1] == pytest.approx(10 * 100)
+
+
+def test_negative_balance_is_caught():
+    ledger = funded()
+    ledger.liquid[0] = -1.0
+    ledger.treasury_tokens += 11.0
+    with pytest.raises(LedgerError, match="negative liquid"):
+        ledger.check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stake=arrays(np.float64, 6, elements=st.floats(0, 1e6)),
+    liquid=arrays(np.float64, 6, elements=st.floats(0, 1e6)),
+    fraction=st.floats(0, 1),
+    chosen=st.lists(st.integers(0, 5), min_size=1, max_size=6, unique=True),
+)
+def test_a_slash_never_exceeds_the_stake_and_never_creates_tokens(stake, liquid, fraction, chosen):
+    ledger = TokenLedger(6, 1e8, 2)
+    ledger.stake[:] = stake
+    ledger.liquid[:] = liquid
+    ledger.treasury_tokens -= stake.sum() + liquid.sum()
+    idx = np.array(sorted(chosen))
+    before_stake, before_wealth = ledger.stake.copy(), ledger.stake + ledger.liquid
+    total, _ = ledger.slash(idx, fraction)
+    assert total <= before_stake[idx].sum() * (1 + 1e-12)
+    assert total == pytest.approx(fraction * before_stake[idx].sum())
+    loss = before_wealth - (ledger.stake + ledger.liquid)
+    np.testing.assert_allclose(loss[idx], fraction * before_stake[idx], rtol=1e-9, atol=1e-6)
+    assert (ledger.stake >= 0).all() and (ledger.liquid >= -1e-9).all()
+    ledger.distribute_slashed(total, 0.0, slice(0, 0), np.zeros(0))
+    ledger.check()

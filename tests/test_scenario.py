@@ -1,0 +1,112 @@
+"""The scenario schema: defaults, loading, overrides and refusal of bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from model import Scenario, ScenarioError, load_scenario, scenario_from_dict, with_overrides
+from model.params import field_docs
+from model.scenario import scenario_keys
+
+from .conftest import ROOT
+
+
+def test_every_shipped_scenario_loads():
+    files = sorted((ROOT / "scenarios").glob("*.toml"))
+    assert files
+    for path in files:
+        if path.name.startswith("sweep"):
+            continue
+        assert isinstance(load_scenario(path), Scenario)
+
+
+def test_baseline_is_about_100_trainers_and_10_validators(baseline):
+    assert 90 <= baseline.trainer_identities <= 110
+    assert baseline.validators == 10
+
+
+def test_every_field_has_a_docstring_and_allowed_values():
+    rows = field_docs(Scenario)
+    assert len(rows) > 40
+    for key, allowed, _default, doc in rows:
+        assert doc.strip(), key
+        assert allowed.strip(), key
+
+
+def test_defaults_build_a_valid_scenario():
+    assert scenario_from_dict({}) == Scenario()
+
+
+def test_override_replaces_only_the_named_key(baseline):
+    s = with_overrides(baseline, {"slashing.slash_fraction": 0.3})
+    assert s.slashing.slash_fraction == 0.3
+    assert dataclasses.replace(s, slashing=baseline.slashing) == baseline
+
+
+def test_integer_valued_float_is_accepted_for_an_int_field():
+    assert scenario_from_dict({"rounds": 20.0}).rounds == 20
+
+
+def test_int_is_accepted_for_a_float_field():
+    s = scenario_from_dict({"slashing": {"slash_fraction": 1}})
+    assert s.slashing.slash_fraction == 1.0 and isinstance(s.slashing.slash_fraction, float)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragments"),
+    [
+        ({"slashing": {"slash_fraction": 1.5}}, ["slashing.slash_fraction", "1.5", "[0, 1]"]),
+        ({"staking": {"min_trainer_stake_tokens": -5}}, ["staking.min_trainer_stake_tokens", "-5", ">= 0"]),
+        ({"slahsing": {"slash_fraction": 0.2}}, ["unknown key 'slahsing'", "did you mean 'slashing'"]),
+        ({"slashing": {"slash_fraktion": 0.2}}, ["unknown key 'slashing.slash_fraktion'", "slash_fraction"]),
+        ({"rounds": "many"}, ["rounds = 'many'", "a whole number"]),
+        ({"rounds": True}, ["rounds = True", "a whole number"]),
+        ({"rounds": 2.5}, ["rounds = 2.5", "a whole number"]),
+        ({"rewards": {"rule": "yuma"}}, ["rewards.rule = 'yuma'", "'equal'", "'score_weighted'"]),
+        ({"population": 5}, ["population must be a table"]),
+        (
+            {"emission": {"owner_share": 0.5, "trainer_share": 0.5, "validator_share": 0.5}},
+            ["emission.owner_share + emission.trainer_share + emission.validator_share", "add up to 1"],
+        ),
+        ({"token": {"genesis_supply_tokens": 10}}, ["token.genesis_supply_tokens = 10", "needs"]),
+        (
+            {"population": {"honest_validators": 0, "copying_validators": 0}},
+            ["at least one validator"],
+        ),
+        ({"dropout": {"trainer_dropout_probability": 1.0}}, ["trainer_dropout_probability = 1.0", "[0, 1)"]),
+    ],
+)
+def test_bad_values_are_refused_with_key_value_and_what_is_allowed(data, fragments):
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict({"rounds": 0, "slashing": {"slash_fraction": 2}, "oops": 1})
+    assert len(info.value.problems) == 3
+
+
+def test_override_with_unknown_key_is_refused(baseline):
+    with pytest.raises(ScenarioError, match=r"unknown key 'slashing\.fraction'"):
+        with_overrides(baseline, {"slashing.fraction": 0.2})
+
+
+def test_unreadable_and_malformed_files_are_refused(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("rounds = = 3\n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(bad)
+
+
+def test_scenario_keys_are_dotted_leaves():
+    keys = scenario_keys()
+    assert "slashing.slash_fraction" in keys
+    assert "population" not in keys
