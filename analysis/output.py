@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the result to ``path`` (same directory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -25,15 +27,15 @@ def _atomic_write(path: Path, write) -> None:
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` as Parquet, atomically."""
-    _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def write_json(data: Any, path: Path) -> None:
-    """Write ``data`` to ``path`` as indented JSON (NaN as null), atomically."""
+    """Write ``data`` to ``path`` as indented JSON (NaN and infinities as null), atomically."""
 
     def clean(v):
-        if isinstance(v, float) and v != v:
-            return None
+        if isinstance(v, float) and not math.isfinite(v):
+            return None  # JSON has no NaN or infinity
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}
         if isinstance(v, list | tuple):
@@ -41,4 +43,4 @@ def write_json(data: Any, path: Path) -> None:
         return v
 
     text = json.dumps(clean(data), indent=2, sort_keys=True) + "\n"
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

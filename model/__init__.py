@@ -6,18 +6,27 @@ Typical use::
     s = with_overrides(load_scenario("scenarios/baseline.toml"), {"slashing.slash_fraction": 0.3})
     result = run_scenario(s, seed=7, trajectory=True)
     result.strategies, result.trajectory   # pandas DataFrames
+
+The names below are imported on first use, so that ``agents`` (which the network imports) can
+import ``model``'s interface modules without a circular import.
 """
 
-from model.params import ScenarioError
-from model.run import RunResult, run_scenario
-from model.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
+from importlib import import_module
 
-__all__ = [
-    "RunResult",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "run_scenario",
-    "scenario_from_dict",
-    "with_overrides",
-]
+_EXPORTS = {
+    "RunResult": "model.run",
+    "run_scenario": "model.run",
+    "Scenario": "model.scenario",
+    "load_scenario": "model.scenario",
+    "scenario_from_dict": "model.scenario",
+    "with_overrides": "model.scenario",
+    "ScenarioError": "model.params",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -5,7 +5,7 @@ Assumptions under which the expectations are exact (``assumptions_violated`` lis
 * fixed population and price; no ejection (``slashing.ejection_strikes = 0``);
 * validators never drop out, so the honest share of validation stake ``h`` is the same every round;
 * slashed stake is always restored from liquid tokens (the liquid buffer never runs dry), so every
-  slash takes ``S = slash_fraction × min_trainer_stake_tokens``;
+  slash takes ``S = slash_fraction × min_trainer_stake_tokens`` (checked with a safety margin);
 * the ``equal`` or ``stake_weighted`` reward rule (all trainer stakes equal, so they coincide);
 * ``constant`` or ``exponential_decay`` emission (payoffs are averaged over the run's rounds).
 
@@ -65,6 +65,40 @@ def assumptions_violated(s: Scenario) -> list[str]:
         out.append(f"reward rule {s.rewards.rule!r} depends on scores")
     if s.emission.schedule == "halving":
         out.append("halving emission depends on issuance")
+    out += _buffers_that_may_run_dry(s)
+    return out
+
+
+#: Standard deviations of bad luck a liquid buffer must absorb for the closed form to count as exact.
+BUFFER_SAFETY_SD = 4.0
+
+
+def _buffers_that_may_run_dry(s: Scenario) -> list[str]:
+    """Strategies whose liquid buffer may not cover every slash over the run.
+
+    The closed form assumes every slash is restored from liquid tokens. A buffer is taken as safe
+    when it covers one slash plus the run's expected net token loss plus BUFFER_SAFETY_SD standard
+    deviations of the slashes' count.
+    """
+    d = s.dropout.trainer_dropout_probability
+    S = s.slashing.slash_fraction * s.staking.min_trainer_stake_tokens
+    if S == 0:
+        return []
+    R = expected_reward_tokens(s)
+    out = []
+    for kind in trainer_kinds(s):
+        p = kind.flag_probability
+        if kind.identities == 0 or p == 0:
+            continue
+        flow = (1.0 - d) * ((1.0 - p) * R[kind.name] - p * S)  # tokens per round, in expectation
+        n = s.rounds * (1.0 - d)
+        spread = BUFFER_SAFETY_SD * S * math.sqrt(n * p * (1.0 - p))
+        need = S + max(0.0, -flow) * s.rounds + spread
+        if s.staking.initial_liquid_tokens < need:
+            out.append(
+                f"{kind.name} identities' liquid buffer ({s.staking.initial_liquid_tokens:g} tokens) may run "
+                f"dry before every slash is restored (about {need:,.0f} needed)"
+            )
     return out
 
 
@@ -190,26 +224,34 @@ def _slash_per_fraction(s: Scenario) -> float:
 
 
 def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
-    """Smallest slash fraction at which honest work beats ``deviation`` (may be < 0 or > 1).
+    """Smallest slash fraction at which honest work beats ``deviation`` per identity.
 
-    ``inf`` when the deviation is flagged no more often than honest work (no slash deters it).
-    R is taken as the honest identity's expected reward.
+    May be < 0 (the deviation never pays) or > 1 (no allowed slash deters it); ``inf`` when the
+    deviation is flagged no more often than honest work. Each side's own expected reward is used,
+    so the bound is exact where ``expected_payoffs`` is: with ``R_h = R_dev = R`` it is the module's
+    ``S ≥ (c − c_dev + g/(1 − d)) / (p − ε) − R``.
     """
     kinds = {k.name: k for k in trainer_kinds(s)}
     honest, dev = kinds["honest"], kinds[deviation]
     d = s.dropout.trainer_dropout_probability
     price = s.token.price_fiat
-    R = expected_reward_tokens(s)["honest"] * price
+    rewards = expected_reward_tokens(s)
+    r_honest, r_dev = rewards["honest"] * price, rewards[deviation] * price
+    eps, p = honest.flag_probability, dev.flag_probability
+    if p <= eps:
+        return math.inf
     gain = 0.0
     if deviation == "poisoning":
-        p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - dev.flag_probability)) ** dev.identities
+        p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - p)) ** dev.identities
         gain = s.costs.poison_gain_fiat_per_round * p_degraded
-    dp = dev.flag_probability - honest.flag_probability
-    if dp <= 0:
-        return math.inf
-    need = honest.train_cost_fiat - dev.train_cost_fiat + gain / (1.0 - d)
-    slash_fiat = need / dp - R
-    return slash_fiat / (price * _slash_per_fraction(s))
+    dev_cost = dev.train_cost_fiat
+    if deviation == "sybil" and s.behaviour.sybil_update == "honest":
+        # The owner trains once per round any of its k identities submits: c(1 − d^k) per owner.
+        k = dev.identities_per_owner
+        dev_cost = s.costs.train_cost_fiat_per_round * (1.0 - d**k) / (k * (1.0 - d))
+    # Honest ≥ deviation per present round: (1−ε)R_h − εS − c ≥ (1−p)R_dev − pS − c_dev + g/(1−d).
+    need = honest.train_cost_fiat - dev_cost + gain / (1.0 - d) - (1.0 - eps) * r_honest + (1.0 - p) * r_dev
+    return need / (p - eps) / (price * _slash_per_fraction(s))
 
 
 def participation_bound_slash_fraction(s: Scenario) -> float:

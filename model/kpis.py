@@ -34,6 +34,28 @@ KPI_DOCS = {
 }
 
 
+def kpi_names(strategies: list[str]) -> list[str]:
+    """The keys of ``run_kpis`` for a network with these strategies, in order."""
+    names = []
+    for name in strategies:
+        names += [f"pi_{name}", f"profit_fiat_per_round_{name}"]
+        if not name.endswith("_validator"):
+            names.append(f"flag_rate_{name}")
+        names.append(f"stake_share_{name}")
+    return names + [
+        "margin_trainers",
+        "margin_validators",
+        "minted_tokens",
+        "slashed_tokens",
+        "burned_tokens",
+        "insurance_tokens",
+        "treasury_tokens",
+        "final_quality",
+        "mean_quality",
+        "mean_honest_validator_share",
+    ]
+
+
 def identity_profit_fiat(net) -> np.ndarray:
     """Cumulative fiat profit of every identity so far (trainers, then validators).
 

@@ -1,6 +1,6 @@
 """The token ledger: every token in the network is in exactly one place.
 
-Places: each account's liquid balance and stake, the unbonding queue, the insurance pool and the
+Places: each account's liquid balance, stake and unbonding stake, the insurance pool and the
 network owner's treasury. Tokens enter only by genesis or minting and leave only by burning, so at
 every moment
 
@@ -25,8 +25,8 @@ class LedgerError(RuntimeError):
 class TokenLedger:
     """Balances of ``n_accounts`` accounts plus the pools, with running mint/burn/slash totals.
 
-    All amounts are tokens. ``unbonding_period_rounds`` is how long unbonded stake waits in the
-    queue before it becomes liquid again.
+    All amounts are tokens. ``unbonding_period_rounds`` is how many full rounds unbonded stake
+    stays locked before it becomes liquid again.
     """
 
     def __init__(self, n_accounts: int, genesis_supply_tokens: float, unbonding_period_rounds: int):
@@ -38,9 +38,12 @@ class TokenLedger:
         self._stake_time = np.zeros(n_accounts)
         self._since = np.zeros(n_accounts, dtype=np.int64)
         # Ring buffer: row (r mod (period+1)) holds what becomes liquid at the start of round r.
-        self._queue = np.zeros((unbonding_period_rounds + 1, n_accounts))
-        self._queue_used = np.zeros(unbonding_period_rounds + 1, dtype=bool)
-        self._queue_any = False
+        self.unbonding = np.zeros(n_accounts)
+        """Tokens each account has waiting to turn liquid (at most one pending unbond each)."""
+        self._unbond_start = np.zeros(n_accounts, dtype=np.int64)
+        self._release_round = np.zeros(n_accounts, dtype=np.int64)
+        self._next_release: int | None = None  # earliest pending release, to skip idle rounds
+        self._locked_time = np.zeros(n_accounts)  # token-rounds of finished unbonds
         self.unbonding_period_rounds = unbonding_period_rounds
         self.insurance_tokens = 0.0
         self.treasury_tokens = float(genesis_supply_tokens)
@@ -108,25 +111,34 @@ class TokenLedger:
         self.liquid[accounts] += validator_amounts
 
     def unbond(self, accounts: np.ndarray) -> None:
-        """Move the whole stake of ``accounts`` (indices) into the queue; liquid after the period."""
+        """Move the whole stake of ``accounts`` (indices) into unbonding.
+
+        Stake unbonded during round r stays locked for ``unbonding_period_rounds`` full rounds
+        after it and turns liquid at the start of round r + period + 1.
+        """
+        if np.count_nonzero(self.unbonding[accounts]):
+            raise LedgerError("an account may have only one pending unbond")
         self._integrate_stake(accounts)
-        slot = (self.round + self.unbonding_period_rounds) % len(self._queue)
-        self._queue[slot, accounts] += self.stake[accounts]
-        self._queue_used[slot] = True
-        self._queue_any = True
+        release = self.round + self.unbonding_period_rounds + 1
+        self.unbonding[accounts] = self.stake[accounts]
+        self._unbond_start[accounts] = self.round
+        self._release_round[accounts] = release
         self.stake[accounts] = 0.0
+        self._next_release = release if self._next_release is None else min(self._next_release, release)
 
     def begin_round(self, now_round: int) -> None:
         """Start round ``now_round``: whatever finished unbonding by now turns liquid."""
         self.round = now_round
-        if not self._queue_any:
+        if self._next_release is None or now_round < self._next_release:
             return
-        slot = now_round % len(self._queue)
-        if self._queue_used[slot]:
-            self.liquid += self._queue[slot]
-            self._queue[slot] = 0.0
-            self._queue_used[slot] = False
-            self._queue_any = bool(self._queue_used.any())
+        pending = self.unbonding > 0
+        due = np.flatnonzero(pending & (self._release_round <= now_round))
+        amount = self.unbonding[due]
+        self._locked_time[due] += amount * (self._release_round[due] - self._unbond_start[due])
+        self.liquid[due] += amount
+        self.unbonding[due] = 0.0
+        waiting = self._release_round[pending & (self._release_round > now_round)]
+        self._next_release = int(waiting.min()) if waiting.size else None
 
     def _integrate_stake(self, accounts: np.ndarray) -> None:
         """Book the stake-time of ``accounts`` up to now, before their stake changes."""
@@ -134,24 +146,22 @@ class TokenLedger:
         self._since[accounts] = self.round
 
     # -- views -----------------------------------------------------------------------------
-    @property
-    def unbonding(self) -> np.ndarray:
-        """Tokens each account has waiting in the unbonding queue."""
-        return self._queue.sum(axis=0)
-
     def stake_rounds(self, rounds_done: int) -> np.ndarray:
-        """Each account's stake summed over the ``rounds_done`` rounds so far (token-rounds).
+        """Each account's locked tokens summed over the ``rounds_done`` rounds so far (token-rounds).
 
-        A stake changed during a round counts at its new value for that round.
+        Locked means bonded or unbonding: both are capital the owner cannot use. A stake changed
+        during a round counts at its new value for that round.
         """
-        return self._stake_time + self.stake * (rounds_done - self._since)
+        locked = self._stake_time + self.stake * (rounds_done - self._since) + self._locked_time
+        pending_rounds = np.clip(np.minimum(self._release_round, rounds_done) - self._unbond_start, 0, None)
+        return locked + self.unbonding * pending_rounds
 
     def held_tokens(self) -> float:
         """All tokens in existence, counted where they are."""
         return float(
             self.liquid.sum()
             + self.stake.sum()
-            + self._queue.sum()
+            + self.unbonding.sum()
             + self.insurance_tokens
             + self.treasury_tokens
         )
@@ -169,7 +179,7 @@ class TokenLedger:
         for name, arr in (
             ("liquid", self.liquid),
             ("stake", self.stake),
-            ("unbonding", self._queue),
+            ("unbonding", self.unbonding),
         ):
             if arr.size and arr.min() < tol:
                 raise LedgerError(f"negative {name} balance {arr.min()!r}")

@@ -21,12 +21,12 @@ from typing import Any
 class ScenarioError(ValueError):
     """A scenario or sweep file was refused; ``problems`` lists one line per bad key."""
 
-    def __init__(self, problems: list[str], source: str | None = None):
+    def __init__(self, problems: list[str], source: str | None = None, kind: str = "scenario"):
         self.problems = list(problems)
         self.source = source
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid scenario{where}:\n{lines}")
+        super().__init__(f"invalid {kind}{where}:\n{lines}")
 
 
 def param(

@@ -8,6 +8,7 @@ not minted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -17,7 +18,7 @@ RewardRule = Callable[[float, np.ndarray, np.ndarray, np.ndarray], np.ndarray | 
 
 def _split_by_weight(pool_tokens: float, weight: np.ndarray) -> np.ndarray | None:
     total = weight.sum()
-    if total <= 0.0:
+    if not 0.0 < total < math.inf:
         return None
     weight *= pool_tokens / total
     return weight

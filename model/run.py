@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +9,7 @@ import pandas as pd
 
 from model.kpis import run_kpis, strategy_table
 from model.network import FLNetwork
-from model.scenario import Scenario
+from model.scenario import Scenario, with_overrides
 
 
 @dataclass
@@ -37,9 +36,10 @@ def run_scenario(
 ) -> RunResult:
     """Simulate ``scenario`` with ``seed`` (default: the scenario's) for its rounds (or ``rounds``)."""
     if rounds is not None:
-        scenario = dataclasses.replace(scenario, rounds=rounds)
+        scenario = with_overrides(scenario, {"rounds": rounds})  # validated like a file
     net = FLNetwork(scenario, seed, record_trajectory=trajectory)
     net.run()
+    net.ledger.check()  # conservation and non-negative balances, once per run (cheap)
     used_seed = scenario.seed if seed is None else seed
     return RunResult(
         scenario=scenario,

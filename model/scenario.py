@@ -16,6 +16,8 @@ from typing import Any
 from model.params import ScenarioError, build, field_docs, param, to_dict
 
 SHARE_TOLERANCE = 1e-9
+#: Most participants of one strategy (and, with Sybil identities, of a whole network).
+MAX_GROUP = 1_000_000
 
 
 def _shares_problem(path: str, names: tuple[str, ...], values: tuple[float, ...]) -> list[str]:
@@ -30,13 +32,13 @@ def _shares_problem(path: str, names: tuple[str, ...], values: tuple[float, ...]
 class Population:
     """How many participants of each strategy the network starts with."""
 
-    honest_trainers: int = param(70, "Trainers that train a real update on local data.", ge=0)
-    lazy_trainers: int = param(10, "Free-riders that submit an update without training.", ge=0)
-    sybil_owners: int = param(2, "Owners running several identities each.", ge=0)
-    sybil_identities_per_owner: int = param(5, "Identities (k) each Sybil owner runs.", ge=1)
-    poisoning_trainers: int = param(8, "Trainers that submit a malicious update.", ge=0)
-    honest_validators: int = param(8, "Validators that evaluate every submission.", ge=0)
-    copying_validators: int = param(2, "Validators that copy the last visible consensus.", ge=0)
+    honest_trainers: int = param(70, "Trainers that train a real update on local data.", ge=0, le=MAX_GROUP)
+    lazy_trainers: int = param(10, "Free-riders that submit an update without training.", ge=0, le=MAX_GROUP)
+    sybil_owners: int = param(2, "Owners running several identities each.", ge=0, le=MAX_GROUP)
+    sybil_identities_per_owner: int = param(5, "Identities (k) each Sybil owner runs.", ge=1, le=1000)
+    poisoning_trainers: int = param(8, "Trainers that submit a malicious update.", ge=0, le=MAX_GROUP)
+    honest_validators: int = param(8, "Validators that evaluate every submission.", ge=0, le=MAX_GROUP)
+    copying_validators: int = param(2, "Validators that copy the last visible consensus.", ge=0, le=MAX_GROUP)
 
     def problems(self, path: str) -> list[str]:
         trainers = self.honest_trainers + self.lazy_trainers + self.sybil_owners + self.poisoning_trainers
@@ -45,6 +47,9 @@ class Population:
             out.append(f"{path}: at least one trainer of some strategy is required")
         if self.honest_validators + self.copying_validators == 0:
             out.append(f"{path}: at least one validator of some strategy is required")
+        identities = trainers - self.sybil_owners + self.sybil_owners * self.sybil_identities_per_owner
+        if identities > MAX_GROUP:
+            out.append(f"{path}: {identities:_} trainer identities is more than the {MAX_GROUP:_} allowed")
         return out
 
 
@@ -75,7 +80,7 @@ class Staking:
         1.0, "Tokens burned to register one identity (paid once, at genesis).", ge=0
     )
     unbonding_period_rounds: int = param(
-        7, "Rounds an ejected identity's stake stays bonded before it turns liquid.", ge=0
+        7, "Full rounds a leaving identity's stake stays locked before it turns liquid.", ge=0, le=1_000_000
     )
 
 
@@ -155,7 +160,7 @@ class Detection:
     )
     false_positive_rate: float = param(0.02, "Chance an honest submission is flagged.", ge=0, le=1)
     score_noise_sd: float = param(
-        0.1, "Standard deviation of one honest validator's score of a submission.", ge=0
+        0.1, "Standard deviation of one honest validator's score of a submission.", ge=0, le=100
     )
 
 
@@ -247,14 +252,20 @@ class Scenario:
     dropout: Dropout = param(Dropout(), "Availability.")
 
     def problems(self, path: str) -> list[str]:
+        out = []
+        if self.rewards.rule == "stake_weighted" and self.staking.min_trainer_stake_tokens <= 0:
+            out.append(
+                "rewards.rule = 'stake_weighted' is not allowed with staking.min_trainer_stake_tokens = 0: "
+                "with no stake there is nothing to weight by"
+            )
         need = genesis_allocation_tokens(self)
         if need > self.token.genesis_supply_tokens:
-            return [
+            out += [
                 f"token.genesis_supply_tokens = {self.token.genesis_supply_tokens:g} is not allowed: "
                 f"the population needs {need:g} tokens at genesis (stakes, liquid buffers and "
                 "registration); raise the supply or shrink the population"
             ]
-        return []
+        return out
 
     @property
     def trainer_identities(self) -> int:
@@ -303,6 +314,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError([f"cannot read the scenario file: {exc.strerror}"], str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a text file: a scenario is UTF-8 TOML"], str(path)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -74,14 +74,21 @@ def test_honest_sybil_owner_pays_one_training_cost_per_round_not_k(baseline):
     assert (np.delete(charged, np.arange(0, len(charged), k)) == 0).all()
 
 
-def test_poisoners_gain_only_in_rounds_with_undetected_poison(baseline):
-    s = with_overrides(baseline, {"costs.poison_gain_fiat_per_round": 3.0})
+def test_poisoners_gain_exactly_in_rounds_with_undetected_poison(baseline):
+    s = with_overrides(baseline, {"costs.poison_gain_fiat_per_round": 3.0, "slashing.ejection_strikes": 4})
     net = FLNetwork(s, 2)
-    net.run()
     poisoners = net.type_slices[PoisoningTrainer]
-    gains = net.gain_fiat[poisoners]
-    assert (gains > 0).all()
-    assert gains.max() <= 3.0 * s.rounds
+    expected = np.zeros(poisoners.stop - poisoners.start)
+    degraded_rounds = 0
+    for _ in range(s.rounds):
+        registered = net.registered[poisoners].copy()  # gains go to those registered after the round
+        net.step()
+        registered &= net.registered[poisoners]
+        if net.round_poison_accepted:
+            degraded_rounds += 1
+            expected += 3.0 * net.registered[poisoners]
+    assert 0 < degraded_rounds < s.rounds
+    np.testing.assert_allclose(net.gain_fiat[poisoners], expected)
     assert (net.gain_fiat[: poisoners.start] == 0).all()
 
 

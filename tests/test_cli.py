@@ -90,6 +90,16 @@ def test_bad_arguments_exit_2_without_traceback(args, fragment):
     assert "Traceback" not in done.stderr
 
 
+def test_binary_file_and_absurd_rounds_are_refused(tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00rounds")
+    done = fedstake("run", str(binary))
+    assert done.returncode == 2 and "not a text file" in done.stderr
+    done = fedstake("run", str(BASELINE), "--rounds", "100000000000")
+    assert done.returncode == 2 and "rounds = 100000000000" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_out_pointing_at_a_file_is_refused(tmp_path):
     target = tmp_path / "file"
     target.write_text("keep me")

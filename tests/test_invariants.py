@@ -18,6 +18,8 @@ def scenarios(draw) -> Scenario:
     insurance = draw(st.floats(0.0, 1.0 - burn))
     owner = draw(FRACTION)
     trainer = draw(st.floats(0.0, 1.0 - owner))
+    rule = draw(st.sampled_from(["equal", "stake_weighted", "score_weighted"]))
+    min_stake = draw(st.floats(0.0 if rule != "stake_weighted" else 1.0, 500.0))
     overrides = {
         "rounds": draw(st.integers(1, 25)),
         "population.honest_trainers": draw(st.integers(0, 8)),
@@ -29,7 +31,7 @@ def scenarios(draw) -> Scenario:
         "population.copying_validators": draw(st.integers(1, 2)),
         "token.genesis_supply_tokens": 1e7,
         "token.price_fiat": draw(st.floats(0.01, 100.0)),
-        "staking.min_trainer_stake_tokens": draw(st.floats(0.0, 500.0)),
+        "staking.min_trainer_stake_tokens": min_stake,
         "staking.validator_stake_tokens": draw(st.floats(1.0, 5000.0)),
         "staking.initial_liquid_tokens": draw(st.floats(0.0, 200.0)),
         "staking.registration_cost_tokens": draw(st.floats(0.0, 10.0)),
@@ -41,7 +43,7 @@ def scenarios(draw) -> Scenario:
         "emission.owner_share": owner,
         "emission.trainer_share": trainer,
         "emission.validator_share": 1.0 - owner - trainer,
-        "rewards.rule": draw(st.sampled_from(["equal", "stake_weighted", "score_weighted"])),
+        "rewards.rule": rule,
         "slashing.slash_fraction": draw(FRACTION),
         "slashing.burn_share": burn,
         "slashing.insurance_share": insurance,

@@ -58,6 +58,30 @@ def test_profit_adds_up_from_tokens_and_costs(baseline):
     np.testing.assert_allclose(identity_profit_fiat(net), rewards * 2.0 - cost + net.gain_fiat)
 
 
+def test_profit_counts_slashes_capital_cost_and_registration(baseline):
+    s = with_overrides(
+        baseline,
+        {
+            "costs.capital_cost_rate_per_round": 0.002,
+            "staking.registration_cost_tokens": 5.0,
+            "token.price_fiat": 1.5,
+        },
+    )
+    net = FLNetwork(s, 4)
+    net.run()
+    ledger, price = net.ledger, 1.5
+    wealth = ledger.liquid + ledger.stake + ledger.unbonding
+    tokens = wealth - net.wealth_at_genesis_tokens  # rewards and bounties minus slashes
+    assert (tokens[: net.n_trainers] < 0).any()  # some identities lost more to slashing than they earned
+    work = np.concatenate([net.train_cost_fiat, net.validate_cost_fiat]) * net.active_rounds
+    capital = ledger.stake_rounds(s.rounds) * price * 0.002
+    expected = tokens * price - work - capital - 5.0 * price - net.extra_cost_fiat + net.gain_fiat
+    np.testing.assert_allclose(identity_profit_fiat(net), expected)
+    # Bonded capital is the required stake for every round an identity stayed; less for leavers.
+    stayed = net.registered[: net.n_trainers]
+    np.testing.assert_allclose(ledger.stake_rounds(s.rounds)[: net.n_trainers][stayed], 100.0 * s.rounds)
+
+
 def test_cheating_is_unprofitable_under_the_baseline(baseline):
     k = run_scenario(baseline, 1).kpis
     assert k["margin_trainers"] > 0

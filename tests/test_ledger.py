@@ -59,17 +59,35 @@ def test_slashed_tokens_in_transit_must_be_distributed_to_conserve():
     assert ledger.insurance_tokens == pytest.approx(total * 0.3)
 
 
-def test_unbonded_stake_turns_liquid_after_the_period():
-    ledger = funded(period=3)
+@pytest.mark.parametrize("period", [0, 1, 3])
+def test_unbonded_stake_stays_locked_for_the_period_then_turns_liquid(period):
+    ledger = funded(period=period)
     ledger.begin_round(5)
     ledger.unbond(np.array([2]))
     assert ledger.stake[2] == 0.0 and ledger.unbonding[2] == 100.0
-    for r in (6, 7):
+    for r in range(6, 6 + period):
         ledger.begin_round(r)
-        assert ledger.liquid[2] == 10.0
-    ledger.begin_round(8)
+        assert ledger.liquid[2] == 10.0 and ledger.unbonding[2] == 100.0
+    ledger.begin_round(6 + period)
     assert ledger.liquid[2] == 110.0 and ledger.unbonding[2] == 0.0
     ledger.check()
+
+
+def test_unbonding_stake_still_costs_capital_until_released():
+    ledger = funded(period=3)
+    ledger.begin_round(5)
+    ledger.unbond(np.array([2]))  # locked during rounds 5, 6, 7, 8; liquid from round 9
+    assert ledger.stake_rounds(7)[2] == pytest.approx(7 * 100)
+    assert ledger.stake_rounds(20)[2] == pytest.approx(9 * 100)
+    ledger.begin_round(9)
+    assert ledger.stake_rounds(20)[2] == pytest.approx(9 * 100)
+
+
+def test_one_pending_unbond_per_account():
+    ledger = funded()
+    ledger.unbond(np.array([1]))
+    with pytest.raises(LedgerError, match="one pending unbond"):
+        ledger.unbond(np.array([1]))
 
 
 def test_stake_rounds_integrate_stake_over_time():

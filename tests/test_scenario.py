@@ -76,6 +76,12 @@ def test_int_is_accepted_for_a_float_field():
             ["at least one validator"],
         ),
         ({"dropout": {"trainer_dropout_probability": 1.0}}, ["trainer_dropout_probability = 1.0", "[0, 1)"]),
+        (
+            {"rewards": {"rule": "stake_weighted"}, "staking": {"min_trainer_stake_tokens": 0}},
+            ["'stake_weighted' is not allowed with staking.min_trainer_stake_tokens = 0"],
+        ),
+        ({"staking": {"unbonding_period_rounds": 10**11}}, ["unbonding_period_rounds", "1_000_000"]),
+        ({"population": {"sybil_owners": 5000, "sybil_identities_per_owner": 1000}}, ["trainer identities"]),
     ],
 )
 def test_bad_values_are_refused_with_key_value_and_what_is_allowed(data, fragments):
