@@ -42,7 +42,8 @@ def kpi_names(strategies: list[str]) -> list[str]:
         if not name.endswith("_validator"):
             names.append(f"flag_rate_{name}")
         names.append(f"stake_share_{name}")
-    return names + [
+    return [
+        *names,
         "margin_trainers",
         "margin_validators",
         "minted_tokens",
