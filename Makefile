@@ -33,6 +33,7 @@ lint: $(STAMP)
 ## bench: the benchmarks under bench/ (prints figures; not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_model.py
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -101,6 +101,33 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    """``fedstake sweep``: run or resume a sweep into a results directory, then summarise it."""
+    from analysis.executors import ExecutorError
+    from analysis.store import StoreError
+    from analysis.sweep import SweepInterrupted, execute_sweep
+    from analysis.sweepfile import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    try:
+        summary = execute_sweep(
+            sweep,
+            args.out,
+            workers=args.workers,
+            executor=args.executor,
+            chunk_size=args.chunk_size,
+            sweep_file=str(args.sweep),
+            sweep_text=Path(args.sweep).read_text(encoding="utf-8"),
+        )
+    except (StoreError, ExecutorError) as exc:
+        raise UsageError(str(exc)) from None
+    except SweepInterrupted as stop:
+        print(stop.summary.text(), file=sys.stderr)
+        return 130
+    print(summary.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fedstake",
@@ -115,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
     run.add_argument("--out", help="directory for rounds.parquet, strategies.parquet and summary.json")
     run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run (or resume) a parameter sweep into a results directory")
+    sweep.add_argument("sweep", help="sweep TOML file (see scenarios/sweep-*.toml)")
+    sweep.add_argument("--out", required=True, help="results directory, e.g. results/NAME")
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: all cores; 1 runs in-process)"
+    )
+    sweep.add_argument(
+        "--executor", default="local", help="'local' (default) or 'dask://HOST:PORT' of a Dask scheduler"
+    )
+    sweep.add_argument("--chunk-size", type=_positive_int, help="runs per chunk (default: about 1 s of work)")
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 

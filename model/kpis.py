@@ -94,31 +94,40 @@ def by_strategy(net, values: np.ndarray) -> np.ndarray:
     return np.bincount(net.strategy_index, weights=values, minlength=len(net.strategies))
 
 
-def strategy_table(net) -> pd.DataFrame:
-    """One row per strategy: owners, capital, profit per round and per capital, flags, stake."""
+def strategy_figures(net) -> dict[str, np.ndarray]:
+    """Per-strategy figures (arrays in ``net.strategies`` order): the numbers behind every KPI.
+
+    ``owners``, ``identities``, ``capital_fiat_per_owner``, ``profit_fiat_per_round_per_owner``,
+    ``pi`` (profit per round per unit of capital, pooled over the strategy's owners), ``flag_rate``
+    (flags per submission) and ``stake_share`` (of all bonded stake at the end); NaN where a
+    strategy has no owners, capital or submissions.
+    """
     rounds = max(net.round, 1)
     identities = np.bincount(net.strategy_index, minlength=len(net.strategies))
-    owners = np.array([len(np.unique(net.owner[net.strategy_index == i])) for i in range(len(identities))])
+    owners = net.owners_per_strategy
     profit = by_strategy(net, identity_profit_fiat(net))
     capital = by_strategy(net, identity_capital_fiat(net))
     stake = by_strategy(net, net.ledger.stake)
     submissions = by_strategy(net, net.active_rounds.astype(float))
     flags = by_strategy(net, net.flags.astype(float))
+    total_stake = stake.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        table = pd.DataFrame(
-            {
-                "role": ["validator" if n.endswith("_validator") else "trainer" for n in net.strategies],
-                "owners": owners,
-                "identities": identities,
-                "capital_fiat_per_owner": np.where(owners > 0, capital / owners, np.nan),
-                "profit_fiat_per_round_per_owner": np.where(owners > 0, profit / owners / rounds, np.nan),
-                "pi": np.where(capital > 0, profit / capital / rounds, np.nan),
-                "flag_rate": np.where(submissions > 0, flags / submissions, np.nan),
-                "stake_share": stake / stake.sum() if stake.sum() > 0 else np.nan,
-            },
-            index=pd.Index(net.strategies, name="strategy"),
-        )
-    return table
+        return {
+            "owners": owners,
+            "identities": identities,
+            "capital_fiat_per_owner": np.where(owners > 0, capital / owners, np.nan),
+            "profit_fiat_per_round_per_owner": np.where(owners > 0, profit / owners / rounds, np.nan),
+            "pi": np.where(capital > 0, profit / capital / rounds, np.nan),
+            "flag_rate": np.where(submissions > 0, flags / submissions, np.nan),
+            "stake_share": stake / total_stake if total_stake > 0 else np.full(len(stake), np.nan),
+        }
+
+
+def strategy_table(net, figures: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per strategy: owners, capital, profit per round and per capital, flags, stake."""
+    figures = strategy_figures(net) if figures is None else figures
+    roles = ["validator" if n.endswith("_validator") else "trainer" for n in net.strategies]
+    return pd.DataFrame({"role": roles, **figures}, index=pd.Index(net.strategies, name="strategy"))
 
 
 def margin(pi: dict[str, float], honest: str, deviations: tuple[str, ...]) -> float:
@@ -130,17 +139,17 @@ def margin(pi: dict[str, float], honest: str, deviations: tuple[str, ...]) -> fl
     return base - max(others)
 
 
-def run_kpis(net) -> dict[str, float]:
-    """The run's KPIs as a flat dict of floats (see ``KPI_DOCS``)."""
-    table = strategy_table(net)
+def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+    """The run's KPIs as a flat dict of floats (see ``KPI_DOCS``), in ``kpi_names`` order."""
+    f = strategy_figures(net) if figures is None else figures
     kpis: dict[str, float] = {}
-    for name, row in table.iterrows():
-        kpis[f"pi_{name}"] = float(row["pi"])
-        kpis[f"profit_fiat_per_round_{name}"] = float(row["profit_fiat_per_round_per_owner"])
-        if row["role"] == "trainer":
-            kpis[f"flag_rate_{name}"] = float(row["flag_rate"])
-        kpis[f"stake_share_{name}"] = float(row["stake_share"])
-    pi = {name: float(v) for name, v in table["pi"].items()}
+    for i, name in enumerate(net.strategies):
+        kpis[f"pi_{name}"] = float(f["pi"][i])
+        kpis[f"profit_fiat_per_round_{name}"] = float(f["profit_fiat_per_round_per_owner"][i])
+        if not name.endswith("_validator"):
+            kpis[f"flag_rate_{name}"] = float(f["flag_rate"][i])
+        kpis[f"stake_share_{name}"] = float(f["stake_share"][i])
+    pi = dict(zip(net.strategies, f["pi"].tolist(), strict=True))
     kpis["margin_trainers"] = margin(pi, "honest", TRAINER_DEVIATIONS)
     kpis["margin_validators"] = margin(pi, "honest_validator", VALIDATOR_DEVIATIONS)
     ledger = net.ledger

@@ -140,9 +140,10 @@ class FLNetwork(mesa.Model):
         self._work_slices: list[tuple[slice, float]] = []
         self._poison_slices: list[slice] = []
 
-        start, owner = 0, 0
+        start, owner, counts = 0, 0, []
         for cls in TRAINER_TYPES + VALIDATOR_TYPES:
             count = cls.count(s)
+            counts.append((cls, count))
             members = slice(start, start + count)
             self.type_slices[cls] = members
             self.strategy_index[members] = len(self.strategies)
@@ -174,6 +175,9 @@ class FLNetwork(mesa.Model):
                 cls(self, account, owner_id)  # registers itself with the model
             start += count
         self.n_owners = owner
+        self.owners_per_strategy = np.array(
+            [count // (cls.identities_per_owner(s) if cls in TRAINER_TYPES else 1) for cls, count in counts]
+        )
 
     # -- the round ---------------------------------------------------------------------------
     def step(self) -> None:

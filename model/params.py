@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -82,9 +83,13 @@ def allowed_text(f: dataclasses.Field, kind: type) -> str:
     return noun
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # resolving string annotations is slow: once per class
+
+
 def _field_kind(cls: type, f: dataclasses.Field) -> type:
-    hints = typing.get_type_hints(cls)
-    kind = hints[f.name]
+    kind = _type_hints(cls)[f.name]
     if isinstance(kind, types.UnionType):  # e.g. ``str | None`` — the non-None member
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
     return kind

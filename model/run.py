@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.kpis import run_kpis, strategy_table
+from model.kpis import run_kpis, strategy_figures, strategy_table
 from model.network import FLNetwork
 from model.scenario import Scenario, with_overrides
 
@@ -40,11 +40,12 @@ def run_scenario(
     net = FLNetwork(scenario, seed, record_trajectory=trajectory)
     net.run()
     net.ledger.check()  # conservation and non-negative balances, once per run (cheap)
+    figures = strategy_figures(net)
     used_seed = scenario.seed if seed is None else seed
     return RunResult(
         scenario=scenario,
         seed=used_seed if isinstance(used_seed, int) else None,
-        kpis=run_kpis(net),
-        strategies=strategy_table(net),
+        kpis=run_kpis(net, figures),
+        strategies=strategy_table(net, figures),
         trajectory=net.recorder.frame() if trajectory else None,
     )

@@ -1,0 +1,144 @@
+"""Where a sweep's chunks run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor offers one operation, :meth:`imap_unordered` — apply a function to a stream of
+tasks and yield results as they finish, with a bounded number in flight — so the sweep engine does
+not care which one it has, and a run's numbers never depend on it (seeds are per run).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+DASK_PREFIX = "dask://"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class ExecutorError(RuntimeError):
+    """The executor named on the command line cannot be used; the message says why."""
+
+
+class InlineExecutor:
+    """Runs every task in this process, one after another (``--workers 1``)."""
+
+    name = "local"
+    workers = 1
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
+        for task in tasks:
+            yield fn(task)
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+def _pool_context():
+    # fork starts workers in milliseconds and shares the imported modules; spawn elsewhere.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the sweep process dies, even by ``kill -9``.
+
+    Forked workers hold copies of the pool's pipes, so they never see the parent's end close; on
+    Linux the kernel's parent-death signal ends them instead.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: workers end with the queue
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+class ProcessExecutor:
+    """A pool of ``workers`` local processes (the embedded default: no server to start)."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_pool_context(),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
+        pending: set[cf.Future] = set()
+        tasks = iter(tasks)
+        for task in tasks:
+            pending.add(self._pool.submit(fn, task))
+            if len(pending) >= max_in_flight:
+                break
+        while pending:
+            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    pending.add(self._pool.submit(fn, nxt))
+
+    def close(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class DaskExecutor:
+    """Tasks on a running Dask ``distributed`` scheduler at ``dask://HOST:PORT``.
+
+    The workers must have fedstake installed (the same version) — they import it to run tasks.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - distributed is a dependency
+            raise ExecutorError(f"Dask is not installed: {exc}") from None
+        try:
+            self._client = Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self.address = address
+        self.workers = max(
+            1, sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
+        )
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
+        from distributed import as_completed
+
+        tasks = iter(tasks)
+        first = [
+            self._client.submit(fn, t, pure=False) for _, t in zip(range(max_in_flight), tasks, strict=False)
+        ]
+        queue = as_completed(first, loop=self._client.loop)
+        for future in queue:
+            yield future.result()
+            future.release()
+            nxt = next(tasks, None)
+            if nxt is not None:
+                queue.add(self._client.submit(fn, nxt, pure=False))
+
+    def close(self, cancel: bool = False) -> None:
+        self._client.close()
+
+
+def make_executor(spec: str, workers: int | None):
+    """The executor for ``--executor SPEC`` (``local`` or ``dask://HOST:PORT``) and ``--workers``."""
+    if spec == "local":
+        n = workers or os.cpu_count() or 1
+        return InlineExecutor() if n == 1 else ProcessExecutor(n)
+    if spec.startswith(DASK_PREFIX) and len(spec) > len(DASK_PREFIX):
+        return DaskExecutor("tcp://" + spec[len(DASK_PREFIX) :])
+    raise ExecutorError(f"--executor {spec!r} is not allowed: expected 'local' or 'dask://HOST:PORT'")

@@ -1,0 +1,260 @@
+"""The sweep engine: same table however it runs, resume after kill -9, failures recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.sweep import load_results, load_trajectories, run_sweep
+from analysis.sweepfile import load_sweep
+from model.kpis import kpi_names
+
+from .conftest import BASELINE, ROOT
+from .sweeps import GRID, table_hash, write_sweep
+
+FEDSTAKE = Path(sys.executable).with_name("fedstake")
+
+
+def fedstake(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    command = [str(FEDSTAKE)] if FEDSTAKE.exists() else [sys.executable, "-m", "analysis.cli"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory):
+    return load_sweep(write_sweep(tmp_path_factory.mktemp("grid"), GRID))
+
+
+@pytest.fixture(scope="module")
+def reference(grid_sweep, tmp_path_factory):
+    """The grid sweep run in-process with one worker."""
+    return run_sweep(grid_sweep, tmp_path_factory.mktemp("ref") / "out", workers=1, progress=False)
+
+
+def test_one_row_per_run_with_parameters_seed_status_and_kpis(reference, grid_sweep):
+    assert len(reference) == 4 * 2 * 3
+    assert list(reference["run_id"]) == list(range(24))
+    assert (reference["status"] == "ok").all()
+    assert {"slashing.slash_fraction", "rewards.rule", "point", "replication", "seed"} <= set(
+        reference.columns
+    )
+    assert set(
+        kpi_names(["honest", "lazy", "sybil", "poisoning", "honest_validator", "copying_validator"])
+    ) <= set(reference.columns)
+    # Grid points are crossed: every (slash, rule) pair appears, each with all replications.
+    pairs = reference.groupby(["slashing.slash_fraction", "rewards.rule"]).size()
+    assert len(pairs) == 8 and (pairs == 3).all()
+
+
+def test_a_row_is_reproduced_by_a_single_run_with_its_seed(reference, grid_sweep):
+    from model import run_scenario, with_overrides
+
+    row = reference.iloc[13]
+    scenario = with_overrides(
+        grid_sweep.base,
+        {"slashing.slash_fraction": row["slashing.slash_fraction"], "rewards.rule": row["rewards.rule"]},
+    )
+    kpis = run_scenario(scenario, int(row["seed"])).kpis
+    assert kpis["pi_honest"] == row["pi_honest"]
+    assert kpis["margin_trainers"] == row["margin_trainers"]
+
+
+def test_two_workers_and_other_chunk_sizes_give_the_identical_table(reference, grid_sweep, tmp_path):
+    expected = table_hash(reference)
+    for i, options in enumerate(
+        [{"workers": 2}, {"workers": 2, "chunk_size": 1}, {"workers": 1, "chunk_size": 5}]
+    ):
+        table = run_sweep(grid_sweep, tmp_path / f"out{i}", progress=False, **options)
+        assert table_hash(table) == expected, options
+
+
+def test_dask_cluster_gives_the_identical_table(reference, grid_sweep, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address.replace("tcp://", "dask://")
+        table = run_sweep(grid_sweep, tmp_path / "dask", executor=address, chunk_size=3, progress=False)
+    assert table_hash(table) == table_hash(reference)
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["executor"] == address
+
+
+def test_manifest_records_what_was_run(tmp_path, grid_sweep):
+    out = tmp_path / "m"
+    run_sweep(grid_sweep, out, workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["content_hash"] == grid_sweep.content_hash()
+    assert manifest["total_runs"] == 24 and manifest["status"] == "complete"
+    assert manifest["versions"]["numpy"] and manifest["cores"] >= 1
+    assert {"started", "finished", "workers", "runs_executed", "wall_time_s"} <= set(manifest["sessions"][0])
+
+
+def test_killed_sweep_resumes_without_rerunning_finished_chunks(tmp_path):
+    sweep_file = write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 30"))
+    sweep_file.write_text(sweep_file.read_text().replace("rounds = 20", "rounds = 150"))
+    total = 30 * 2 * 3
+    uninterrupted = run_sweep(
+        load_sweep(sweep_file), tmp_path / "whole", workers=2, chunk_size=4, progress=False
+    )
+
+    out = tmp_path / "killed"
+    command = [str(FEDSTAKE)] if FEDSTAKE.exists() else [sys.executable, "-m", "analysis.cli"]
+    proc = subprocess.Popen(
+        [*command, "sweep", str(sweep_file), "--out", str(out), "--workers", "2", "--chunk-size", "4"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("part-*.parquet"))) < 6:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    parts = {p.name: os.stat(p) for p in (out / "runs").glob("part-*.parquet")}
+    done_before = len(load_results(out))
+    assert 0 < done_before < total, "the sweep should have been stopped part-way"
+
+    resumed = fedstake("sweep", str(sweep_file), "--out", str(out), "--workers", "2", "--chunk-size", "4")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({done_before:,} were already done)" in resumed.stdout
+    assert f"ran {total - done_before:,} runs" in resumed.stdout
+    for name, before in parts.items():  # no finished chunk was written again
+        after = os.stat(out / "runs" / name)
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert table_hash(load_results(out)) == table_hash(uninterrupted)
+    assert not list((out / "runs").glob(".*.tmp"))
+
+
+def test_failing_runs_are_recorded_and_the_rest_complete(tmp_path):
+    body = """
+[[parameters]]
+path = "population.honest_trainers"
+values = [10, 400000]
+"""
+    sweep_file = write_sweep(tmp_path, body)
+    done = fedstake("sweep", str(sweep_file), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "failed runs: 3" in done.stdout
+    table = load_results(tmp_path / "out")
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 3 and (failed["population.honest_trainers"] == 400000).all()
+    assert failed["error"].str.contains("genesis_supply_tokens").all()
+    assert failed["error"].str.contains("Traceback").all()
+    assert failed["pi_honest"].isna().all()
+    assert (table.loc[table["status"] == "ok", "pi_honest"].notna()).all()
+
+
+def test_trajectories_are_kept_downsampled_when_asked(tmp_path):
+    header = f'[sweep]\nbase = "{BASELINE}"\nreplications = 2\ntrajectories = true\ntrajectory_points = 5\n'
+    sweep_file = write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2"), header=header)
+    run_sweep(load_sweep(sweep_file), tmp_path / "out", workers=1, progress=False)
+    trajectories = load_trajectories(tmp_path / "out")
+    assert trajectories.groupby("run_id").size().eq(5).all()
+    assert trajectories["run_id"].nunique() == 2 * 2 * 2
+    assert list(trajectories[trajectories["run_id"] == 0]["round"]) == [0, 5, 10, 14, 19]
+
+
+def test_a_different_sweep_in_the_same_directory_is_refused(tmp_path):
+    first = write_sweep(tmp_path, GRID, name="a.toml")
+    second = write_sweep(tmp_path, GRID.replace("high = 0.5", "high = 0.6"), name="b.toml")
+    out = tmp_path / "out"
+    assert fedstake("sweep", str(first), "--out", str(out), "--workers", "1").returncode == 0
+    before = sorted(p.name for p in (out / "runs").iterdir())
+    refused = fedstake("sweep", str(second), "--out", str(out), "--workers", "1")
+    assert refused.returncode == 2
+    assert "different sweep" in refused.stderr and "Traceback" not in refused.stderr
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before
+
+
+def test_progress_is_plain_lines_off_a_terminal(tmp_path):
+    sweep_file = write_sweep(tmp_path, GRID)
+    done = fedstake("sweep", str(sweep_file), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert "runs 24/24 (100%)" in done.stderr and "runs/s" in done.stderr
+    assert "\r" not in done.stderr
+
+
+BAD_SWEEPS = {
+    "unknown parameter path": (
+        '[[parameters]]\npath = "slashing.fraction"\nlow = 0.0\nhigh = 1.0\nsteps = 3\n',
+        ["parameters[0].path = 'slashing.fraction' is not a scenario key"],
+    ),
+    "range outside what the scenario allows": (
+        '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.5\nsteps = 3\n',
+        ["slashing.slash_fraction = 1.5", "[0, 1]"],
+    ),
+    "grid without steps": (
+        '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.0\n',
+        ["a grid needs 'steps'"],
+    ),
+    "typo in a parameter key": (
+        '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.0\nstep = 3\n',
+        ["unknown key 'parameters[0].step'"],
+    ),
+    "log scale from zero": (
+        '[[parameters]]\npath = "emission.initial_tokens_per_round"\nlow = 0\nhigh = 100\nsteps = 3\n'
+        'scale = "log"\n',
+        ["a log scale needs low > 0"],
+    ),
+    "no parameters": ("", ["at least one [[parameters]] entry is required"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SWEEPS))
+def test_bad_sweep_file_is_refused_before_anything_runs(tmp_path, case):
+    body, fragments = BAD_SWEEPS[case]
+    sweep_file = write_sweep(tmp_path, body)
+    out = tmp_path / "out"
+    done = fedstake("sweep", str(sweep_file), "--out", str(out))
+    assert done.returncode == 2
+    assert "invalid sweep" in done.stderr and "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        ('[sweep]\nbase = "nowhere.toml"\n', "cannot read the scenario file"),
+        (f'[sweep]\nbase = "{BASELINE}"\ndesign = "sobol"\npoints = 10\n', "expected a power of 2"),
+        (f'[sweep]\nbase = "{BASELINE}"\ndesign = "lhs"\n', "sweep.points is required"),
+        (f'[sweep]\nbase = "{BASELINE}"\nreplications = 0\n', "sweep.replications = 0"),
+    ],
+)
+def test_bad_sweep_settings_are_refused(tmp_path, header, fragment):
+    sweep_file = write_sweep(tmp_path, GRID, header=header)
+    done = fedstake("sweep", str(sweep_file), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and fragment in done.stderr
+
+
+def test_bad_executor_is_refused(tmp_path):
+    sweep_file = write_sweep(tmp_path, GRID)
+    done = fedstake("sweep", str(sweep_file), "--out", str(tmp_path / "out"), "--executor", "spark://x")
+    assert done.returncode == 2 and "'local' or 'dask://HOST:PORT'" in done.stderr
+    done = fedstake(
+        "sweep", str(sweep_file), "--out", str(tmp_path / "out2"), "--executor", "dask://127.0.0.1:1"
+    )
+    assert done.returncode == 2 and "cannot reach the Dask scheduler" in done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out2").exists()
+
+
+def test_results_of_a_missing_directory_are_refused(tmp_path):
+    from analysis.store import StoreError
+
+    with pytest.raises(StoreError, match="holds no sweep results"):
+        load_results(tmp_path / "nothing")
+
+
+def test_results_table_reads_like_any_dataframe(reference):
+    assert isinstance(reference, pd.DataFrame)
+    means = reference.groupby("slashing.slash_fraction")["margin_trainers"].mean()
+    assert len(means) == 4
