@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test lint bench clean
+.PHONY: setup run report test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,16 +15,22 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## report: the main job (for now: run the default scenario and print its summary)
-report: run
+## report: the main job — run the default study (resumes if interrupted) and write reports/index.html
+STUDY_RESULTS := results/study
+report: $(STAMP)
+	$(BIN)/fedstake sweep scenarios/study.toml --out $(STUDY_RESULTS)
+	$(BIN)/fedstake report $(STUDY_RESULTS) -o reports/index.html
 
 ## run: run scenarios/baseline.toml and print the per-strategy summary
 run: $(STAMP)
 	$(BIN)/fedstake run scenarios/baseline.toml
 
-## test: the linter, then every test
-test: lint
+## test: the linter, then every test (the report tests need Debian's chromium: installed if missing)
+test: lint browser
 	$(BIN)/python -m pytest
+
+browser:
+	bash .ci/install-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

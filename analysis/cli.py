@@ -128,6 +128,52 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _results_dir(path: str) -> Path:
+    from analysis.store import MANIFEST
+
+    directory = Path(path)
+    if not (directory / MANIFEST).is_file():
+        raise UsageError(
+            f"{directory} is not a sweep results directory (no {MANIFEST}); run `fedstake sweep` first"
+        )
+    return directory
+
+
+def cmd_report(args) -> int:
+    """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
+    from analysis.report import write_report
+
+    directory = _results_dir(args.results)
+    out = Path(args.output) if args.output else Path("reports") / f"{directory.name}.html"
+    if out.is_dir():
+        raise UsageError(f"-o {out} is a directory; give the path of the .html file to write")
+    try:
+        written = write_report(directory, out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    """``fedstake analyze``: print the key findings of a sweep as text and a table."""
+    import pandas as pd
+
+    from analysis.findings import analyze, findings_table
+
+    directory = _results_dir(args.results)
+    try:
+        findings = analyze(directory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for line in findings.summary:
+        print(f"- {line}")
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 4):
+        print()
+        print(findings_table(findings).to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fedstake",
@@ -154,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--chunk-size", type=_positive_int, help="runs per chunk (default: about 1 s of work)")
     sweep.set_defaults(func=cmd_sweep)
+
+    report = sub.add_parser("report", help="write the self-contained HTML report of a sweep")
+    report.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
+    report.add_argument("-o", "--output", help="the .html file to write (default: reports/NAME.html)")
+    report.set_defaults(func=cmd_report)
+
+    analyze = sub.add_parser("analyze", help="print the key findings of a sweep")
+    analyze.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
+    analyze.set_defaults(func=cmd_analyze)
     return parser
 
 

@@ -53,28 +53,40 @@ def unit_sample(design: str, dimensions: int, points: int, rng: np.random.Genera
 
 
 class Design:
-    """A sweep's parameter points, numbered 0 .. n_points − 1, produced on demand.
+    """A sweep's points, numbered 0 .. n_points − 1, produced on demand.
 
-    Nothing per point is held in memory for a grid (the point index is decoded digit by digit)
-    and only the unit sample (points × parameters floats) for sampled designs.
+    A point is a design point crossed with a population mix: point ``i`` is design point
+    ``i // n_mixes`` under mix ``i % n_mixes``. Nothing per point is held in memory for a grid (the
+    design index is decoded digit by digit) and only the unit sample for sampled designs.
     """
 
     def __init__(self, sweep: Sweep):
         self.parameters = sweep.parameters
         self.paths = [p.path for p in sweep.parameters]
+        self.mixes = sweep.mixes
         if sweep.design == "grid":
             self._grids = [p.grid_values() for p in sweep.parameters]
             self._unit = None
-            self.n_points = int(np.prod([len(g) for g in self._grids]))
+            self.n_design_points = int(np.prod([len(g) for g in self._grids]))
         else:
             self._unit = unit_sample(sweep.design, len(self.parameters), sweep.points, design_rng(sweep))
-            self.n_points = len(self._unit)
+            self.n_design_points = len(self._unit)
+        self.n_points = self.n_design_points * len(self.mixes)
 
     def __len__(self) -> int:
         return self.n_points
 
+    def mix(self, index: int) -> str:
+        """The name of point ``index``'s population mix."""
+        return self.mixes[index % len(self.mixes)][0]
+
     def point(self, index: int) -> dict[str, Any]:
-        """The ``{dotted path: value}`` of point ``index``."""
+        """The scenario overrides of point ``index``: its parameter values, then its mix's."""
+        design_index, mix_index = divmod(index, len(self.mixes))
+        return {**self.design_values(design_index), **self.mixes[mix_index][1]}
+
+    def design_values(self, index: int) -> dict[str, Any]:
+        """The ``{dotted path: value}`` of design point ``index`` (mixes aside)."""
         if self._unit is not None:
             row = self._unit[index]
             return {p.path: p.from_unit(float(u)) for p, u in zip(self.parameters, row, strict=True)}
@@ -86,9 +98,9 @@ class Design:
 
 
 def design_points(sweep: Sweep) -> list[dict[str, Any]]:
-    """Every point of the sweep's design, in order (for small designs and tests)."""
+    """Every design point of the sweep (mixes aside), in order (for small designs and tests)."""
     design = Design(sweep)
-    return [design.point(i) for i in range(len(design))]
+    return [design.design_values(i) for i in range(design.n_design_points)]
 
 
 def run_seed(sweep_seed: int, point: int, replication: int) -> int:

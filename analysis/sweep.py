@@ -28,11 +28,12 @@ from analysis.store import ResultStore, environment
 from analysis.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
+from model.params import to_dict
 
 #: Seconds of work a chunk should hold when the chunk size is chosen automatically.
 CHUNK_SECONDS = 1.0
 STRATEGIES = [cls.strategy for cls in TRAINER_TYPES + VALIDATOR_TYPES]
-ID_COLUMNS = ["run_id", "point", "replication", "seed", "status", "error"]
+ID_COLUMNS = ["run_id", "point", "mix", "replication", "seed", "status", "error"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class RunSpec:
 
     run_id: int
     point: int
+    mix: str
     replication: int
     seed: int
     values: dict[str, Any]
@@ -123,6 +125,7 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         row: dict[str, Any] = {
             "run_id": run.run_id,
             "point": run.point,
+            "mix": run.mix,
             "replication": run.replication,
             "seed": run.seed,
             **run.values,
@@ -143,7 +146,7 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[ID_COLUMNS + list(task.parameter_dtypes) + names]
-    table = table.astype(task.parameter_dtypes | {"error": "object"})
+    table = table.astype(task.parameter_dtypes | {"error": "object", "mix": "object"})
     trajectory_table = pd.concat(trajectories, ignore_index=True) if trajectories else None
     return table, trajectory_table
 
@@ -177,7 +180,7 @@ def plan_runs(sweep: Sweep, design: Design, done: np.ndarray) -> Iterator[RunSpe
                 continue
             if values is None:
                 values = design.point(point)
-            yield RunSpec(run_id, point, rep, run_seed(sweep.seed, point, rep), values)
+            yield RunSpec(run_id, point, design.mix(point), rep, run_seed(sweep.seed, point, rep), values)
 
 
 def chunks(runs: Iterator[RunSpec], size: int) -> Iterator[tuple[RunSpec, ...]]:
@@ -232,6 +235,9 @@ def execute_sweep(
                 "notes": sweep.notes,
                 "design": sweep.design,
                 "parameters": [p.path for p in sweep.parameters],
+                "mixes": [name for name, _ in sweep.mixes],
+                "mix_overrides": {name: overrides for name, overrides in sweep.mixes},
+                "base_scenario": to_dict(sweep.base),
                 "points": len(design),
                 "replications": sweep.replications,
                 "total_runs": total,

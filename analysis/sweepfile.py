@@ -25,6 +25,9 @@ A sweep file is TOML::
     path = "rewards.rule"
     values = ["equal", "stake_weighted"]
 
+    [mixes.many-cheaters]           # population mixes: every point is run under each
+    "population.lazy_trainers" = 30  # (a sweep without [mixes] has one, "base")
+
 Everything is checked before anything runs: unknown keys, parameter paths that are not scenario
 keys, ranges outside what the scenario allows, designs that cannot take a parameter kind.
 """
@@ -126,6 +129,8 @@ class Sweep:
     trajectory_points: int = 50
     notes: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    mixes: tuple[tuple[str, dict[str, Any]], ...] = (("base", {}),)
+    """Population mixes, (name, scenario overrides); every design point runs under each."""
 
     def content_hash(self) -> str:
         """SHA-256 of everything that decides the results (not the file's formatting)."""
@@ -140,6 +145,7 @@ class Sweep:
             "seed": self.seed,
             "trajectories": self.trajectories,
             "trajectory_points": self.trajectory_points,
+            "mixes": [[name, overrides] for name, overrides in self.mixes],
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -208,8 +214,8 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
     """Build and validate a sweep; raise ScenarioError listing every problem."""
     problems: list[str] = []
     for key in data:
-        if key not in ("sweep", "fixed", "parameters"):
-            problems.append(f"unknown key {key!r}: allowed tables are sweep, fixed, parameters")
+        if key not in ("sweep", "fixed", "parameters", "mixes"):
+            problems.append(f"unknown key {key!r}: allowed tables are sweep, fixed, parameters, mixes")
     table = data.get("sweep")
     if not isinstance(table, Mapping):
         raise ScenarioError([*problems, "a [sweep] table with at least 'base' is required"], source, "sweep")
@@ -272,8 +278,15 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
         if design == "saltelli" and any(p.is_list for p in parameters):
             problems.append("the 'saltelli' design needs numeric ranges, not lists of values")
 
+    mixes = _mixes(data.get("mixes"), problems)
     if base is not None and not problems:
         base = _check_against_scenario(base, fixed, parameters, problems)
+    if base is not None and not problems:
+        for mix_name, overrides in mixes:
+            try:
+                with_overrides(base, overrides)
+            except ScenarioError as exc:
+                problems.extend(f"mixes.{mix_name}: {p}" for p in exc.problems)
     if problems:
         raise ScenarioError(problems, source, "sweep")
     return Sweep(
@@ -288,7 +301,24 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
         trajectory_points=trajectory_points,
         notes=notes,
         fixed=dict(fixed),
+        mixes=mixes,
     )
+
+
+def _mixes(raw: Any, problems: list[str]) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The ``[mixes.NAME]`` tables as (name, overrides); one mix, "base", when there are none."""
+    if raw is None:
+        return (("base", {}),)
+    if not isinstance(raw, Mapping) or not raw:
+        problems.append(f"mixes must hold one or more [mixes.NAME] tables of scenario keys, got {raw!r}")
+        return (("base", {}),)
+    out = []
+    for name, overrides in raw.items():
+        if not isinstance(overrides, Mapping):
+            problems.append(f"mixes.{name} must be a table of scenario keys, got {overrides!r}")
+            continue
+        out.append((name, dict(overrides)))
+    return tuple(out)
 
 
 def _check_against_scenario(base: Scenario, fixed, parameters, problems: list[str]) -> Scenario | None:

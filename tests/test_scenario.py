@@ -13,13 +13,16 @@ from model.scenario import scenario_keys
 from .conftest import ROOT
 
 
-def test_every_shipped_scenario_loads():
+def test_every_shipped_scenario_and_sweep_file_loads():
+    from analysis.sweepfile import Sweep, load_sweep
+
     files = sorted((ROOT / "scenarios").glob("*.toml"))
-    assert files
+    assert len(files) >= 3
     for path in files:
-        if path.name.startswith("sweep"):
-            continue
-        assert isinstance(load_scenario(path), Scenario)
+        if "[sweep]" in path.read_text(encoding="utf-8"):
+            assert isinstance(load_sweep(path), Sweep)
+        else:
+            assert isinstance(load_scenario(path), Scenario)
 
 
 def test_baseline_is_about_100_trainers_and_10_validators(baseline):

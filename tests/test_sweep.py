@@ -258,3 +258,19 @@ def test_results_table_reads_like_any_dataframe(reference):
     assert isinstance(reference, pd.DataFrame)
     means = reference.groupby("slashing.slash_fraction")["margin_trainers"].mean()
     assert len(means) == 4
+
+
+def test_every_point_runs_under_every_population_mix(tmp_path):
+    mixes = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
+    sweep = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2") + mixes))
+    table = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    assert len(table) == 2 * 2 * 2 * 3
+    assert table.groupby(["slashing.slash_fraction", "rewards.rule", "mix"]).size().eq(3).all()
+    assert table.loc[table["mix"] == "no-lazy", "pi_lazy"].isna().all()
+    assert table.loc[table["mix"] == "base", "pi_lazy"].notna().all()
+
+
+def test_a_mix_with_a_bad_value_is_refused(tmp_path):
+    mixes = '\n[mixes.broken]\n"population.lazy_trainers" = -1\n'
+    done = fedstake("sweep", str(write_sweep(tmp_path, GRID + mixes)), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "mixes.broken: population.lazy_trainers = -1" in done.stderr
