@@ -156,10 +156,14 @@ def _regions(f: Findings, results: pd.DataFrame) -> None:
     design = f.manifest.get("design")
     ok = results[results["status"] == "ok"]
     if design == "saltelli" and ok["margin_trainers"].notna().all() and len(ok) == len(results):
-        per_point = results.groupby("point")["margin_trainers"].mean().to_numpy()
-        n_base = len(per_point) // (len(numeric) + 2) // max(len(f.manifest.get("mixes", [1])), 1)
+        # Sobol' indices need the design's block order (A, B, AB_1 … AB_d): average each design
+        # point over its mixes and replications, in design order.
+        n_mixes = max(len(f.manifest.get("mixes") or []), 1)
+        per_design = results.groupby(results["point"] // n_mixes)["margin_trainers"].mean().to_numpy()
         try:
-            f.sensitivity = sensitivity.sobol_indices(per_point, n_base, numeric)
+            f.sensitivity = sensitivity.sobol_indices(
+                per_design, len(per_design) // (len(numeric) + 2), numeric
+            )
             f.sensitivity_method = "Sobol' indices of the trainers' margin (bootstrap 95 % intervals)"
             return
         except ValueError:

@@ -109,6 +109,10 @@ def representative_points(f: Findings) -> list[tuple[str, pd.Series]]:
     return picks
 
 
+def _design_points(m: dict) -> int:
+    return int(m.get("points", 0)) // max(len(m.get("mixes") or [1]), 1)
+
+
 def _rate(runs: int, seconds: float) -> str:
     return f"{runs / seconds:,.1f}" if seconds else "–"
 
@@ -124,7 +128,11 @@ def metadata_html(f: Findings) -> str:
         ("sweep", m.get("sweep_name")),
         ("sweep file", m.get("sweep_file")),
         ("content hash (SHA-256)", m.get("content_hash")),
-        ("design", f"{m.get('design')}, {m.get('points')} points × {m.get('replications')} replications"),
+        (
+            "design",
+            f"{m.get('design')}: {m.get('points')} points ({_design_points(m)} parameter points × "
+            f"{len(m.get('mixes') or [1])} mixes) × {m.get('replications')} replications",
+        ),
         ("population mixes", ", ".join(m.get("mixes") or ["base"])),
         (
             "seed",

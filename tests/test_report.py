@@ -221,3 +221,43 @@ def test_report_of_a_non_results_directory_is_refused(tmp_path):
     assert done.returncode == 2
     assert "not a sweep results directory" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_saltelli_sweep_reports_sobol_indices(tmp_path):
+    text = f"""
+[sweep]
+base = "{BASELINE}"
+design = "saltelli"
+points = 16
+replications = 2
+seed = 3
+
+[fixed]
+rounds = 30
+"population.honest_trainers" = 12
+"population.lazy_trainers" = 3
+
+[[parameters]]
+path = "slashing.slash_fraction"
+low = 0.0
+high = 0.5
+
+[[parameters]]
+path = "detection.false_positive_rate"
+low = 0.0
+high = 0.002
+
+[mixes.a]
+
+[mixes.b]
+"population.lazy_trainers" = 6
+"""
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    run_sweep(load_sweep(path), tmp_path / "out", workers=2, progress=False)
+    f = analyze(tmp_path / "out")
+    table = f.sensitivity
+    assert list(table.columns[:2]) == ["S1", "S1_low"] and "ST" in table
+    # The slash fraction drives the trainers' margin; a false-positive rate this small barely does.
+    assert table.loc[X, "ST"] > table.loc["detection.false_positive_rate", "ST"]
+    assert f.deterrence is not None  # sampled designs are binned onto a grid for boundaries
