@@ -2,7 +2,7 @@
 
 Each class says what its submission is (:meth:`submission`); the network lays the members of each
 class out contiguously and runs the round over their slice of its arrays. Bookkeeping a strategy
-needs beyond that runs in :meth:`settle`, once per round for all members.
+needs beyond that is the hook :meth:`settle_hook` returns, run once per round for all members.
 """
 
 from __future__ import annotations

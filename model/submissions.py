@@ -3,8 +3,8 @@
 Agent classes describe their kind of submission (trainers) or evaluation (validators) with these
 records; the network turns them into per-identity arrays once, at setup, and runs the round over
 those arrays. A strategy with per-round bookkeeping of its own (a Sybil owner's shared training, a
-poisoner's outside gain) adds it in a ``settle`` class method that the network calls once per round
-for all members of the type.
+poisoner's outside gain) returns it from its ``settle_hook`` class method; the network calls the hook
+once per round for all members of the type.
 """
 
 from __future__ import annotations
