@@ -52,26 +52,27 @@ def boundary(classified: pd.DataFrame, x: str, y: str, name: str, rising: bool) 
 
     ``classified`` is the output of ``dominance.classify`` (worst-mix ``<name>_mean``,
     ``_lower`` and ``_upper`` per point). Columns: ``y`` value, ``estimate``, ``band_low``,
-    ``band_high``, and ``where`` (inside / below range / above range) for the estimate.
+    ``band_high``, and ``where``: ``inside`` (a crossing between two swept points), ``below range``
+    (already past zero at the first point) or ``above range`` (never gets there). Outside the range
+    the estimate and band are NaN; a band end whose bound never crosses inside the range is ±inf.
     """
     rows = []
     for level, group in classified.groupby(y, sort=True):
         g = group.sort_values(x)
         xs = g[x].to_numpy(float)
         estimate, where = crossing(xs, g[f"{name}_mean"].to_numpy(float), rising)
-        first, _ = crossing(xs, g[f"{name}_upper" if rising else f"{name}_lower"].to_numpy(float), rising)
+        first, first_where = crossing(
+            xs, g[f"{name}_upper" if rising else f"{name}_lower"].to_numpy(float), rising
+        )
         last, last_where = crossing(
             xs, g[f"{name}_lower" if rising else f"{name}_upper"].to_numpy(float), rising
         )
-        rows.append(
-            {
-                y: level,
-                "estimate": estimate,
-                "band_low": first,
-                "band_high": last if last_where != ABOVE else math.inf,
-                "where": where,
-            }
-        )
+        row = {y: level, "estimate": math.nan, "band_low": math.nan, "band_high": math.nan, "where": where}
+        if where == INSIDE:
+            row["estimate"] = estimate
+            row["band_low"] = first if first_where == INSIDE else -math.inf
+            row["band_high"] = last if last_where == INSIDE else math.inf
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -88,7 +89,7 @@ def binned(results: pd.DataFrame, columns: list[str], bins: int = 12) -> pd.Data
     """
     out = results.copy()
     for column in columns:
-        if grid_like(out, column):
+        if grid_like(out, column) or not pd.api.types.is_numeric_dtype(out[column]):
             continue
         codes, edges = pd.qcut(out[column], bins, retbins=True, labels=False, duplicates="drop")
         middles = (edges[:-1] + edges[1:]) / 2

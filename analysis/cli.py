@@ -11,8 +11,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from model import ScenarioError, load_scenario, run_scenario
-from model.params import to_dict
+from model.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -78,6 +77,9 @@ def format_summary(result) -> str:
 
 def cmd_run(args) -> int:
     """``fedstake run``: simulate one scenario, print its summary, optionally write its results."""
+    from model import load_scenario, run_scenario
+    from model.params import to_dict
+
     scenario = load_scenario(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else None
@@ -141,6 +143,7 @@ def _results_dir(path: str) -> Path:
 
 def cmd_report(args) -> int:
     """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
+    from analysis.findings import NothingToReport
     from analysis.report import write_report
 
     directory = _results_dir(args.results)
@@ -149,7 +152,7 @@ def cmd_report(args) -> int:
         raise UsageError(f"-o {out} is a directory; give the path of the .html file to write")
     try:
         written = write_report(directory, out)
-    except ValueError as exc:
+    except NothingToReport as exc:
         raise UsageError(str(exc)) from None
     print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
     return 0
@@ -159,12 +162,12 @@ def cmd_analyze(args) -> int:
     """``fedstake analyze``: print the key findings of a sweep as text and a table."""
     import pandas as pd
 
-    from analysis.findings import analyze, findings_table
+    from analysis.findings import NothingToReport, analyze, findings_table
 
     directory = _results_dir(args.results)
     try:
         findings = analyze(directory)
-    except ValueError as exc:
+    except NothingToReport as exc:
         raise UsageError(str(exc)) from None
     for line in findings.summary:
         print(f"- {line}")

@@ -45,7 +45,8 @@ def _pool_context():
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this worker when the sweep process dies, even by ``kill -9``.
+    """Worker initializer: end this worker when the sweep process dies, even by ``kill -9``, and
+    leave Ctrl-C to the sweep process.
 
     Forked workers hold copies of the pool's pipes, so they never see the parent's end close; on
     Linux the kernel's parent-death signal ends them instead.
@@ -58,6 +59,8 @@ def _die_with_parent(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+    # Ctrl-C reaches the whole process group; the parent handles it and shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ProcessExecutor:

@@ -44,11 +44,17 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * values[0] - middle[0]], middle, [2 * values[-1] - middle[-1]]])
 
 
+def level_label(value) -> str:
+    """A y level as a tick label: numbers compactly, anything else (a rule's name) as is."""
+    return f"{value:,.4g}" if isinstance(value, int | float | np.integer | np.floating) else str(value)
+
+
 def _matrix(
     classified: pd.DataFrame, x: str, y: str, column: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x centres (numbers), y levels (numbers or names, one row each) and the values between."""
     table = classified.pivot_table(index=y, columns=x, values=column, aggfunc="first")
-    return table.columns.to_numpy(float), table.index.to_numpy(float), table.to_numpy(float)
+    return table.columns.to_numpy(float), table.index.to_numpy(), table.to_numpy(float)
 
 
 def phase_diagram(f: Findings, name: str = "trainers", title: str | None = None) -> bytes:
@@ -77,7 +83,7 @@ def phase_diagram(f: Findings, name: str = "trainers", title: str | None = None)
                 shown = np.where((values >= lo) & (values <= hi), values, np.nan)
                 ax.plot(shown, rows, linestyle="--", marker="x", color=colour, label=label)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
-    ax.set_yticks(rows, [f"{v:,.4g}" for v in ys])
+    ax.set_yticks(rows, [level_label(v) for v in ys])
     ax.set_xlabel(short(f.x))
     ax.set_ylabel(short(f.y))
     ax.set_title(title or "Honesty margin of trainers: honest minus the best cheating strategy")
@@ -91,8 +97,9 @@ def _draw_boundary(ax, table: pd.DataFrame | None, y: str, ys: np.ndarray, colou
     inside = t["where"] == boundaries.INSIDE
     rows = np.arange(len(ys))[inside.to_numpy()]
     est = t.loc[inside, "estimate"].to_numpy(float)
-    low = t.loc[inside, "band_low"].to_numpy(float)
-    high = np.minimum(t.loc[inside, "band_high"].to_numpy(float), np.nanmax(ys) * 0 + 1e9)
+    left, right = ax.get_xlim()  # a band end beyond the swept range is drawn to its edge
+    low = np.clip(t.loc[inside, "band_low"].to_numpy(float), left, right)
+    high = np.clip(t.loc[inside, "band_high"].to_numpy(float), left, right)
     if len(rows):
         ax.errorbar(est, rows, xerr=[est - low, high - est], fmt="o", color=colour, capsize=4, label=label)
 
@@ -108,7 +115,7 @@ def verdict_map(f: Findings, column: str = "honesty", title: str = "Where honest
     ax.pcolormesh(_edges(xs), _edges(rows.astype(float)), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
     ax.legend(handles, order, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
-    ax.set_yticks(rows, [f"{v:,.4g}" for v in ys])
+    ax.set_yticks(rows, [level_label(v) for v in ys])
     ax.set_xlabel(short(f.x))
     ax.set_ylabel(short(f.y))
     ax.set_title(title)
@@ -129,7 +136,7 @@ def payoff_curves(f: Findings, mix: str) -> bytes:
                 ax.plot(rows[f.x], rows[column] * 100, color=colour, label=STRATEGY_LABELS[strategy])
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set_xlabel(short(f.x))
-        ax.set_title(f"{level:,.4g} {short(f.y)}" if f.y else "")
+        ax.set_title(f"{level_label(level)} {short(f.y)}" if f.y else "")
     axes[0][0].set_ylabel("profit, % of capital per round")
     axes[0][-1].legend(fontsize=8, loc="best")
     fig.suptitle(f"Payoff per strategy (mix: {mix})", y=1.03)

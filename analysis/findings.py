@@ -30,6 +30,10 @@ STRATEGY_LABELS = {
 }
 
 
+class NothingToReport(ValueError):
+    """The results directory has no successful run to analyse; the message says why."""
+
+
 @dataclass
 class Findings:
     """What a sweep shows. Tables are pandas DataFrames; see each field."""
@@ -81,11 +85,12 @@ def load_base(manifest: dict[str, Any]) -> Scenario | None:
         return None
 
 
-def choose_axes(parameters: list[str]) -> tuple[str | None, str | None]:
-    """x: the slash fraction if varied, else the first parameter; y: a reward level if varied."""
-    if not parameters:
+def choose_axes(parameters: list[str], numeric: list[str]) -> tuple[str | None, str | None]:
+    """x: the slash fraction if varied, else the first numeric parameter; y: a reward level if
+    varied, else the next parameter (which may be categorical, e.g. the reward rule)."""
+    if not numeric:
         return None, None
-    x = SLASH if SLASH in parameters else parameters[0]
+    x = SLASH if SLASH in numeric else numeric[0]
     rest = [p for p in parameters if p != x]
     y = next((p for p in REWARD_HINTS if p in rest), rest[0] if rest else None)
     return x, y
@@ -97,13 +102,14 @@ def analyze(directory: str | Path, confidence: float = 0.95) -> Findings:
     manifest = store.read_manifest()
     results = store.load()
     if results.empty:
-        raise ValueError(f"{directory} has no finished runs yet")
+        raise NothingToReport(f"{directory} has no finished runs yet")
     parameters = dominance.parameter_columns(results)
     outside = _outside_option(manifest)
-    x, y = choose_axes(parameters)
+    numeric = [p for p in parameters if pd.api.types.is_numeric_dtype(results[p])]
+    x, y = choose_axes(parameters, numeric)
     ok = results[results["status"] == "ok"]
     if ok.empty:
-        raise ValueError(f"every run in {directory} failed; see the error column of its results")
+        raise NothingToReport(f"every run in {directory} failed; see the error column of its results")
     grid = boundaries.binned(results, [p for p in (x, y) if p]) if x else results
     f = Findings(
         directory=Path(directory),
@@ -177,7 +183,9 @@ def _regions(f: Findings, results: pd.DataFrame) -> None:
 
 
 # -- the plain-words summary -------------------------------------------------------------------
-def _fmt(value: float, digits: int = 3) -> str:
+def _fmt(value, digits: int = 3) -> str:
+    if isinstance(value, str):
+        return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if math.isinf(value):

@@ -100,11 +100,8 @@ def representative_points(f: Findings) -> list[tuple[str, pd.Series]]:
         chosen.append(("dominates", winning.iloc[len(winning) // 2][f.x]))
     picks = []
     for label, x_value in chosen:
-        rows = f.results[
-            np.isclose(f.results[f.x], x_value)
-            & np.isclose(f.results[f.y], level)
-            & (f.results["mix"] == mix)
-        ]
+        at_y = f.results[f.y] == level if isinstance(level, str) else np.isclose(f.results[f.y], level)
+        rows = f.results[np.isclose(f.results[f.x], x_value) & at_y & (f.results["mix"] == mix)]
         picks.append((f"{label}: {short(f.x)} {x_value:.3g}", rows["run_id"]))
     return picks
 

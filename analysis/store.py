@@ -106,7 +106,12 @@ class ResultStore:
             return existing
         if self.directory.exists() and any(self.directory.iterdir()):
             raise StoreError(f"{self.directory} is not empty and is not a fedstake results directory")
-        (self.directory / RUNS).mkdir(parents=True, exist_ok=True)
+        try:
+            (self.directory / RUNS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the results directory {self.directory}: {exc.strerror}"
+            ) from None
         manifest = {**manifest, "content_hash": content_hash, "created": _now(), "sessions": []}
         self.write_manifest(manifest)
         return manifest

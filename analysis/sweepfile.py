@@ -60,6 +60,8 @@ SWEEP_KEYS = {
     "notes",
 }
 PARAMETER_KEYS = {"path", "low", "high", "steps", "scale", "type", "values"}
+#: Most runs one sweep may hold (points × mixes × replications); split bigger studies.
+MAX_RUNS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,17 @@ def _parameter(i: int, raw: Any, keys: set[str], problems: list[str]) -> Paramet
     kind = raw.get("type", "real")
     if kind not in ("real", "int"):
         problems.append(f"{where}.type = {kind!r} is not allowed: expected 'real' or 'int'")
+    elif kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
+        problems.append(f"{where}: an int range needs whole-number ends, got low = {low!r}, high = {high!r}")
+    elif kind == "int" and scale == "log" and low < 1:
+        problems.append(f"{where}: an int range on a log scale needs low >= 1, got {low!r}")
     steps = raw.get("steps")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        problems.append(f"{where}.steps = {steps!r} is not allowed: expected a whole number >= 1")
+    if steps is not None and (
+        isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_RUNS
+    ):
+        problems.append(
+            f"{where}.steps = {steps!r} is not allowed: expected a whole number in [1, {MAX_RUNS:_}]"
+        )
     return Parameter(path=path, low=low, high=high, steps=steps, scale=scale, kind=kind)
 
 
@@ -279,6 +289,19 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
             problems.append("the 'saltelli' design needs numeric ranges, not lists of values")
 
     mixes = _mixes(data.get("mixes"), problems)
+    swept = {p.path for p in parameters}
+    for mix_name, overrides in mixes:
+        for key in sorted(swept & set(overrides)):
+            problems.append(
+                f"mixes.{mix_name} sets {key!r}, which the sweep varies: a mix may not override it"
+            )
+    if not problems:
+        total = _design_size(design, parameters, points) * len(mixes) * replications
+        if total > MAX_RUNS:
+            problems.append(
+                f"the sweep holds {total:_} runs (points × mixes × replications); at most {MAX_RUNS:_} are "
+                "allowed in one sweep: split it, or use a sampled design"
+            )
     if base is not None and not problems:
         base = _check_against_scenario(base, fixed, parameters, problems)
     if base is not None and not problems:
@@ -303,6 +326,15 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
         fixed=dict(fixed),
         mixes=mixes,
     )
+
+
+def _design_size(design: str, parameters: list[Parameter], points: int | None) -> int:
+    """Design points (mixes aside), computed without building them."""
+    if design == "grid":
+        return math.prod(len(p.values) if p.is_list else p.steps for p in parameters)
+    if design == "saltelli":
+        return points * (len(parameters) + 2)
+    return points
 
 
 def _mixes(raw: Any, problems: list[str]) -> tuple[tuple[str, dict[str, Any]], ...]:
@@ -362,6 +394,8 @@ def load_sweep(path: str | Path) -> Sweep:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError([f"cannot read the sweep file: {exc.strerror}"], str(path), "sweep") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a text file: a sweep file is UTF-8 TOML"], str(path), "sweep") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

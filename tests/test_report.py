@@ -28,12 +28,14 @@ X, Y = "slashing.slash_fraction", "emission.initial_tokens_per_round"
 
 
 def synthetic_results(true_boundary: dict[float, float], reps: int = 12, noise: float = 0.02, seed: int = 0):
-    """Results shaped like a sweep's, with trainers' margin = x − boundary(y) + noise."""
+    """Results shaped like a sweep's, with the trainers' margin over the best deviation (lazy)
+    = x − boundary(y) + noise."""
     rng = np.random.default_rng(seed)
     rows, run = [], 0
     for point, (y, b) in enumerate(sorted(true_boundary.items())):
         for x in np.linspace(0, 1, 21):
             for rep in range(reps):
+                honest = 0.5 - x + rng.normal(0, noise)  # participation ends at x = 0.5
                 rows.append(
                     {
                         "run_id": run,
@@ -43,9 +45,10 @@ def synthetic_results(true_boundary: dict[float, float], reps: int = 12, noise: 
                         "status": "ok",
                         X: x,
                         Y: y,
-                        "margin_trainers": x - b + rng.normal(0, noise),
+                        "pi_honest": honest,
+                        "pi_lazy": honest - (x - b + rng.normal(0, noise)),  # margin = x − b + noise
+                        "pi_poisoning": honest - 1.0,  # never the best deviation
                         "margin_validators": 0.1,
-                        "pi_honest": 0.5 - x + rng.normal(0, noise),  # participation ends at x = 0.5
                     }
                 )
                 run += 1
@@ -76,6 +79,33 @@ def test_prim_box_recovers_the_region_where_honesty_dominates():
     assert abs(box.limits.loc[X, "low"] - 0.3) <= 0.06 and abs(box.limits.loc[X, "high"] - 0.5) <= 0.06
     assert not box.limits.loc[Y, "restricted"]
     assert box.density >= 0.8 and box.coverage >= 0.8
+
+
+def test_a_point_missing_a_mix_cannot_dominate_and_bounds_are_worst_over_mixes():
+    base = synthetic_results({100.0: 0.0}, reps=6, noise=0.001)
+    other = base.assign(mix="other", run_id=base["run_id"] + len(base))
+    # Mix "other" has a positive mean margin but huge noise: its lower bound is far below zero.
+    other["pi_lazy"] = other["pi_honest"] - 0.5 + np.resize([1.5, -1.4], len(other))
+    both = dominance.classify(pd.concat([base, other]))
+    at = both[np.isclose(both[X], 0.5)].iloc[0]
+    assert at["trainers"] == dominance.UNCERTAIN
+    assert at["trainers_lower"] < 0  # the band comes from the worst lower bound, not the worst mean's
+    failed_mix = pd.concat([base, other.assign(status="failed")])
+    missing = dominance.classify(failed_mix)
+    at = missing[np.isclose(missing[X], 0.8)].iloc[0]
+    assert at["mixes"] == 1 and at["trainers"] == dominance.UNCERTAIN
+
+
+def test_margin_uses_the_best_deviation_by_mean_not_run_by_run():
+    rows = pd.DataFrame(
+        {
+            "pi_honest": [1.0, 1.0, 1.0, 1.0],
+            "pi_lazy": [0.0, 2.0, 0.0, 2.0],  # mean 1.0
+            "pi_sybil": [1.5, 0.5, 1.5, 0.5],  # mean 1.0; a run-by-run maximum would be 2.0, 2.0, 1.5, 2.0
+            "pi_poisoning": [0.9, 0.9, 0.9, 0.9],
+        }
+    )
+    assert dominance.margin_samples(rows).mean() == pytest.approx(0.0)
 
 
 def test_classification_follows_the_definition():
@@ -261,3 +291,13 @@ high = 0.002
     # The slash fraction drives the trainers' margin; a false-positive rate this small barely does.
     assert table.loc[X, "ST"] > table.loc["detection.false_positive_rate", "ST"]
     assert f.deterrence is not None  # sampled designs are binned onto a grid for boundaries
+
+
+def test_report_handles_a_categorical_second_parameter(tmp_path):
+    from .sweeps import GRID, write_sweep
+
+    out = tmp_path / "out"
+    run_sweep(load_sweep(write_sweep(tmp_path, GRID)), out, workers=2, progress=False)
+    done = fedstake("report", str(out), "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    assert "stake_weighted" in (tmp_path / "r.html").read_text(encoding="utf-8")

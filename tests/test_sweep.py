@@ -205,6 +205,18 @@ BAD_SWEEPS = {
         ["a log scale needs low > 0"],
     ),
     "no parameters": ("", ["at least one [[parameters]] entry is required"]),
+    "too many runs": (
+        '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.0\nsteps = 9000000\n',
+        ["runs (points × mixes × replications)", "at most 10_000_000"],
+    ),
+    "int range with fractional ends": (
+        '[[parameters]]\npath = "population.lazy_trainers"\nlow = 1.5\nhigh = 4\nsteps = 3\ntype = "int"\n',
+        ["an int range needs whole-number ends"],
+    ),
+    "mix overriding a swept key": (
+        GRID + '\n[mixes.a]\n"slashing.slash_fraction" = 0.3\n',
+        ["mixes.a sets 'slashing.slash_fraction', which the sweep varies"],
+    ),
 }
 
 
@@ -234,6 +246,18 @@ def test_bad_sweep_settings_are_refused(tmp_path, header, fragment):
     sweep_file = write_sweep(tmp_path, GRID, header=header)
     done = fedstake("sweep", str(sweep_file), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and fragment in done.stderr
+
+
+def test_binary_sweep_file_and_out_under_a_file_are_refused(tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe[sweep]")
+    done = fedstake("sweep", str(binary), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "not a text file" in done.stderr and "Traceback" not in done.stderr
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    done = fedstake("sweep", str(write_sweep(tmp_path, GRID)), "--out", str(blocker / "sub"))
+    assert done.returncode == 2 and "cannot create the results directory" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_bad_executor_is_refused(tmp_path):
