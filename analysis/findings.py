@@ -156,7 +156,10 @@ def _regions(f: Findings, results: pd.DataFrame) -> None:
     numeric = [p for p in f.parameters if pd.api.types.is_numeric_dtype(results[p])]
     if not numeric:
         return
-    points = dominance.classify(results, outside_option=_outside_option(f.manifest))
+    if all(boundaries.grid_like(results, p) for p in f.parameters):
+        points = f.classified  # nothing was binned: the same classification
+    else:  # PRIM works on the sampled values themselves, not on their bins
+        points = dominance.classify(results, outside_option=_outside_option(f.manifest))
     target = (points["honesty"] == dominance.DOMINATES).to_numpy()
     f.box = regions.find_box(points[numeric].astype(float), target)
     design = f.manifest.get("design")

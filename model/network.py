@@ -130,9 +130,7 @@ class FLNetwork(mesa.Model):
         self.strategies: list[str] = []
         self.owner = np.zeros(nt + nv, dtype=np.int64)
         self.detection_rate = np.zeros(nt)
-        self.work_units = np.zeros(nt)
         self.quality_score = np.zeros(nt)
-        self.poisoned = np.zeros(nt, dtype=bool)
         self.train_cost_fiat = np.zeros(nt)
         self.detects = np.zeros(nv, dtype=bool)
         self.validate_cost_fiat = np.zeros(nv)
@@ -140,10 +138,9 @@ class FLNetwork(mesa.Model):
         self._work_slices: list[tuple[slice, float]] = []
         self._poison_slices: list[slice] = []
 
-        start, owner, counts = 0, 0, []
+        start, owner, owners_per_strategy = 0, 0, []
         for cls in TRAINER_TYPES + VALIDATOR_TYPES:
             count = cls.count(s)
-            counts.append((cls, count))
             members = slice(start, start + count)
             self.type_slices[cls] = members
             self.strategy_index[members] = len(self.strategies)
@@ -152,12 +149,11 @@ class FLNetwork(mesa.Model):
             owners = owner + np.arange(count) // per_owner
             self.owner[members] = owners
             owner += count // per_owner
+            owners_per_strategy.append(count // per_owner)
             if cls in TRAINER_TYPES:
                 sub = cls.submission(s)
                 self.detection_rate[members] = sub.detection_rate
-                self.work_units[members] = sub.work_units
                 self.quality_score[members] = sub.quality_score
-                self.poisoned[members] = sub.poisoned
                 self.train_cost_fiat[members] = sub.train_cost_fiat
                 if count and sub.work_units:
                     self._work_slices.append((members, sub.work_units))
@@ -174,10 +170,8 @@ class FLNetwork(mesa.Model):
             for account, owner_id in zip(range(start, start + count), owners.tolist(), strict=True):
                 cls(self, account, owner_id)  # registers itself with the model
             start += count
-        self.n_owners = owner
-        self.owners_per_strategy = np.array(
-            [count // (cls.identities_per_owner(s) if cls in TRAINER_TYPES else 1) for cls, count in counts]
-        )
+        self.owners_per_strategy = np.array(owners_per_strategy)
+        """Owners playing each strategy, in ``strategies`` order (a Sybil owner counts once)."""
 
     # -- the round ---------------------------------------------------------------------------
     def step(self) -> None:
