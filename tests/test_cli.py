@@ -107,3 +107,14 @@ def test_out_pointing_at_a_file_is_refused(tmp_path):
     assert done.returncode == 2
     assert "is a file" in done.stderr
     assert target.read_text() == "keep me"
+
+
+def test_written_files_are_readable_by_others_like_any_file(tmp_path):
+    import os
+
+    out = tmp_path / "run"
+    assert fedstake("run", str(BASELINE), "--rounds", "5", "--out", str(out)).returncode == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("rounds.parquet", "strategies.parquet", "summary.json"):
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask
