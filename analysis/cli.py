@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
     result = run_scenario(scenario, seed, rounds=args.rounds, trajectory=out is not None)
     print(format_summary(result))
     if out is not None:
-        from analysis.output import write_json, write_parquet
+        from analysis.sweep.output import write_json, write_parquet
 
         write_parquet(result.trajectory, out / "rounds.parquet")
         write_parquet(result.strategies.reset_index(), out / "strategies.parquet")
@@ -105,10 +105,10 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     """``fedstake sweep``: run or resume a sweep into a results directory, then summarise it."""
-    from analysis.executors import ExecutorError
-    from analysis.store import StoreError
-    from analysis.sweep import SweepInterrupted, execute_sweep
-    from analysis.sweepfile import load_sweep
+    from analysis.sweep.engine import SweepInterrupted, execute_sweep
+    from analysis.sweep.executors import ExecutorError
+    from analysis.sweep.store import StoreError
+    from analysis.sweep.sweepfile import load_sweep
 
     sweep = load_sweep(args.sweep)
     try:
@@ -131,7 +131,7 @@ def cmd_sweep(args) -> int:
 
 
 def _results_dir(path: str) -> Path:
-    from analysis.store import MANIFEST
+    from analysis.sweep.store import MANIFEST
 
     directory = Path(path)
     if not (directory / MANIFEST).is_file():
@@ -144,7 +144,7 @@ def _results_dir(path: str) -> Path:
 def cmd_report(args) -> int:
     """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
     from analysis.findings import NothingToReport
-    from analysis.report import write_report
+    from analysis.report.page import write_report
 
     directory = _results_dir(args.results)
     out = Path(args.output) if args.output else Path("reports") / f"{directory.name}.html"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import boundaries, dominance, theory
-from analysis.store import ResultStore
+from analysis.sweep.store import ResultStore
 from model import Scenario, ScenarioError, scenario_from_dict
 
 SLASH = "slashing.slash_fraction"

@@ -38,7 +38,7 @@ def sobol_indices(
 
     ``y`` holds the model outputs of a Saltelli sample with ``n_base`` base rows and one parameter per
     entry of ``names``, in blocks of ``n_base``: A, B, then AB_1 … AB_d (AB_i is A with column i taken
-    from B), so len(y) = n_base·(d + 2) — the order of ``analysis.designs.unit_sample("saltelli", …)``.
+    from B), so len(y) = n_base·(d + 2) — the order of ``analysis.sweep.designs.unit_sample("saltelli", …)``.
 
     S1 uses the Saltelli (2010) estimator mean(f(B)·(f(AB_i) − f(A))) / Var(Y) and ST the Jansen
     estimator mean((f(A) − f(AB_i))²) / (2·Var(Y)), Var(Y) being the variance of the A and B outputs

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.report import write_report
-from analysis.sweep import execute_sweep
-from analysis.sweepfile import load_sweep
+from analysis.report.page import write_report
+from analysis.sweep.engine import execute_sweep
+from analysis.sweep.sweepfile import load_sweep
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 

@@ -75,9 +75,9 @@ high = 1.0
 
 
 def throughput(directory: Path, repeats: int) -> None:
-    from analysis.designs import Design, run_seed
-    from analysis.sweep import execute_sweep
-    from analysis.sweepfile import load_sweep
+    from analysis.sweep.designs import Design, run_seed
+    from analysis.sweep.engine import execute_sweep
+    from analysis.sweep.sweepfile import load_sweep
     from model import run_scenario, with_overrides
 
     path = directory / "throughput.toml"
@@ -130,8 +130,8 @@ def throughput(directory: Path, repeats: int) -> None:
 MEASURE = textwrap.dedent(
     """
     import json, resource, sys
-    from analysis.sweep import execute_sweep
-    from analysis.sweepfile import load_sweep
+    from analysis.sweep.engine import execute_sweep
+    from analysis.sweep.sweepfile import load_sweep
     summary = execute_sweep(load_sweep(sys.argv[1]), sys.argv[2], workers=2, progress=False)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"runs": summary.executed, "failed": summary.failed, "seconds": summary.wall_time_s,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.designs import Design, design_points, run_seed, unit_sample
-from analysis.sweepfile import sweep_from_dict
+from analysis.sweep.designs import Design, design_points, run_seed, unit_sample
+from analysis.sweep.sweepfile import sweep_from_dict
 
 from .conftest import BASELINE
 

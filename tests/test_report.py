@@ -14,9 +14,9 @@ import pytest
 
 from analysis import boundaries, dominance
 from analysis.findings import analyze
-from analysis.report import write_report
-from analysis.sweep import run_sweep
-from analysis.sweepfile import load_sweep
+from analysis.report.page import write_report
+from analysis.sweep.engine import run_sweep
+from analysis.sweep.sweepfile import load_sweep
 from model import analytic, with_overrides
 
 from .browser import render

@@ -14,7 +14,7 @@ from .conftest import ROOT
 
 
 def test_every_shipped_scenario_and_sweep_file_loads():
-    from analysis.sweepfile import Sweep, load_sweep
+    from analysis.sweep.sweepfile import Sweep, load_sweep
 
     files = sorted((ROOT / "scenarios").glob("*.toml"))
     assert len(files) >= 3

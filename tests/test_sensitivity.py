@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import qmc
 
-from analysis.designs import unit_sample
 from analysis.sensitivity import bin_labels, correlation_ratio, rank_parameters, sobol_indices
+from analysis.sweep.designs import unit_sample
 
 # The Ishigami function f = sin(x1) + a sin²(x2) + b x3⁴ sin(x1), x_i ~ U(−π, π), and its analytic
 # partial variances (Ishigami & Homma 1990; Sobol' & Levitan 1999).

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.sweep import load_results, load_trajectories, run_sweep
-from analysis.sweepfile import load_sweep
+from analysis.sweep.engine import load_results, load_trajectories, run_sweep
+from analysis.sweep.sweepfile import load_sweep
 from model.kpis import kpi_names
 
 from .conftest import BASELINE, ROOT
@@ -272,7 +272,7 @@ def test_bad_executor_is_refused(tmp_path):
 
 
 def test_results_of_a_missing_directory_are_refused(tmp_path):
-    from analysis.store import StoreError
+    from analysis.sweep.store import StoreError
 
     with pytest.raises(StoreError, match="holds no sweep results"):
         load_results(tmp_path / "nothing")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from analysis.sweepfile import Sweep
+from analysis.sweep.sweepfile import Sweep
 
 #: Spawn keys below the sweep seed: runs use (RUNS, point, replication), designs (DESIGN,).
 RUNS, DESIGN = 0, 1

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from agents import TRAINER_TYPES, VALIDATOR_TYPES
-from analysis.designs import Design, run_seed
-from analysis.executors import make_executor
-from analysis.progress import Progress
-from analysis.store import ResultStore, environment
-from analysis.sweepfile import Sweep
+from analysis.sweep.designs import Design, run_seed
+from analysis.sweep.executors import make_executor
+from analysis.sweep.progress import Progress
+from analysis.sweep.store import ResultStore, environment
+from analysis.sweep.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
 from model.params import to_dict

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import figures
 from analysis.findings import Findings, analyze, findings_table, short
-from analysis.output import atomic_write
-from analysis.store import ResultStore
+from analysis.report import figures
+from analysis.sweep.output import atomic_write
+from analysis.sweep.store import ResultStore
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;

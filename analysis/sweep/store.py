@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.output import atomic_write, write_json
+from analysis.sweep.output import atomic_write, write_json
 
 MANIFEST = "manifest.json"
 RUNS = "runs"

@@ -1,0 +1,32 @@
+"""The sweep engine: sweep files, designs, seeds, executors, the results store and progress.
+
+It runs a sweep and writes a results directory — the data contract the rest of ``analysis`` reads
+(see the README's "Results directory" section): ``manifest.json`` plus ``runs/*.parquet`` (one row
+per run: ids, seed, status, the varied parameters, every KPI) and, on request,
+``trajectories/*.parquet``. Nothing here imports the analysis or the report.
+"""
+
+from analysis.sweep.engine import (
+    SweepInterrupted,
+    SweepSummary,
+    execute_sweep,
+    load_results,
+    load_trajectories,
+    run_sweep,
+)
+from analysis.sweep.store import ResultStore, StoreError
+from analysis.sweep.sweepfile import Sweep, load_sweep, sweep_from_dict
+
+__all__ = [
+    "ResultStore",
+    "StoreError",
+    "Sweep",
+    "SweepInterrupted",
+    "SweepSummary",
+    "execute_sweep",
+    "load_results",
+    "load_sweep",
+    "load_trajectories",
+    "run_sweep",
+    "sweep_from_dict",
+]
