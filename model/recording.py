@@ -1,4 +1,11 @@
-"""Per-round records of a run: scalar series always, per-strategy profit on request."""
+"""Per-round records of a run: scalar series always; per-strategy series and token stocks on request.
+
+With ``per_strategy`` (a run asked for its trajectory) each round also records the token stocks
+(circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, its share
+of bonded stake and how many of its identities are still registered — what the report draws round
+by round. These cost a few numpy reductions per round, so a sweep that does not keep trajectories
+does not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,6 @@ from model.kpis import (
     by_strategy,
     identity_capital_fiat,
     identity_profit_fiat,
-    margin,
 )
 
 
@@ -21,6 +27,10 @@ class RoundRecorder:
     COLUMNS = ("quality", "minted_tokens", "slashed_tokens", "honest_validator_share", "accepted", "flagged")
     """The scalar series recorded every round."""
 
+    STOCKS = ("supply_tokens", "minted_total_tokens", "burned_total_tokens", "insurance_tokens")
+    """Token stocks after each round (with ``per_strategy``): circulating supply (genesis + minted −
+    burned), minted and burned since genesis, and the insurance pool."""
+
     def __init__(self, net, rounds: int, per_strategy: bool):
         self._net = net
         self._rows = np.zeros((rounds, len(self.COLUMNS)))
@@ -28,6 +38,10 @@ class RoundRecorder:
         if per_strategy:
             self.cumulative_profit = np.zeros((rounds, len(net.strategies)))
             self._capital = by_strategy(net, identity_capital_fiat(net))
+            n_strategies = len(net.strategies)
+            self.stocks = np.zeros((rounds, len(self.STOCKS)))
+            self.stake_share = np.zeros((rounds, n_strategies))
+            self.registered = np.zeros((rounds, n_strategies))
 
     def series(self, name: str) -> np.ndarray:
         """One recorded series over the rounds run so far."""
@@ -45,21 +59,54 @@ class RoundRecorder:
         """Store round ``t``'s figures (quality is read after aggregation)."""
         self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
-            self.cumulative_profit[t] = by_strategy(self._net, identity_profit_fiat(self._net))
+            net, ledger = self._net, self._net.ledger
+            self.cumulative_profit[t] = by_strategy(net, identity_profit_fiat(net))
+            self.stocks[t] = (
+                ledger.genesis_supply_tokens + ledger.minted_tokens - ledger.burned_tokens,
+                ledger.minted_tokens,
+                ledger.burned_tokens,
+                ledger.insurance_tokens,
+            )
+            stake = by_strategy(net, ledger.stake)
+            total = stake.sum()
+            self.stake_share[t] = stake / total if total > 0 else np.nan
+            self.registered[t] = by_strategy(net, net.registered.astype(float))
 
     def frame(self) -> pd.DataFrame:
-        """The rounds run so far as a DataFrame, one row per round."""
+        """The rounds run so far as a DataFrame, one row per round (built in one go: fast)."""
         t = self._net.round
-        df = pd.DataFrame(self._rows[:t], columns=list(self.COLUMNS))
-        df[["accepted", "flagged"]] = df[["accepted", "flagged"]].astype(np.int64)
-        df.insert(0, "round", np.arange(t))
+        columns: dict[str, np.ndarray] = {"round": np.arange(t)}
+        for i, name in enumerate(self.COLUMNS):
+            columns[name] = self._rows[:t, i]
+        columns["accepted"] = columns["accepted"].astype(np.int64)
+        columns["flagged"] = columns["flagged"].astype(np.int64)
         if self.per_strategy:
+            strategies = self._net.strategies
             profit = np.diff(self.cumulative_profit[:t], axis=0, prepend=0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 pi = np.where(self._capital > 0, profit / self._capital, np.nan)
-            for i, name in enumerate(self._net.strategies):
-                df[f"pi_{name}"] = pi[:, i]
-            per_round = [dict(zip(self._net.strategies, row, strict=True)) for row in pi]
-            df["margin_trainers"] = [margin(p, "honest", TRAINER_DEVIATIONS) for p in per_round]
-            df["margin_validators"] = [margin(p, "honest_validator", VALIDATOR_DEVIATIONS) for p in per_round]
-        return df
+            for i, name in enumerate(strategies):
+                columns[f"pi_{name}"] = pi[:, i]
+            columns["margin_trainers"] = margins(pi, strategies, "honest", TRAINER_DEVIATIONS)
+            columns["margin_validators"] = margins(pi, strategies, "honest_validator", VALIDATOR_DEVIATIONS)
+            for i, name in enumerate(self.STOCKS):
+                columns[name] = self.stocks[:t, i]
+            for i, name in enumerate(strategies):
+                columns[f"stake_share_{name}"] = self.stake_share[:t, i]
+                columns[f"registered_{name}"] = self.registered[:t, i].astype(np.int64)
+        return pd.DataFrame(columns)
+
+
+def margins(pi: np.ndarray, strategies: list[str], honest: str, deviations: tuple[str, ...]) -> np.ndarray:
+    """Per row of ``pi`` (rounds × strategies): ``margin`` of ``model.kpis``, vectorised — the honest
+    strategy's pi minus the best deviation's, NaN where either side has no value."""
+    n = len(pi)
+    if honest not in strategies:
+        return np.full(n, np.nan)
+    present = [strategies.index(d) for d in deviations if d in strategies]
+    if not present:
+        return np.full(n, np.nan)
+    others = pi[:, present]
+    best = np.max(np.where(np.isnan(others), -np.inf, others), axis=1)
+    best[np.isneginf(best)] = np.nan  # no deviation had a value this round
+    return pi[:, strategies.index(honest)] - best
