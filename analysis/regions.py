@@ -16,6 +16,28 @@ For a box and the rows it was found on:
 
 This implementation peels only (no pasting step) and treats every column as ordered and numeric;
 limits are inclusive and always equal to values present in the data.
+
+Why our own and not the ``prim`` package (PyPI ``prim`` 1.0.0, the EMA Workbench's PRIM extracted).
+On a reference with a known box — 4000 uniform points in [0, 1]³, outcome inside [0.2, 0.6] × [0.3, 0.9]
+× [0, 1] with 5 % of labels flipped, 20 seeds:
+
+==============================  =====================  ========  =======  =====  =======
+method                          max |bound error|      coverage  density  mass   time
+                                mean (worst)
+==============================  =====================  ========  =======  =====  =======
+ours, threshold 0.9             0.016 (0.034)          0.85      0.91     0.25   10 ms
+``prim``, its default box       0.080 (0.253)          0.63      0.96     0.17   40 ms
+``prim``, our choice rule       0.016 (0.027)          0.85      0.91     0.25   44 ms
+==============================  =====================  ========  =======  =====  =======
+
+Both are deterministic and warning-free there, and with the same rule for choosing a box on the
+trajectory they find the same box (the package's pasting step gains nothing here); its default box is
+the last, smallest one of the trajectory, which cuts far into the true box. Against it: it is
+GPL-3.0 (this project is MIT), pulls in matplotlib and mplcursors, has had no change but CI bumps
+since 2024, reads its chosen limits only through private attributes (``_box_lims``), ``Prim.limits``
+raises TypeError under pandas 3, and no positives at all raise ZeroDivisionError; its test suite
+checks input handling and peeling operations but no box against a known answer. Ours is tested
+against known boxes (tests/test_regions.py), so it stays.
 """
 
 from __future__ import annotations
