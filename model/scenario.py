@@ -7,13 +7,16 @@ Load a file with :func:`load_scenario`; derive variants with :func:`with_overrid
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.params import ScenarioError, build, field_docs, param, to_dict
+from model.params import ScenarioError, _field_kind, build, field_docs, param, to_dict
 
 SHARE_TOLERANCE = 1e-9
 #: Most participants of one strategy (and, with Sybil identities, of a whole network).
@@ -351,10 +354,54 @@ def scenario_keys() -> list[str]:
     return [row[0] for row in field_docs(Scenario)]
 
 
+def did_you_mean(word: Any, allowed: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the allowed name closest to ``word``, or ``""`` if none is close.
+
+    For error messages: ``f"unknown key {key!r}{did_you_mean(key, keys)}"``. Dotted scenario keys are
+    compared whole, so ``slashing.slash_fractoin`` and ``slash_fraction`` both find
+    ``slashing.slash_fraction``.
+    """
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@functools.cache
+def _key_types() -> dict[str, type]:
+    """Every dotted leaf key of a scenario and the Python type of its value."""
+    out: dict[str, type] = {}
+
+    def walk(cls: type, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            kind = _field_kind(cls, f)
+            if dataclasses.is_dataclass(kind):
+                walk(kind, f"{prefix}{f.name}.")
+            else:
+                out[f"{prefix}{f.name}"] = kind
+
+    walk(Scenario, "")
+    return out
+
+
+def key_type(dotted: str) -> type:
+    """The Python type of a scenario key's value: ``float``, ``int``, ``str`` or ``bool``.
+
+    E.g. ``key_type("slashing.slash_fraction") is float``. An unknown key raises ScenarioError
+    naming the closest key.
+    """
+    types = _key_types()
+    if dotted not in types:
+        raise ScenarioError([f"{dotted!r} is not a scenario key{did_you_mean(dotted, types)}"])
+    return types[dotted]
+
+
 __all__ = [
     "Scenario",
     "ScenarioError",
+    "did_you_mean",
     "genesis_allocation_tokens",
+    "key_type",
     "load_scenario",
     "scenario_from_dict",
     "scenario_keys",

@@ -43,6 +43,25 @@ values = ["equal", "stake_weighted"]
 """
 
 
+#: Two tokenomics designs (where slashed tokens go) and two population mixes, for GRID.
+DESIGNS_AND_MIXES = """
+[designs.burn]
+"slashing.burn_share" = 1.0
+"slashing.insurance_share" = 0.0
+"slashing.validator_share" = 0.0
+
+[designs.insurance]
+"slashing.burn_share" = 0.0
+"slashing.insurance_share" = 0.8
+"slashing.validator_share" = 0.2
+
+[mixes.base]
+
+[mixes.no-lazy]
+"population.lazy_trainers" = 0
+"""
+
+
 def table_hash(df: pd.DataFrame) -> str:
     """SHA-256 of a results table sorted by run id (columns in a fixed order)."""
     df = df.sort_values("run_id").reset_index(drop=True)

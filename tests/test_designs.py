@@ -111,3 +111,88 @@ def test_same_seed_same_design_and_run_seeds_are_distinct():
     assert a != design_points(make("lhs", RANGES, 16, seed=5))
     seeds = {run_seed(1, p, r) for p in range(50) for r in range(10)}
     assert len(seeds) == 500
+
+
+# -- morris ----------------------------------------------------------------------------------
+def make_morris(parameters: list[dict], trajectories: int, levels: int = 4, seed: int = 0):
+    table = {"base": str(BASELINE), "design": "morris", "seed": seed, "points": trajectories}
+    table["morris_levels"] = levels
+    return sweep_from_dict({"sweep": table, "parameters": parameters}, Path("."))
+
+
+def changed(a: dict, b: dict) -> list[str]:
+    return [key for key in a if a[key] != b[key]]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    trajectories=st.integers(2, 6),
+    dims=st.integers(1, 4),
+    levels=st.sampled_from([2, 4, 6, 8]),
+    seed=st.integers(0, 2**31),
+)
+def test_morris_gives_r_trajectories_that_each_move_one_parameter_per_step(trajectories, dims, levels, seed):
+    parameters = RANGES[:dims]
+    sweep = make_morris(parameters, trajectories, levels, seed)
+    got = design_points(sweep)
+    assert len(got) == trajectories * (dims + 1)
+    assert_inside(got, parameters)
+    for t in range(trajectories):
+        block = got[t * (dims + 1) : (t + 1) * (dims + 1)]
+        moved = [changed(a, b) for a, b in itertools.pairwise(block)]
+        assert all(len(keys) == 1 for keys in moved), moved
+        assert sorted(k for keys in moved for k in keys) == sorted(p["path"] for p in parameters)
+    unit = Design(sweep)._unit
+    assert np.allclose(unit * (levels - 1), np.round(unit * (levels - 1)))  # on the levels' grid
+    assert unit.min() >= 0 and unit.max() <= 1
+
+
+def test_morris_points_come_from_the_sweep_seed():
+    a = design_points(make_morris(RANGES, 4, seed=7))
+    assert a == design_points(make_morris(RANGES, 4, seed=7))
+    assert a != design_points(make_morris(RANGES, 4, seed=8))
+
+
+def test_morris_reaches_both_ends_of_a_range():
+    got = design_points(make_morris(RANGES[:1], 20, levels=2, seed=1))
+    assert {p["slashing.slash_fraction"] for p in got} == {0.05, 0.9}
+
+
+# -- designs and mixes crossed with parameter points -----------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(steps=st.integers(1, 4), n_designs=st.integers(1, 3), n_mixes=st.integers(1, 3))
+def test_points_cross_parameter_points_designs_and_mixes_in_the_documented_order(steps, n_designs, n_mixes):
+    data = {
+        "sweep": {"base": str(BASELINE), "seed": 5},
+        "parameters": [dict(RANGES[0], steps=steps)],
+        "designs": {f"d{i}": {"detection.false_positive_rate": i / 100} for i in range(n_designs)},
+        "mixes": {f"m{i}": {"population.honest_trainers": 50 + i} for i in range(n_mixes)},
+    }
+    design = Design(sweep_from_dict(data, Path(".")))
+    assert len(design) == steps * n_designs * n_mixes
+    index = 0
+    for point in range(steps):
+        for d in range(n_designs):
+            for m in range(n_mixes):
+                assert index == (point * n_designs + d) * n_mixes + m
+                assert design.locate(index) == (point, d, m)
+                assert design.design_name(index) == f"d{d}" and design.mix(index) == f"m{m}"
+                assert design.seed_point(index) == point * n_mixes + m  # the same for every design
+                assert design.point(index) == {
+                    "detection.false_positive_rate": d / 100,
+                    "population.honest_trainers": 50 + m,
+                    **design.design_values(point),
+                }
+                index += 1
+
+
+def test_without_designs_points_and_seeds_are_numbered_as_before():
+    data = {
+        "sweep": {"base": str(BASELINE)},
+        "parameters": [dict(RANGES[0], steps=3)],
+        "mixes": {"a": {}, "b": {"population.honest_trainers": 50}},
+    }
+    design = Design(sweep_from_dict(data, Path(".")))
+    assert [design.seed_point(i) for i in range(len(design))] == list(range(6))
+    assert [design.mix(i) for i in range(len(design))] == ["a", "b"] * 3
+    assert {design.design_name(i) for i in range(len(design))} == {"base"}

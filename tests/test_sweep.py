@@ -10,15 +10,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sweep.engine import load_results, load_trajectories, run_sweep
+from analysis.sweep.designs import design_points, run_seed
+from analysis.sweep.engine import ID_COLUMNS, load_results, load_trajectories, parameter_dtypes, run_sweep
 from analysis.sweep.sweepfile import load_sweep
+from model import run_scenario, with_overrides
 from model.kpis import kpi_names
 
 from .conftest import BASELINE, ROOT
-from .sweeps import GRID, table_hash, write_sweep
+from .sweeps import DESIGNS_AND_MIXES, GRID, table_hash, write_sweep
 
 FEDSTAKE = Path(sys.executable).with_name("fedstake")
 
@@ -55,8 +58,6 @@ def test_one_row_per_run_with_parameters_seed_status_and_kpis(reference, grid_sw
 
 
 def test_a_row_is_reproduced_by_a_single_run_with_its_seed(reference, grid_sweep):
-    from model import run_scenario, with_overrides
-
     row = reference.iloc[13]
     scenario = with_overrides(
         grid_sweep.base,
@@ -94,6 +95,15 @@ def test_manifest_records_what_was_run(tmp_path, grid_sweep):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["content_hash"] == grid_sweep.content_hash()
     assert manifest["total_runs"] == 24 and manifest["status"] == "complete"
+    assert manifest["design"] == "grid" and manifest["points"] == 8 and manifest["design_points"] == 8
+    assert manifest["designs"] == ["base"] and manifest["design_overrides"] == {"base": {}}
+    assert manifest["parameter_specs"] == [
+        {"path": "slashing.slash_fraction", "kind": "real", "low": 0.0, "high": 0.5, "steps": 4}
+        | {"scale": "linear", "values": None},
+        {"path": "rewards.rule", "kind": "list", "low": None, "high": None, "steps": None, "scale": None}
+        | {"values": ["equal", "stake_weighted"]},
+    ]
+    assert "morris_levels" not in manifest
     assert manifest["versions"]["numpy"] and manifest["cores"] >= 1
     assert {"started", "finished", "workers", "runs_executed", "wall_time_s"} <= set(manifest["sessions"][0])
 
@@ -207,7 +217,7 @@ BAD_SWEEPS = {
     "no parameters": ("", ["at least one [[parameters]] entry is required"]),
     "too many runs": (
         '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.0\nsteps = 9000000\n',
-        ["runs (points × mixes × replications)", "at most 10_000_000"],
+        ["runs (points × designs × mixes × replications)", "at most 10_000_000"],
     ),
     "int range with fractional ends": (
         '[[parameters]]\npath = "population.lazy_trainers"\nlow = 1.5\nhigh = 4\nsteps = 3\ntype = "int"\n',
@@ -288,6 +298,7 @@ def test_every_point_runs_under_every_population_mix(tmp_path):
     mixes = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
     sweep = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2") + mixes))
     table = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    assert table_hash(table.drop(columns="design")) == MIXES_TABLE_BEFORE_DESIGNS
     assert len(table) == 2 * 2 * 2 * 3
     assert table.groupby(["slashing.slash_fraction", "rewards.rule", "mix"]).size().eq(3).all()
     assert table.loc[table["mix"] == "no-lazy", "pi_lazy"].isna().all()
@@ -298,3 +309,134 @@ def test_a_mix_with_a_bad_value_is_refused(tmp_path):
     mixes = '\n[mixes.broken]\n"population.lazy_trainers" = -1\n'
     done = fedstake("sweep", str(write_sweep(tmp_path, GRID + mixes)), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "mixes.broken: population.lazy_trainers = -1" in done.stderr
+
+
+# -- designs, integer levels, morris ---------------------------------------------------------
+# Computed with the code of commit 939cfd7, before designs existed (tests/sweeps.py's table_hash of
+# run_sweep over write_sweep(GRID), and over GRID with steps = 2 and the two mixes above). A sweep
+# without designs must give that same table, plus a "design" column that is "base" throughout.
+# (They also pin the model's numbers: a deliberate change of the model or of scenarios/baseline.toml
+# changes them too.)
+TABLE_BEFORE_DESIGNS = "8de5976595736e0afa46c45d481d65531fbb3213270c8ff4e6915ace867e4271"
+MIXES_TABLE_BEFORE_DESIGNS = "b4a8b612ea1de0aede3e421fae7b4c5df8abf167c6e65a2bd8b97d544ac9d131"
+
+
+def test_a_sweep_without_designs_gives_the_table_it_gave_before_designs(reference):
+    assert list(reference.columns[: len(ID_COLUMNS)]) == ID_COLUMNS
+    assert ID_COLUMNS[:4] == ["run_id", "point", "design", "mix"]
+    assert (reference["design"] == "base").all()
+    assert table_hash(reference.drop(columns="design")) == TABLE_BEFORE_DESIGNS
+
+
+@pytest.fixture(scope="module")
+def designs_sweep(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("designs")
+    return load_sweep(write_sweep(directory, GRID.replace("steps = 4", "steps = 2") + DESIGNS_AND_MIXES))
+
+
+@pytest.fixture(scope="module")
+def designs_table(designs_sweep, tmp_path_factory):
+    return run_sweep(designs_sweep, tmp_path_factory.mktemp("designs-out") / "out", workers=1, progress=False)
+
+
+def test_designs_are_crossed_with_points_and_mixes_and_numbered_as_documented(designs_table):
+    slashes, rules = [0.0, 0.5], ["equal", "stake_weighted"]
+    designs, mixes = ["burn", "insurance"], ["base", "no-lazy"]
+    assert len(designs_table) == 4 * 2 * 2 * 3
+    assert list(designs_table["run_id"]) == list(range(48))
+    for row in designs_table.to_dict("records"):
+        parameter_point = slashes.index(row["slashing.slash_fraction"]) * 2 + rules.index(row["rewards.rule"])
+        design, mix = designs.index(row["design"]), mixes.index(row["mix"])
+        assert row["point"] == (parameter_point * 2 + design) * 2 + mix
+        assert row["run_id"] == row["point"] * 3 + row["replication"]
+        assert row["seed"] == run_seed(11, parameter_point * 2 + mix, row["replication"])
+
+
+def test_designs_are_compared_on_common_random_numbers(designs_table):
+    keys = ["slashing.slash_fraction", "rewards.rule", "mix", "replication"]
+    burn = designs_table[designs_table["design"] == "burn"].set_index(keys).sort_index()
+    insurance = designs_table[designs_table["design"] == "insurance"].set_index(keys).sort_index()
+    assert (burn["seed"] == insurance["seed"]).all()
+    kpis = [c for c in kpi_names(["honest", "honest_validator"]) if c in burn.columns]
+    no_slashing = burn.index.get_level_values(0) == 0.0
+    # Without slashing, where slashed tokens go cannot matter: the paired runs are identical …
+    pd.testing.assert_frame_equal(burn.loc[no_slashing, kpis], insurance.loc[no_slashing, kpis])
+    # … and with it, the insurance design pays the flagging validators a share.
+    paid = insurance.loc[~no_slashing, "pi_honest_validator"] - burn.loc[~no_slashing, "pi_honest_validator"]
+    assert (paid > 0).any() and (paid >= 0).all()
+
+
+def test_a_designs_row_is_reproduced_from_its_overrides_and_seed(designs_table, designs_sweep):
+    designs, mixes = dict(designs_sweep.designs), dict(designs_sweep.mixes)
+    for i in (17, 45):
+        row = designs_table.iloc[i]
+        values = {p.path: row[p.path] for p in designs_sweep.parameters}
+        scenario = with_overrides(
+            designs_sweep.base, {**designs[row["design"]], **mixes[row["mix"]], **values}
+        )
+        kpis = run_scenario(scenario, int(row["seed"])).kpis
+        for name, value in kpis.items():
+            np.testing.assert_equal(value, row[name], err_msg=name)
+
+
+def test_manifest_records_the_designs(designs_table, designs_sweep, tmp_path_factory):
+    out = tmp_path_factory.mktemp("designs-manifest") / "out"
+    run_sweep(designs_sweep, out, workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["designs"] == ["burn", "insurance"]
+    assert manifest["design_overrides"]["insurance"] == {
+        "slashing.burn_share": 0.0,
+        "slashing.insurance_share": 0.8,
+        "slashing.validator_share": 0.2,
+    }
+    assert manifest["mixes"] == ["base", "no-lazy"]
+    assert manifest["design_points"] == 4 and manifest["points"] == 16 and manifest["total_runs"] == 48
+
+
+INTEGER_LEVELS = """
+[[parameters]]
+path = "emission.initial_tokens_per_round"
+values = [800, 1600]
+
+[[parameters]]
+path = "population.lazy_trainers"
+low = 1
+high = 2
+steps = 2
+
+[[parameters]]
+path = "rewards.rule"
+values = ["equal"]
+"""
+
+
+def test_parameter_columns_take_their_scenario_keys_type(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, INTEGER_LEVELS))
+    assert parameter_dtypes(sweep) == {
+        "emission.initial_tokens_per_round": "float64",
+        "population.lazy_trainers": "int64",
+        "rewards.rule": "object",
+    }
+    table = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    assert table["emission.initial_tokens_per_round"].dtype == "float64"
+    assert table["population.lazy_trainers"].dtype == "int64"
+    assert not pd.api.types.is_numeric_dtype(table["rewards.rule"])
+    assert sorted(set(table["emission.initial_tokens_per_round"])) == [800.0, 1600.0]
+    assert (table["status"] == "ok").all()
+
+
+def test_a_morris_sweep_runs_its_trajectories_in_order(tmp_path):
+    header = f'[sweep]\nbase = "{BASELINE}"\ndesign = "morris"\npoints = 2\nreplications = 1\nseed = 3\n'
+    body = GRID.replace(
+        'path = "rewards.rule"\nvalues = ["equal", "stake_weighted"]',
+        'path = "quality.learning_rate"\nlow = 0.01\nhigh = 0.1',
+    )
+    sweep = load_sweep(write_sweep(tmp_path, body, header=header))
+    table = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    paths = [p.path for p in sweep.parameters]
+    assert table[paths].to_dict("records") == design_points(sweep)
+    assert len(table) == 2 * (2 + 1) and (table["status"] == "ok").all()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert (
+        manifest["design"] == "morris" and manifest["morris_levels"] == 4 and manifest["design_points"] == 6
+    )

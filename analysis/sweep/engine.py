@@ -1,7 +1,10 @@
 """The sweep engine: run every (point, replication) of a sweep, in chunks, and stream the results.
 
-Runs are numbered ``run_id = point × replications + replication``. Each run's seed depends only on
-(sweep seed, point, replication) — never on workers, chunk size, order or executor — so the table of
+Points cross parameter points with tokenomics designs and population mixes,
+``point = (parameter point × n_designs + design) × n_mixes + mix``, and runs are numbered
+``run_id = point × replications + replication``. Each run's seed depends only on (sweep seed,
+parameter point × n_mixes + mix, replication) — the same for every design, so designs are compared
+on common random numbers, and never on workers, chunk size, order or executor — so the table of
 results is the same however it was computed. Workers reduce each run to one row of KPIs (and, on
 request, a downsampled trajectory); only those rows travel back, and the parent writes each
 finished chunk to the results directory at once, keeping nothing but the chunks in flight.
@@ -29,19 +32,27 @@ from analysis.sweep.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
 from model.params import to_dict
+from model.scenario import key_type
 
 #: Seconds of work a chunk should hold when the chunk size is chosen automatically.
 CHUNK_SECONDS = 1.0
 STRATEGIES = [cls.strategy for cls in TRAINER_TYPES + VALIDATOR_TYPES]
-ID_COLUMNS = ["run_id", "point", "mix", "replication", "seed", "status", "error"]
+#: The columns before the parameters and KPIs, in this order.
+ID_COLUMNS = ["run_id", "point", "design", "mix", "replication", "seed", "status", "error"]
+#: Results column type of a parameter, by the Python type of its scenario key.
+COLUMN_TYPES = {float: "float64", int: "int64", bool: "bool", str: "object"}
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: where it sits in the sweep, its seed and its parameter values."""
+    """One run: where it sits in the sweep, its seed and its scenario overrides.
+
+    ``values`` holds the design's, the mix's and the point's swept values, in that order.
+    """
 
     run_id: int
     point: int
+    design: str
     mix: str
     replication: int
     seed: int
@@ -125,10 +136,11 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         row: dict[str, Any] = {
             "run_id": run.run_id,
             "point": run.point,
+            "design": run.design,
             "mix": run.mix,
             "replication": run.replication,
             "seed": run.seed,
-            **run.values,
+            **{path: run.values[path] for path in task.parameter_dtypes},
         }
         try:
             if run.values is not scenario_values:  # a point's replications share one scenario
@@ -146,27 +158,19 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[ID_COLUMNS + list(task.parameter_dtypes) + names]
-    table = table.astype(task.parameter_dtypes | {"error": "object", "mix": "object"})
+    table = table.astype(task.parameter_dtypes | {"error": "object", "design": "object", "mix": "object"})
     trajectory_table = pd.concat(trajectories, ignore_index=True) if trajectories else None
     return table, trajectory_table
 
 
 # -- the parent side -------------------------------------------------------------------------
 def parameter_dtypes(sweep: Sweep) -> dict[str, str]:
-    """A fixed column type per varied parameter, so every chunk's table has the same schema."""
-    out = {}
-    for p in sweep.parameters:
-        if p.is_list:
-            kinds = {type(v) for v in p.values}
-            if kinds <= {int}:
-                out[p.path] = "int64"
-            elif kinds <= {int, float}:
-                out[p.path] = "float64"
-            else:
-                out[p.path] = "object"
-        else:
-            out[p.path] = "int64" if p.kind == "int" else "float64"
-    return out
+    """A fixed column type per varied parameter, so every chunk's table has the same schema.
+
+    The type is the scenario key's, not the written values': ``values = [800, 1600]`` for a
+    real-valued key gives a float64 column, a whole-number key int64, a string key object.
+    """
+    return {p.path: COLUMN_TYPES[key_type(p.path)] for p in sweep.parameters}
 
 
 def plan_runs(sweep: Sweep, design: Design, done: np.ndarray) -> Iterator[RunSpec]:
@@ -180,7 +184,10 @@ def plan_runs(sweep: Sweep, design: Design, done: np.ndarray) -> Iterator[RunSpe
                 continue
             if values is None:
                 values = design.point(point)
-            yield RunSpec(run_id, point, design.mix(point), rep, run_seed(sweep.seed, point, rep), values)
+                names = design.design_name(point), design.mix(point)
+                seed_point = design.seed_point(point)
+            seed = run_seed(sweep.seed, seed_point, rep)
+            yield RunSpec(run_id, point, *names, rep, seed, values)
 
 
 def chunks(runs: Iterator[RunSpec], size: int) -> Iterator[tuple[RunSpec, ...]]:
@@ -237,12 +244,17 @@ def execute_sweep(
                 "parameters": [p.path for p in sweep.parameters],
                 "mixes": [name for name, _ in sweep.mixes],
                 "mix_overrides": {name: overrides for name, overrides in sweep.mixes},
+                "designs": [name for name, _ in sweep.designs],
+                "design_overrides": {name: overrides for name, overrides in sweep.designs},
+                "parameter_specs": [p.spec() for p in sweep.parameters],
+                "design_points": design.n_design_points,
                 "base_scenario": to_dict(sweep.base),
                 "points": len(design),
                 "replications": sweep.replications,
                 "total_runs": total,
                 "seed": sweep.seed,
                 "trajectories": sweep.trajectories,
+                **({"morris_levels": sweep.morris_levels} if sweep.design == "morris" else {}),
                 **environment(),
             },
         )
@@ -306,9 +318,10 @@ def execute_sweep(
 def run_sweep(sweep: Sweep, out: str | Path, **options) -> pd.DataFrame:
     """Run (or resume) a sweep and return its results: one row per run, sorted by run id.
 
-    Columns: ``run_id``, ``point``, ``replication``, ``seed``, ``status`` (``ok`` or ``failed``),
-    ``error`` (the traceback of a failed run), one column per varied parameter (its dotted path),
-    then every KPI. Options are those of :func:`execute_sweep`.
+    Columns: ``run_id``, ``point``, ``design``, ``mix``, ``replication``, ``seed``, ``status``
+    (``ok`` or ``failed``), ``error`` (the traceback of a failed run), one column per varied
+    parameter (its dotted path, typed as its scenario key), then every KPI. Options are those of
+    :func:`execute_sweep`.
     """
     execute_sweep(sweep, out, **options)
     return load_results(out)

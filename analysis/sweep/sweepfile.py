@@ -5,8 +5,10 @@ A sweep file is TOML::
     [sweep]
     name = "slash-x-reward"
     base = "baseline.toml"          # a scenario file, relative to this file
-    design = "grid"                 # grid | lhs | sobol | montecarlo | saltelli
-    points = 64                     # sampled designs: how many points (saltelli: base samples)
+    design = "grid"                 # grid | lhs | sobol | montecarlo | saltelli | morris
+    points = 64                     # sampled designs: how many points (saltelli: base samples,
+                                    # morris: trajectories, at least 2)
+    # morris_levels = 4             # morris only: grid levels per parameter (even, >= 2)
     replications = 10
     seed = 2026
 
@@ -19,17 +21,34 @@ A sweep file is TOML::
     high = 1.0
     steps = 11                      # grid only: evenly spaced values, ends included
     scale = "linear"                # or "log"
-    type = "real"                   # or "int"
+    type = "real"                   # or "int" (the default for a whole-number scenario key)
 
     [[parameters]]
     path = "rewards.rule"
     values = ["equal", "stake_weighted"]
 
+    [designs."equal, burn"]         # tokenomics designs compared side by side: every point is
+    "rewards.rule" = "equal"        # run under each (a sweep without [designs] has one, "base")
+    "slashing.burn_share" = 1.0
+    "slashing.insurance_share" = 0.0
+    "slashing.validator_share" = 0.0
+
     [mixes.many-cheaters]           # population mixes: every point is run under each
     "population.lazy_trainers" = 30  # (a sweep without [mixes] has one, "base")
 
-Everything is checked before anything runs: unknown keys, parameter paths that are not scenario
-keys, ranges outside what the scenario allows, designs that cannot take a parameter kind.
+A run's scenario is built in this order: base → fixed → design → mix → the point's swept values.
+A design or a mix may not set a key the sweep varies, and a design and a mix may not set the same
+key. Every design, every mix and every (design, mix) pair must give a valid scenario with the base
+and the fixed overrides (the swept values may still break a cross-field rule at some points: such
+runs are recorded as failed).
+
+A parameter's values take the type of its scenario key: integer levels of a real-valued key (say
+``values = [800, 1600]``) are real numbers, and a range over a whole-number key (a population) is
+drawn in whole numbers unless it says otherwise.
+
+Everything is checked before anything runs, and every problem is reported at once: unknown keys
+(with the closest allowed name), parameter paths that are not scenario keys, ranges outside what
+the scenario allows, designs that cannot take a parameter kind.
 """
 
 from __future__ import annotations
@@ -38,21 +57,25 @@ import hashlib
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model import Scenario, ScenarioError, load_scenario, scenario_from_dict, with_overrides
 from model.params import to_dict
-from model.scenario import scenario_keys
+from model.scenario import did_you_mean, key_type, scenario_keys
 
-DESIGNS = ("grid", "lhs", "sobol", "montecarlo", "saltelli")
+DESIGNS = ("grid", "lhs", "sobol", "montecarlo", "saltelli", "morris")
+#: Designs that sample the unit cube coordinate by coordinate and so need numeric ranges.
+RANGE_ONLY_DESIGNS = ("saltelli", "morris")
+TABLES = ("sweep", "fixed", "parameters", "mixes", "designs")
 SWEEP_KEYS = {
     "name",
     "base",
     "design",
     "points",
+    "morris_levels",
     "replications",
     "seed",
     "trajectories",
@@ -60,8 +83,15 @@ SWEEP_KEYS = {
     "notes",
 }
 PARAMETER_KEYS = {"path", "low", "high", "steps", "scale", "type", "values"}
-#: Most runs one sweep may hold (points × mixes × replications); split bigger studies.
+#: Most runs one sweep may hold (points × designs × mixes × replications); split bigger studies.
 MAX_RUNS = 10_000_000
+#: Morris grid levels when the sweep does not say.
+DEFAULT_MORRIS_LEVELS = 4
+#: What a sweep without ``[designs]`` (or ``[mixes]``) has: one entry, "base", overriding nothing.
+ONLY_BASE: tuple[tuple[str, dict[str, Any]], ...] = (("base", {}),)
+
+Overrides = tuple[tuple[str, dict[str, Any]], ...]
+"""Named sets of scenario overrides, in file order: ``((name, {dotted key: value}), ...)``."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +117,13 @@ class Parameter:
     def is_list(self) -> bool:
         """True when the parameter takes values from an explicit list."""
         return self.values is not None
+
+    def spec(self) -> dict[str, Any]:
+        """The parameter as the manifest records it; fields that do not apply are None."""
+        span = {"low": self.low, "high": self.high, "steps": self.steps, "scale": self.scale}
+        if self.is_list:
+            return {"path": self.path, "kind": "list", **dict.fromkeys(span), "values": list(self.values)}
+        return {"path": self.path, "kind": self.kind, **span, "values": None}
 
     def grid_values(self) -> list[Any]:
         """The values a full-factorial grid takes for this parameter."""
@@ -124,18 +161,28 @@ class Sweep:
     """The base scenario with ``fixed`` overrides applied."""
     parameters: tuple[Parameter, ...]
     design: str
+    """The sampling method: grid, lhs, sobol, montecarlo, saltelli or morris."""
     points: int | None
+    """Sampled designs: points drawn (saltelli: base samples N; morris: trajectories r)."""
     replications: int
     seed: int
     trajectories: bool = False
     trajectory_points: int = 50
     notes: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
-    mixes: tuple[tuple[str, dict[str, Any]], ...] = (("base", {}),)
+    mixes: Overrides = ONLY_BASE
     """Population mixes, (name, scenario overrides); every design point runs under each."""
+    designs: Overrides = ONLY_BASE
+    """Tokenomics designs, (name, scenario overrides); every design point runs under each."""
+    morris_levels: int | None = None
+    """The morris design: grid levels per parameter (None for other designs)."""
 
     def content_hash(self) -> str:
-        """SHA-256 of everything that decides the results (not the file's formatting)."""
+        """SHA-256 of everything that decides the results (not the file's formatting).
+
+        Designs and Morris levels enter only when present, so a sweep without them keeps the hash
+        it had before they existed (and its results directory resumes).
+        """
         spec = {
             "base": to_dict(self.base),
             "parameters": [
@@ -149,10 +196,100 @@ class Sweep:
             "trajectory_points": self.trajectory_points,
             "mixes": [[name, overrides] for name, overrides in self.mixes],
         }
+        if self.designs != ONLY_BASE:
+            spec["designs"] = [[name, overrides] for name, overrides in self.designs]
+        if self.morris_levels is not None:
+            spec["morris_levels"] = self.morris_levels
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _parameter(i: int, raw: Any, keys: set[str], problems: list[str]) -> Parameter | None:
+# -- [sweep] ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Settings:
+    """The ``[sweep]`` table's values (defaults where a value was missing or refused)."""
+
+    name: str
+    design: str | None
+    """None when the file names no known design."""
+    points: int | None
+    points_refused: bool
+    morris_levels: int | None
+    replications: int
+    seed: int
+    trajectories: bool
+    trajectory_points: int
+    notes: str
+
+
+def _int_field(table: Mapping, key: str, default: Any, minimum: int, problems: list[str]) -> Any:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        problems.append(f"sweep.{key} = {value!r} is not allowed: expected a whole number >= {minimum}")
+        return default
+    return value
+
+
+def _settings(table: Mapping, source: str | None, problems: list[str]) -> _Settings:
+    for key in table:
+        if key not in SWEEP_KEYS:
+            problems.append(
+                f"unknown key 'sweep.{key}'{did_you_mean(key, SWEEP_KEYS)}: "
+                f"allowed keys are {', '.join(sorted(SWEEP_KEYS))}"
+            )
+    design = table.get("design", "grid")
+    if design not in DESIGNS:
+        problems.append(
+            f"sweep.design = {design!r} is not allowed{did_you_mean(design, DESIGNS)}: "
+            f"expected one of {', '.join(DESIGNS)}"
+        )
+        design = None
+    n_problems = len(problems)
+    points = _int_field(table, "points", None, 1, problems)
+    points_refused = len(problems) > n_problems
+    trajectories = table.get("trajectories", False)
+    if not isinstance(trajectories, bool):
+        problems.append(f"sweep.trajectories = {trajectories!r} is not allowed: expected true or false")
+        trajectories = False
+    name = table.get("name", Path(source).stem if source else "sweep")
+    notes = table.get("notes", "")
+    for key, value in (("name", name), ("notes", notes)):
+        if not isinstance(value, str):
+            problems.append(f"sweep.{key} = {value!r} is not allowed: expected a string")
+    return _Settings(
+        name=name if isinstance(name, str) else "sweep",
+        design=design,
+        points=points,
+        points_refused=points_refused,
+        morris_levels=_morris_levels(table, design, problems),
+        replications=_int_field(table, "replications", 1, 1, problems),
+        seed=_int_field(table, "seed", 0, 0, problems),
+        trajectories=trajectories,
+        trajectory_points=_int_field(table, "trajectory_points", 50, 2, problems),
+        notes=notes if isinstance(notes, str) else "",
+    )
+
+
+def _morris_levels(table: Mapping, design: str | None, problems: list[str]) -> int | None:
+    """The morris design's grid levels: an even whole number >= 2 (default 4); None otherwise."""
+    levels = table.get("morris_levels")
+    if levels is None:
+        return DEFAULT_MORRIS_LEVELS if design == "morris" else None
+    if design != "morris":
+        if design is not None:  # an unknown design is reported already
+            problems.append(f"sweep.morris_levels applies to the 'morris' design only, not to {design!r}")
+        return None
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
+        problems.append(
+            f"sweep.morris_levels = {levels!r} is not allowed: expected an even whole number >= 2"
+        )
+        return DEFAULT_MORRIS_LEVELS
+    return levels
+
+
+# -- [[parameters]] --------------------------------------------------------------------------
+def _parameter(i: int, raw: Any, keys: list[str], problems: list[str]) -> Parameter | None:
     where = f"parameters[{i}]"
     if not isinstance(raw, Mapping):
         problems.append(f"{where} must be a table with a 'path', got {raw!r}")
@@ -160,13 +297,13 @@ def _parameter(i: int, raw: Any, keys: set[str], problems: list[str]) -> Paramet
     for key in raw:
         if key not in PARAMETER_KEYS:
             problems.append(
-                f"unknown key '{where}.{key}': allowed keys are {', '.join(sorted(PARAMETER_KEYS))}"
+                f"unknown key '{where}.{key}'{did_you_mean(key, PARAMETER_KEYS)}: "
+                f"allowed keys are {', '.join(sorted(PARAMETER_KEYS))}"
             )
     path = raw.get("path")
     if not isinstance(path, str) or path not in keys:
-        problems.append(
-            f"{where}.path = {path!r} is not a scenario key (see the README's scenario reference)"
-        )
+        hint = did_you_mean(path, keys) or " (see the README's scenario reference)"
+        problems.append(f"{where}.path = {path!r} is not a scenario key{hint}")
         return None
     where = f"{where} ({path})"
     if "values" in raw:
@@ -193,10 +330,8 @@ def _parameter(i: int, raw: Any, keys: set[str], problems: list[str]) -> Paramet
         problems.append(f"{where}.scale = {scale!r} is not allowed: expected 'linear' or 'log'")
     elif scale == "log" and low <= 0:
         problems.append(f"{where}: a log scale needs low > 0, got {low!r}")
-    kind = raw.get("type", "real")
-    if kind not in ("real", "int"):
-        problems.append(f"{where}.type = {kind!r} is not allowed: expected 'real' or 'int'")
-    elif kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
+    kind = _range_kind(where, path, raw.get("type"), problems)
+    if kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
         problems.append(f"{where}: an int range needs whole-number ends, got low = {low!r}, high = {high!r}")
     elif kind == "int" and scale == "log" and low < 1:
         problems.append(f"{where}: an int range on a log scale needs low >= 1, got {low!r}")
@@ -210,68 +345,52 @@ def _parameter(i: int, raw: Any, keys: set[str], problems: list[str]) -> Paramet
     return Parameter(path=path, low=low, high=high, steps=steps, scale=scale, kind=kind)
 
 
-def _int_field(table: Mapping, key: str, default: Any, minimum: int, problems: list[str]) -> Any:
-    value = table.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        problems.append(f"sweep.{key} = {value!r} is not allowed: expected a whole number >= {minimum}")
-        return default
-    return value
+def _range_kind(where: str, path: str, declared: Any, problems: list[str]) -> str:
+    """A range's kind: as declared, else ``int`` for a whole-number scenario key, else ``real``."""
+    whole = key_type(path) is int
+    if declared is None:
+        return "int" if whole else "real"
+    if declared not in ("real", "int"):
+        problems.append(f"{where}.type = {declared!r} is not allowed: expected 'real' or 'int'")
+        return "int" if whole else "real"
+    if declared == "real" and whole:
+        problems.append(
+            f"{where}.type = 'real' is not allowed: {path} takes whole numbers; use type = 'int' "
+            "(or leave 'type' out)"
+        )
+        return "int"
+    return declared
 
 
-def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None = None) -> Sweep:
-    """Build and validate a sweep; raise ScenarioError listing every problem."""
-    problems: list[str] = []
-    for key in data:
-        if key not in ("sweep", "fixed", "parameters", "mixes"):
-            problems.append(f"unknown key {key!r}: allowed tables are sweep, fixed, parameters, mixes")
-    table = data.get("sweep")
-    if not isinstance(table, Mapping):
-        raise ScenarioError([*problems, "a [sweep] table with at least 'base' is required"], source, "sweep")
-    for key in table:
-        if key not in SWEEP_KEYS:
-            problems.append(f"unknown key 'sweep.{key}': allowed keys are {', '.join(sorted(SWEEP_KEYS))}")
-    base_name = table.get("base")
-    base: Scenario | None = None
-    if not isinstance(base_name, str):
-        problems.append(f"sweep.base = {base_name!r}: expected the path of a scenario file")
-    else:
-        try:
-            base = load_scenario(directory / base_name)
-        except ScenarioError as exc:
-            problems.extend(f"sweep.base {base_name!r}: {p}" for p in exc.problems)
-    design = table.get("design", "grid")
-    if design not in DESIGNS:
-        problems.append(f"sweep.design = {design!r} is not allowed: expected one of {', '.join(DESIGNS)}")
-    points = _int_field(table, "points", None, 1, problems)
-    replications = _int_field(table, "replications", 1, 1, problems)
-    seed = _int_field(table, "seed", 0, 0, problems)
-    trajectory_points = _int_field(table, "trajectory_points", 50, 2, problems)
-    trajectories = table.get("trajectories", False)
-    if not isinstance(trajectories, bool):
-        problems.append(f"sweep.trajectories = {trajectories!r} is not allowed: expected true or false")
-    name = table.get("name", Path(source).stem if source else "sweep")
-    notes = table.get("notes", "")
-    for key, value in (("name", name), ("notes", notes)):
-        if not isinstance(value, str):
-            problems.append(f"sweep.{key} = {value!r} is not allowed: expected a string")
+def _parameters(raw: Any, problems: list[str]) -> tuple[list[Parameter], list[Parameter]]:
+    """The ``[[parameters]]`` entries that could be read, and those of them with no problem.
 
-    keys = set(scenario_keys())
-    raw_parameters = data.get("parameters", [])
-    if not isinstance(raw_parameters, list) or not raw_parameters:
+    Each problem is reported; a parameter whose own definition has one (a log scale from 0, bad
+    steps) is kept for the checks that only need its path, but not mapped onto values.
+    """
+    if not isinstance(raw, list) or not raw:
         problems.append("at least one [[parameters]] entry is required")
-        raw_parameters = []
-    parameters = [_parameter(i, raw, keys, problems) for i, raw in enumerate(raw_parameters)]
-    parameters = [p for p in parameters if p is not None]
+        return [], []
+    keys = scenario_keys()
+    parameters, sound = [], []
+    for i, entry in enumerate(raw):
+        before = len(problems)
+        parameter = _parameter(i, entry, keys, problems)
+        if parameter is not None:
+            parameters.append(parameter)
+            if len(problems) == before:
+                sound.append(parameter)
     paths = [p.path for p in parameters]
-    for path in {p for p in paths if paths.count(p) > 1}:
+    for path in sorted({p for p in paths if paths.count(p) > 1}):
         problems.append(f"parameter {path!r} is varied twice")
+    return parameters, sound
 
-    fixed = data.get("fixed", {})
-    if not isinstance(fixed, Mapping):
-        problems.append(f"fixed must be a table of scenario keys, got {fixed!r}")
-        fixed = {}
+
+def _check_design_takes(settings: _Settings, parameters: list[Parameter], problems: list[str]) -> None:
+    """The sampling method's own demands: a grid's steps, a sampled design's points, numeric ranges."""
+    design, points = settings.design, settings.points
+    if design is None:
+        return
     if design == "grid":
         for p in parameters:
             if not p.is_list and p.steps is None:
@@ -280,91 +399,139 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
             problems.append(
                 "sweep.points applies to sampled designs; a grid's size comes from each parameter's steps"
             )
-    elif design in DESIGNS:
-        if points is None:
-            problems.append(f"sweep.points is required for the {design!r} design")
-        if design in ("sobol", "saltelli") and points is not None and points & (points - 1):
-            problems.append(f"sweep.points = {points} is not allowed for {design!r}: expected a power of 2")
-        if design == "saltelli" and any(p.is_list for p in parameters):
-            problems.append("the 'saltelli' design needs numeric ranges, not lists of values")
-
-    mixes = _mixes(data.get("mixes"), problems)
-    swept = {p.path for p in parameters}
-    for mix_name, overrides in mixes:
-        for key in sorted(swept & set(overrides)):
-            problems.append(
-                f"mixes.{mix_name} sets {key!r}, which the sweep varies: a mix may not override it"
-            )
-    if not problems:
-        total = _design_size(design, parameters, points) * len(mixes) * replications
-        if total > MAX_RUNS:
-            problems.append(
-                f"the sweep holds {total:_} runs (points × mixes × replications); at most {MAX_RUNS:_} are "
-                "allowed in one sweep: split it, or use a sampled design"
-            )
-    if base is not None and not problems:
-        base = _check_against_scenario(base, fixed, parameters, problems)
-    if base is not None and not problems:
-        for mix_name, overrides in mixes:
-            try:
-                with_overrides(base, overrides)
-            except ScenarioError as exc:
-                problems.extend(f"mixes.{mix_name}: {p}" for p in exc.problems)
-    if problems:
-        raise ScenarioError(problems, source, "sweep")
-    return Sweep(
-        name=name,
-        base=base,
-        parameters=tuple(parameters),
-        design=design,
-        points=points,
-        replications=replications,
-        seed=seed,
-        trajectories=trajectories,
-        trajectory_points=trajectory_points,
-        notes=notes,
-        fixed=dict(fixed),
-        mixes=mixes,
-    )
+        return
+    if points is None:
+        if not settings.points_refused:
+            what = " (the number of trajectories, >= 2)" if design == "morris" else ""
+            problems.append(f"sweep.points is required for the {design!r} design{what}")
+    elif design in ("sobol", "saltelli") and points & (points - 1):
+        problems.append(f"sweep.points = {points} is not allowed for {design!r}: expected a power of 2")
+    elif design == "morris" and points < 2:
+        problems.append(
+            f"sweep.points = {points} is not allowed for 'morris': expected at least 2 trajectories"
+        )
+    if design in RANGE_ONLY_DESIGNS:
+        for p in parameters:
+            if p.is_list:
+                problems.append(
+                    f"the {design!r} design needs numeric ranges, not lists of values (parameter {p.path!r})"
+                )
 
 
 def _design_size(design: str, parameters: list[Parameter], points: int | None) -> int:
-    """Design points (mixes aside), computed without building them."""
+    """Parameter points of a design (designs and mixes aside), computed without building them."""
     if design == "grid":
         return math.prod(len(p.values) if p.is_list else p.steps for p in parameters)
     if design == "saltelli":
         return points * (len(parameters) + 2)
+    if design == "morris":
+        return points * (len(parameters) + 1)
     return points
 
 
-def _mixes(raw: Any, problems: list[str]) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """The ``[mixes.NAME]`` tables as (name, overrides); one mix, "base", when there are none."""
+def _check_size(
+    settings: _Settings, parameters: list[Parameter], n_designs: int, n_mixes: int, problems: list[str]
+) -> None:
+    """Refuse more than MAX_RUNS runs; ``parameters`` are the sound ones (a lower bound if some aren't)."""
+    design = settings.design
+    if design is None or (design == "grid" and any(not p.is_list and p.steps is None for p in parameters)):
+        return
+    if design != "grid" and settings.points is None:
+        return
+    total = _design_size(design, parameters, settings.points) * n_designs * n_mixes * settings.replications
+    if total > MAX_RUNS:
+        problems.append(
+            f"the sweep holds {total:_} runs (points × designs × mixes × replications); at most "
+            f"{MAX_RUNS:_} are allowed in one sweep: split it, or use a sampled design"
+        )
+
+
+# -- [fixed], [mixes.*], [designs.*] ---------------------------------------------------------
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``: TOML reads an unquoted ``a.b = 1`` as a nested table."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _overrides(where: str, raw: Any, problems: list[str]) -> dict[str, Any]:
+    """A table of scenario overrides by dotted key; unknown keys are reported and dropped."""
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where} must be a table of scenario keys, got {raw!r}")
+        return {}
+    keys = scenario_keys()
+    out = {}
+    for key, value in _flatten(raw).items():
+        if key in keys:
+            out[key] = value
+        else:
+            hint = did_you_mean(key, keys) or " (see the README's scenario reference)"
+            problems.append(f"{where}: {key!r} is not a scenario key{hint}")
+    return out
+
+
+def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
+    """The ``[TABLE.NAME]`` tables as (name, overrides); one entry, "base", when there are none."""
     if raw is None:
-        return (("base", {}),)
+        return ONLY_BASE
     if not isinstance(raw, Mapping) or not raw:
-        problems.append(f"mixes must hold one or more [mixes.NAME] tables of scenario keys, got {raw!r}")
-        return (("base", {}),)
-    out = []
-    for name, overrides in raw.items():
-        if not isinstance(overrides, Mapping):
-            problems.append(f"mixes.{name} must be a table of scenario keys, got {overrides!r}")
-            continue
-        out.append((name, dict(overrides)))
-    return tuple(out)
+        problems.append(f"{table} must hold one or more [{table}.NAME] tables of scenario keys, got {raw!r}")
+        return ONLY_BASE
+    return tuple(
+        (name, _overrides(f"{table}.{name}", overrides, problems)) for name, overrides in raw.items()
+    )
 
 
-def _check_against_scenario(base: Scenario, fixed, parameters, problems: list[str]) -> Scenario | None:
-    """Apply ``fixed`` and check every parameter's ends (or values) are values the scenario allows.
+def _check_overlaps(
+    parameters: list[Parameter], designs: Overrides, mixes: Overrides, problems: list[str]
+) -> None:
+    """Designs and mixes may not set a swept key, and a design and a mix may not share a key."""
+    swept = {p.path for p in parameters}
+    for table, noun, entries in (("designs", "design", designs), ("mixes", "mix", mixes)):
+        for name, overrides in entries:
+            for key in sorted(swept & set(overrides)):
+                problems.append(
+                    f"{table}.{name} sets {key!r}, which the sweep varies: a {noun} may not override it"
+                )
+    for design_name, design in designs:
+        for mix_name, mix in mixes:
+            for key in sorted(set(design) & set(mix) - swept):  # a swept key is reported above
+                problems.append(
+                    f"designs.{design_name} and mixes.{mix_name} both set {key!r}: "
+                    "a design and a mix may not set the same key"
+                )
+
+
+# -- against the scenario --------------------------------------------------------------------
+def _applied(scenario: Scenario, overrides: Mapping[str, Any]) -> tuple[Scenario | None, list[str]]:
+    """``scenario`` with ``overrides``, or None and what the scenario schema refuses."""
+    try:
+        return with_overrides(scenario, overrides), []
+    except ScenarioError as exc:
+        return None, exc.problems
+
+
+def _refusals(scenario: Scenario, overrides: Mapping[str, Any]) -> list[str]:
+    """What the scenario schema refuses in ``scenario`` with ``overrides`` (nothing if valid)."""
+    return _applied(scenario, overrides)[1]
+
+
+def _own(problems: list[str], keys: Iterable[str]) -> list[str]:
+    """The problems about the values of ``keys`` themselves (not cross-field rules)."""
+    return [q for q in problems if any(q.startswith(f"{key} =") for key in keys)]
+
+
+def _check_parameters(base: Scenario, parameters: list[Parameter], problems: list[str]) -> None:
+    """Every parameter's ends (or values) must be values its scenario key allows.
 
     Only each key's own type and range are checked here; a combination that breaks a cross-field
     rule (shares that must add up to 1, a genesis supply too small for a population) is recorded as
     a failed run when it comes up.
     """
-    try:
-        base = with_overrides(base, fixed)
-    except ScenarioError as exc:
-        problems.extend(f"fixed: {p}" for p in exc.problems)
-        return None
     data = to_dict(base)
     for p in parameters:
         candidates = list(p.values) if p.is_list else [p.from_unit(0.0), p.from_unit(1.0)]
@@ -372,9 +539,35 @@ def _check_against_scenario(base: Scenario, fixed, parameters, problems: list[st
             try:
                 scenario_from_dict(_set(data, p.path, value))
             except ScenarioError as exc:
-                own = [q for q in exc.problems if q.startswith(p.path + " =")]
-                problems.extend(f"parameter {p.path!r}: {q}" for q in own)
-    return base
+                problems.extend(f"parameter {p.path!r}: {q}" for q in _own(exc.problems, [p.path]))
+
+
+def _check_designs_and_mixes(
+    base: Scenario, whole: bool, designs: Overrides, mixes: Overrides, problems: list[str]
+) -> None:
+    """Each design, each mix and each (design, mix) pair must give a valid scenario.
+
+    ``whole`` is False when the base scenario or the fixed overrides were refused: then ``base``
+    is a stand-in and only each key's own value is checked (cross-field rules would be judged on
+    the wrong scenario).
+    """
+    valid = {}
+    for table, entries in (("designs", designs), ("mixes", mixes)):
+        for name, overrides in entries:
+            refused = _refusals(base, overrides)
+            refused = refused if whole else _own(refused, overrides)
+            problems.extend(f"{table}.{name}: {q}" for q in refused)
+            valid[table, name] = not refused
+    if not whole:
+        return
+    for design_name, design in designs:
+        for mix_name, mix in mixes:
+            if not (design and mix and valid["designs", design_name] and valid["mixes", mix_name]):
+                continue  # one alone is checked above; a refused one is reported already
+            if set(design) & set(mix):
+                continue  # refused as an overlap
+            refused = _refusals(base, {**design, **mix})
+            problems.extend(f"designs.{design_name} with mixes.{mix_name}: {q}" for q in refused)
 
 
 def _set(data: dict, dotted: str, value: Any) -> dict:
@@ -385,6 +578,73 @@ def _set(data: dict, dotted: str, value: Any) -> dict:
         node = node[key]
     node[leaf] = value
     return out
+
+
+def _load_base(table: Mapping, directory: Path, problems: list[str]) -> Scenario | None:
+    base_name = table.get("base")
+    if not isinstance(base_name, str):
+        problems.append(f"sweep.base = {base_name!r}: expected the path of a scenario file")
+        return None
+    try:
+        return load_scenario(directory / base_name)
+    except ScenarioError as exc:
+        problems.extend(f"sweep.base {base_name!r}: {p}" for p in exc.problems)
+        return None
+
+
+def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None = None) -> Sweep:
+    """Build and validate a sweep; raise ScenarioError listing every problem in the file at once."""
+    problems: list[str] = []
+    for key in data:
+        if key not in TABLES:
+            problems.append(
+                f"unknown key {key!r}{did_you_mean(key, TABLES)}: allowed tables are {', '.join(TABLES)}"
+            )
+    table = data.get("sweep")
+    if not isinstance(table, Mapping):
+        problems.append("a [sweep] table with at least 'base' is required")
+        base = None
+        table = {}
+    else:
+        base = _load_base(table, directory, problems)
+    settings = _settings(table, source, problems)
+    parameters, sound = _parameters(data.get("parameters"), problems)
+    fixed = _overrides("fixed", data.get("fixed", {}), problems)
+    designs = _named_overrides("designs", data.get("designs"), problems)
+    mixes = _named_overrides("mixes", data.get("mixes"), problems)
+    _check_design_takes(settings, parameters, problems)
+    _check_overlaps(parameters, designs, mixes, problems)
+    _check_size(settings, sound, len(designs), len(mixes), problems)
+    # Each key's own values are checked even without a usable base (against the defaults);
+    # cross-field rules only on the base with the fixed overrides.
+    whole = base is not None
+    reference = base if whole else Scenario()
+    fixed_base, refused = _applied(reference, fixed)
+    problems.extend(f"fixed: {q}" for q in (refused if whole else _own(refused, fixed)))
+    if whole and fixed_base is not None:
+        base = reference = fixed_base
+    else:
+        whole = False
+    _check_parameters(reference, sound, problems)
+    _check_designs_and_mixes(reference, whole, designs, mixes, problems)
+    if problems:
+        raise ScenarioError(problems, source, "sweep")
+    return Sweep(
+        name=settings.name,
+        base=base,
+        parameters=tuple(parameters),
+        design=settings.design,
+        points=settings.points,
+        replications=settings.replications,
+        seed=settings.seed,
+        trajectories=settings.trajectories,
+        trajectory_points=settings.trajectory_points,
+        notes=settings.notes,
+        fixed=fixed,
+        mixes=mixes,
+        designs=designs,
+        morris_levels=settings.morris_levels,
+    )
 
 
 def load_sweep(path: str | Path) -> Sweep:

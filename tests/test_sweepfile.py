@@ -1,0 +1,366 @@
+"""Sweep files: every problem at once with "did you mean", designs, integer levels, Morris settings."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.sweep.sweepfile import ONLY_BASE, load_sweep, sweep_from_dict
+from model import ScenarioError
+from model.params import field_docs
+from model.scenario import Scenario, did_you_mean, key_type, scenario_keys
+
+from .conftest import BASELINE
+from .sweeps import DESIGNS_AND_MIXES, GRID, write_sweep
+
+
+def valid() -> dict:
+    """A small valid sweep with one design and one mix."""
+    return {
+        "sweep": {"base": str(BASELINE), "design": "grid", "replications": 2, "seed": 1},
+        "fixed": {"rounds": 20},
+        "parameters": [{"path": "slashing.slash_fraction", "low": 0.0, "high": 0.5, "steps": 3}],
+        "designs": {"strict": {"detection.false_positive_rate": 0.01}},
+        "mixes": {"crowded": {"population.honest_trainers": 60}},
+    }
+
+
+def refusal(data: dict) -> list[str]:
+    """The problems ``sweep_from_dict`` reports for ``data`` (it must refuse it)."""
+    with pytest.raises(ScenarioError) as caught:
+        sweep_from_dict(data, Path("."))
+    return caught.value.problems
+
+
+def mentioned(problems: list[str], fragment: str) -> bool:
+    return any(fragment in p for p in problems)
+
+
+# -- every problem at once -------------------------------------------------------------------
+def add_parameter(**entry):
+    return lambda d: d["parameters"].append(entry)
+
+
+#: Independent mistakes: (how to make it, a fragment its problem must contain).
+MISTAKES = {
+    "sweep key typo": (lambda d: d["sweep"].update(replication=3), "'sweep.replication' (did you mean"),
+    "replications zero": (lambda d: d["sweep"].update(replications=0), "sweep.replications = 0"),
+    "misspelt path": (
+        add_parameter(path="slashing.slash_fractoin", values=[0.1]),
+        "(did you mean 'slashing.slash_fraction'?)",
+    ),
+    "parameter key typo": (
+        add_parameter(path="quality.learning_rate", values=[0.1], step=3),
+        ".step' (did you mean 'steps'?)",
+    ),
+    "log scale from zero": (
+        add_parameter(path="emission.initial_tokens_per_round", low=0, high=10, steps=2, scale="log"),
+        "a log scale needs low > 0",
+    ),
+    "range beyond the key's bounds": (
+        lambda d: d["parameters"][0].update(high=1.5),
+        "parameter 'slashing.slash_fraction': slashing.slash_fraction = 1.5",
+    ),
+    "unknown fixed key": (
+        lambda d: d["fixed"].update({"costs.train_cost": 1.0}),
+        "fixed: 'costs.train_cost' is not a scenario key (did you mean 'costs.train_cost_fiat_per_round'?)",
+    ),
+    "bad fixed value": (lambda d: d["fixed"].update(rounds=0), "fixed: rounds = 0 is not allowed"),
+    "bad mix value": (
+        lambda d: d["mixes"]["crowded"].update({"population.lazy_trainers": -1}),
+        "mixes.crowded: population.lazy_trainers = -1",
+    ),
+    "unknown design key": (
+        lambda d: d["designs"]["strict"].update({"rewards.rules": "equal"}),
+        "designs.strict: 'rewards.rules' is not a scenario key (did you mean 'rewards.rule'?)",
+    ),
+    "design sets a swept key": (
+        lambda d: d["designs"]["strict"].update({"slashing.slash_fraction": 0.2}),
+        "designs.strict sets 'slashing.slash_fraction', which the sweep varies",
+    ),
+    "unknown table": (lambda d: d.update(mix={}), "unknown key 'mix' (did you mean 'mixes'?)"),
+}
+
+
+def test_a_file_with_many_mistakes_lists_every_one():
+    data = valid()
+    for make, _ in MISTAKES.values():
+        make(data)
+    problems = refusal(data)
+    for name, (_, fragment) in MISTAKES.items():
+        assert mentioned(problems, fragment), (name, problems)
+    assert len(problems) >= len(MISTAKES)
+
+
+@settings(max_examples=25, deadline=None)
+@given(chosen=st.sets(st.sampled_from(sorted(MISTAKES)), min_size=1))
+def test_any_set_of_independent_mistakes_is_reported_in_full(chosen):
+    data = valid()
+    for name in sorted(chosen):
+        MISTAKES[name][0](data)
+    problems = refusal(data)
+    for name in chosen:
+        assert mentioned(problems, MISTAKES[name][1]), (name, problems)
+    for name in set(MISTAKES) - chosen:  # and nothing is reported that is not there
+        assert not mentioned(problems, MISTAKES[name][1]), (name, problems)
+
+
+def test_the_file_loader_reports_every_mistake_too(tmp_path):
+    body = GRID.replace('path = "rewards.rule"', 'path = "rewards.rul"') + (
+        '\n[mixes.m]\n"population.lazy_trainer" = 3\n\n[designs.d]\n"slashing.slash_fractoin" = 0.1\n'
+    )
+    path = write_sweep(tmp_path, body)
+    path.write_text(path.read_text().replace("replications = 3", "replications = 3\npoint = 4"))
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(path)
+    text = str(caught.value)
+    assert "'sweep.point' (did you mean 'points'?)" in text
+    assert "parameters[1].path = 'rewards.rul' is not a scenario key (did you mean 'rewards.rule'?)" in text
+    assert "mixes.m: 'population.lazy_trainer' is not a scenario key" in text
+    assert "designs.d: 'slashing.slash_fractoin' is not a scenario key" in text
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            lambda d: d["sweep"].update(design="grdi"),
+            "sweep.design = 'grdi' is not allowed (did you mean 'grid'?)",
+        ),
+        (lambda d: d["parameters"][0].update(scael="log"), "(did you mean 'scale'?)"),
+        (lambda d: d["fixed"].update({"rewards.rulle": "equal"}), "(did you mean 'rewards.rule'?)"),
+        (lambda d: d["fixed"].update({"slash_fraction": 0.1}), "(did you mean 'slashing.slash_fraction'?)"),
+        (lambda d: d.update(design={}), "unknown key 'design' (did you mean 'designs'?)"),
+    ],
+)
+def test_misspelt_names_get_the_closest_allowed_name(change, fragment):
+    data = valid()
+    change(data)
+    assert mentioned(refusal(data), fragment)
+
+
+def test_a_name_close_to_nothing_gets_no_suggestion():
+    data = valid()
+    data["parameters"][0]["path"] = "zzz"
+    (problem,) = refusal(data)
+    assert "did you mean" not in problem and "scenario reference" in problem
+
+
+def test_did_you_mean_names_the_closest_allowed_word_or_nothing():
+    assert did_you_mean("replication", ["seed", "replications"]) == " (did you mean 'replications'?)"
+    assert did_you_mean("xyz", ["seed", "replications"]) == ""
+    assert did_you_mean(3, ["3"]) == ""
+
+
+# -- designs ---------------------------------------------------------------------------------
+def test_designs_are_read_in_file_order_and_a_sweep_without_them_has_one_named_base():
+    data = valid()
+    data["designs"] = {"b": {"rewards.rule": "equal"}, "a": {"rewards.rule": "score_weighted"}}
+    sweep = sweep_from_dict(data, Path("."))
+    assert sweep.designs == (("b", {"rewards.rule": "equal"}), ("a", {"rewards.rule": "score_weighted"}))
+    del data["designs"]
+    assert sweep_from_dict(data, Path(".")).designs == ONLY_BASE == (("base", {}),)
+
+
+def test_unquoted_dotted_keys_in_an_override_table_are_read_as_dotted_keys():
+    data = valid()
+    data["designs"] = {"d": {"rewards": {"rule": "equal"}}}  # TOML's reading of: rewards.rule = "equal"
+    assert sweep_from_dict(data, Path(".")).designs == (("d", {"rewards.rule": "equal"}),)
+
+
+def test_a_design_and_a_mix_setting_the_same_key_are_refused_naming_both():
+    data = valid()
+    data["designs"]["strict"]["population.honest_trainers"] = 40
+    assert refusal(data) == [
+        "designs.strict and mixes.crowded both set 'population.honest_trainers': "
+        "a design and a mix may not set the same key"
+    ]
+
+
+def test_a_design_with_a_bad_value_is_refused():
+    data = valid()
+    data["designs"]["strict"]["detection.false_positive_rate"] = 2.0
+    (problem,) = refusal(data)
+    assert problem.startswith("designs.strict: detection.false_positive_rate = 2.0 is not allowed")
+
+
+SHARES = ("slashing.burn_share", "slashing.insurance_share", "slashing.validator_share")
+
+
+def test_cross_field_rules_are_checked_on_base_fixed_and_each_design():
+    data = valid()
+    data["designs"] = {"burn": dict(zip(SHARES, (1.0, 0.0, 0.0), strict=True)), "half": {SHARES[0]: 1.0}}
+    (problem,) = refusal(data)
+    assert problem.startswith("designs.half: slashing.burn_share + ")
+    assert "= 1.5 is not allowed: the shares must add up to 1" in problem
+
+
+def test_cross_field_rules_are_checked_on_every_design_and_mix_pair():
+    data = valid()
+    data["designs"] = {"cheap": {}, "costly": {"staking.validator_stake_tokens": 50_000.0}}
+    data["mixes"] = {"few": {"population.honest_validators": 2}, "many": {"population.honest_validators": 12}}
+    sweep_from_dict(data, Path("."))  # each alone fits the genesis supply …
+    data["mixes"]["more"] = {"population.honest_validators": 30}
+    (problem,) = refusal(data)
+    # … but 32 validators staking 50 000 tokens each need more than the baseline's 1e6 tokens
+    assert problem.startswith("designs.costly with mixes.more: token.genesis_supply_tokens = 1e+06")
+
+
+def test_design_checks_do_not_depend_on_the_fixed_overrides_being_valid():
+    data = valid()
+    data["fixed"]["rounds"] = 0
+    data["designs"]["strict"]["detection.false_positive_rate"] = -1.0
+    problems = refusal(data)
+    assert mentioned(problems, "fixed: rounds = 0")
+    assert mentioned(problems, "designs.strict: detection.false_positive_rate = -1.0")
+
+
+def test_values_are_checked_even_when_the_base_scenario_cannot_be_read():
+    data = valid()
+    data["sweep"]["base"] = "nowhere.toml"
+    data["fixed"]["rounds"] = 0
+    data["parameters"][0]["high"] = 2.0
+    data["mixes"]["crowded"]["population.lazy_trainers"] = -1
+    problems = refusal(data)
+    assert mentioned(problems, "sweep.base 'nowhere.toml': cannot read the scenario file")
+    assert mentioned(problems, "fixed: rounds = 0 is not allowed")
+    assert mentioned(problems, "parameter 'slashing.slash_fraction': slashing.slash_fraction = 2.0")
+    assert mentioned(problems, "mixes.crowded: population.lazy_trainers = -1")
+    assert len(problems) == 4
+
+
+# -- content hash ----------------------------------------------------------------------------
+# Computed with the code of commit 939cfd7 (before designs existed) for write_sweep(GRID) and for
+# write_sweep(GRID with steps = 2 + two mixes): results directories written then must still resume.
+HASH_BEFORE_DESIGNS = "f765b86105f176edf91c23f6cf6a702af65fceb6e8c48ab0011d48628bd0ee99"
+HASH_BEFORE_DESIGNS_WITH_MIXES = "f825685f2b1cca6fdab5d5c47bfc78bd222bf48ae38a78eed2b6651dc8acddbd"
+MIXES = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
+
+
+def test_a_sweep_without_designs_keeps_the_content_hash_it_had_before_designs(tmp_path):
+    assert load_sweep(write_sweep(tmp_path, GRID)).content_hash() == HASH_BEFORE_DESIGNS
+    mixes = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2") + MIXES, name="m.toml"))
+    assert mixes.content_hash() == HASH_BEFORE_DESIGNS_WITH_MIXES
+
+
+def test_designs_enter_the_content_hash(tmp_path):
+    plain = load_sweep(write_sweep(tmp_path, GRID, name="a.toml"))
+    with_designs = load_sweep(write_sweep(tmp_path, GRID + DESIGNS_AND_MIXES, name="b.toml"))
+    other = load_sweep(
+        write_sweep(
+            tmp_path, GRID + DESIGNS_AND_MIXES.replace("0.8", "0.7").replace("0.2", "0.3"), name="c.toml"
+        )
+    )
+    only_base = load_sweep(write_sweep(tmp_path, GRID + "\n[designs.base]\n", name="d.toml"))
+    assert len({plain.content_hash(), with_designs.content_hash(), other.content_hash()}) == 3
+    assert only_base.content_hash() == plain.content_hash()  # the same runs as no [designs] at all
+
+
+# -- key types and integer levels ------------------------------------------------------------
+def test_key_type_is_the_type_of_every_keys_default():
+    for key, _, default, _ in field_docs(Scenario):
+        assert key_type(key) is type(default), key
+    assert {key_type(k) for k in scenario_keys()} == {float, int, str}
+    assert key_type("slashing.slash_fraction") is float
+    assert key_type("population.lazy_trainers") is int
+    assert key_type("rewards.rule") is str
+
+
+def test_key_type_of_an_unknown_key_is_refused_with_a_suggestion():
+    with pytest.raises(
+        ScenarioError, match=r"'slashing\.slash_fractoin' is not a scenario key \(did you mean"
+    ):
+        key_type("slashing.slash_fractoin")
+
+
+def with_parameter(**entry) -> dict:
+    data = valid()
+    data["parameters"] = [entry]
+    return data
+
+
+def test_a_range_over_a_whole_number_key_is_drawn_in_whole_numbers():
+    sweep = sweep_from_dict(
+        with_parameter(path="population.lazy_trainers", low=0, high=30, steps=4), Path(".")
+    )
+    (parameter,) = sweep.parameters
+    assert parameter.kind == "int"
+    assert parameter.grid_values() == [0, 10, 20, 30]
+
+
+def test_a_real_range_over_a_whole_number_key_is_refused():
+    data = with_parameter(path="population.lazy_trainers", low=0, high=30, steps=4, type="real")
+    (problem,) = refusal(data)
+    assert "type = 'real' is not allowed: population.lazy_trainers takes whole numbers" in problem
+
+
+def test_whole_number_levels_of_a_real_key_are_accepted():
+    for entry in (
+        {"values": [800, 1600]},
+        {"low": 800, "high": 1600, "steps": 3, "type": "int"},
+    ):
+        sweep = sweep_from_dict(with_parameter(path="emission.initial_tokens_per_round", **entry), Path("."))
+        assert sweep.parameters[0].path == "emission.initial_tokens_per_round"
+
+
+# -- morris ----------------------------------------------------------------------------------
+def morris(**table) -> dict:
+    data = valid()
+    data["sweep"] = {"base": str(BASELINE), "design": "morris", "seed": 3, **table}
+    data["parameters"] = [
+        {"path": "slashing.slash_fraction", "low": 0.0, "high": 0.5},
+        {"path": "quality.learning_rate", "low": 0.01, "high": 0.1},
+    ]
+    return data
+
+
+def test_morris_takes_trajectories_and_even_levels_defaulting_to_four():
+    assert sweep_from_dict(morris(points=3), Path(".")).morris_levels == 4
+    assert sweep_from_dict(morris(points=3, morris_levels=6), Path(".")).morris_levels == 6
+    assert sweep_from_dict(valid(), Path(".")).morris_levels is None
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ({}, "sweep.points is required for the 'morris' design (the number of trajectories, >= 2)"),
+        ({"points": 1}, "sweep.points = 1 is not allowed for 'morris': expected at least 2 trajectories"),
+        ({"points": 4, "morris_levels": 5}, "sweep.morris_levels = 5 is not allowed: expected an even"),
+        ({"points": 4, "morris_levels": 0}, "sweep.morris_levels = 0 is not allowed"),
+        ({"points": 4, "morris_levels": True}, "sweep.morris_levels = True is not allowed"),
+    ],
+)
+def test_bad_morris_settings_are_refused(table, fragment):
+    (problem,) = refusal(morris(**table))
+    assert fragment in problem
+
+
+def test_morris_levels_belong_to_the_morris_design_only():
+    data = valid()
+    data["sweep"]["morris_levels"] = 4
+    assert refusal(data) == ["sweep.morris_levels applies to the 'morris' design only, not to 'grid'"]
+
+
+def test_morris_refuses_lists_of_values():
+    data = morris(points=4)
+    data["parameters"].append({"path": "rewards.rule", "values": ["equal", "stake_weighted"]})
+    assert refusal(data) == [
+        "the 'morris' design needs numeric ranges, not lists of values (parameter 'rewards.rule')"
+    ]
+
+
+def test_morris_levels_enter_the_content_hash():
+    four = sweep_from_dict(morris(points=3), Path("."))
+    six = sweep_from_dict(morris(points=3, morris_levels=6), Path("."))
+    assert four.content_hash() != six.content_hash()
+    assert dataclasses.replace(four, morris_levels=6).content_hash() == six.content_hash()
+
+
+def test_the_valid_sweep_used_here_is_valid():
+    sweep = sweep_from_dict(copy.deepcopy(valid()), Path("."))
+    assert sweep.fixed == {"rounds": 20} and sweep.base.rounds == 20
