@@ -45,8 +45,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+NO_CAPITAL_NOTE = (
+    "n/a*: no capital committed (zero stake, zero registration): profit per unit of capital undefined"
+)
+
+
 def format_summary(result) -> str:
-    """A plain-text table of one run: per-strategy payoffs, then margins and token totals."""
+    """A plain-text table of one run: per-strategy payoffs, then margins and token totals.
+
+    A number that is undefined is printed as words, never as ``nan``: ``-`` for a strategy with no
+    submissions or stake to speak of, ``n/a*`` (with a footnote) for profit per unit of capital
+    when an owner commits no capital, and ``n/a`` with the reason for a margin that has no value.
+    """
     t = result.strategies
     s = result.scenario
     lines = [
@@ -56,23 +66,54 @@ def format_summary(result) -> str:
         f"{'strategy':<18} {'owners':>6} {'ids':>5} {'profit/round':>13} {'pi %/round':>11} "
         f"{'flagged':>8} {'stake':>7}",
     ]
+    no_capital = (t["owners"] > 0) & (t["capital_fiat_per_owner"] <= 0)
     for name, row in t.iterrows():
+        pi = f"{'n/a*' if no_capital[name] else _number(100 * row.pi, '.4f'):>11}"
         lines.append(
             f"{name:<18} {row.owners:>6d} {row.identities:>5d} "
-            f"{row.profit_fiat_per_round_per_owner:>13.3f} {100 * row.pi:>11.4f} "
-            f"{row.flag_rate:>8.1%} {row.stake_share:>7.1%}".replace("nan%", "   -").replace(" nan", "   -")
+            f"{_number(row.profit_fiat_per_round_per_owner, '.3f'):>13} {pi} "
+            f"{_number(row.flag_rate, '.1%'):>8} {_number(row.stake_share, '.1%'):>7}"
         )
     k = result.kpis
+    trainer_deviations = [
+        d for d in ("lazy", "sybil", "poisoning") if d in t.index and t.loc[d, "owners"] > 0
+    ]
     lines += [
         "",
         "profit/round: fiat per owner per round; pi: profit per round per unit of capital committed",
-        f"honesty margin, trainers:   {100 * k['margin_trainers']:+.4f} %/round (honest minus best)",
-        f"honesty margin, validators: {100 * k['margin_validators']:+.4f} %/round (honest minus copying)",
+        *([NO_CAPITAL_NOTE] if no_capital.any() else []),
+        "honesty margin, trainers:   "
+        + _margin(
+            k["margin_trainers"], "honest minus best", no_capital.get("honest", False), trainer_deviations
+        ),
+        "honesty margin, validators: "
+        + _margin(
+            k["margin_validators"],
+            "honest minus copying",
+            False,
+            [d for d in ("copying_validator",) if d in t.index and t.loc[d, "owners"] > 0],
+        ),
         f"tokens minted {k['minted_tokens']:,.0f}, slashed {k['slashed_tokens']:,.0f}, "
         f"burned {k['burned_tokens']:,.0f}, insurance pool {k['insurance_tokens']:,.0f}",
         f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
     ]
     return "\n".join(lines)
+
+
+def _number(value: float, spec: str) -> str:
+    """``value`` formatted by ``spec``, or ``-`` when it is not a number."""
+    return "-" if value != value else format(value, spec)  # NaN is the one value unequal to itself
+
+
+def _margin(value: float, meaning: str, no_capital: bool, deviations: list[str]) -> str:
+    """A margin in % of capital per round, or ``n/a`` with the reason it has no value."""
+    if value == value:
+        return f"{100 * value:+.4f} %/round ({meaning})"
+    if no_capital:
+        return "n/a (no capital committed: see n/a* above)"
+    if not deviations:
+        return "n/a (no deviating strategy in this scenario to compare with)"
+    return "n/a (no owners on one side of the comparison)"
 
 
 def cmd_run(args) -> int:

@@ -171,8 +171,8 @@ def _fixed_costs_fiat(s: Scenario, stake_tokens: float) -> float:
 def expected_payoffs(s: Scenario) -> pd.DataFrame:
     """Expected fiat profit per round per owner and per unit of capital, by strategy.
 
-    Columns: ``profit_fiat_per_round_per_owner``, ``capital_fiat_per_owner``, ``pi``. Strategies
-    with no owners are left out.
+    Columns: ``profit_fiat_per_round_per_owner``, ``capital_fiat_per_owner``, ``pi`` (NaN for an
+    owner that commits no capital). Strategies with no owners are left out.
     """
     price = s.token.price_fiat
     d = s.dropout.trainer_dropout_probability
@@ -215,12 +215,26 @@ def expected_payoffs(s: Scenario) -> pd.DataFrame:
         rows, orient="index", columns=["profit_fiat_per_round_per_owner", "capital_fiat_per_owner"]
     )
     table.index.name = "strategy"
-    table["pi"] = table["profit_fiat_per_round_per_owner"] / table["capital_fiat_per_owner"]
+    # No capital committed (zero stake and zero registration): profit per unit of capital is
+    # undefined, NaN as in the simulated KPIs, not ±inf.
+    capital = table["capital_fiat_per_owner"].where(table["capital_fiat_per_owner"] > 0)
+    table["pi"] = table["profit_fiat_per_round_per_owner"] / capital
     return table
 
 
-def _slash_per_fraction(s: Scenario) -> float:
-    return s.staking.min_trainer_stake_tokens
+def _slash_per_fraction_fiat(s: Scenario) -> float:
+    """Fiat taken by a slash per unit of slash fraction: the stake at risk, valued at the price."""
+    return s.staking.min_trainer_stake_tokens * s.token.price_fiat
+
+
+def _bound_without_stake(margin_at_zero_slash: float, holds: float) -> float:
+    """The bound when no stake is at risk, so the slash fraction changes nothing.
+
+    The comparison is then decided by the margin at ``S = 0`` for every slash fraction at once:
+    ``holds`` (−inf for a lower bound, +inf for an upper bound: every fraction satisfies it) when
+    the margin is ≥ 0, the opposite infinity when it is < 0 (no fraction satisfies it).
+    """
+    return holds if margin_at_zero_slash >= 0 else -holds
 
 
 def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
@@ -229,7 +243,9 @@ def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
     May be < 0 (the deviation never pays) or > 1 (no allowed slash deters it); ``inf`` when the
     deviation is flagged no more often than honest work. Each side's own expected reward is used,
     so the bound is exact where ``expected_payoffs`` is: with ``R_h = R_dev = R`` it is the module's
-    ``S ≥ (c − c_dev + g/(1 − d)) / (p − ε) − R``.
+    ``S ≥ (c − c_dev + g/(1 − d)) / (p − ε) − R``. With no stake to slash
+    (``min_trainer_stake_tokens = 0``) the slash fraction has no effect: ``-inf`` (none needed)
+    when honest work already beats the deviation, ``inf`` (no slash fraction deters) when not.
     """
     kinds = {k.name: k for k in trainer_kinds(s)}
     honest, dev = kinds["honest"], kinds[deviation]
@@ -238,8 +254,6 @@ def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
     rewards = expected_reward_tokens(s)
     r_honest, r_dev = rewards["honest"] * price, rewards[deviation] * price
     eps, p = honest.flag_probability, dev.flag_probability
-    if p <= eps:
-        return math.inf
     gain = 0.0
     if deviation == "poisoning":
         p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - p)) ** dev.identities
@@ -251,14 +265,20 @@ def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
         dev_cost = s.costs.train_cost_fiat_per_round * (1.0 - d**k) / (k * (1.0 - d))
     # Honest ≥ deviation per present round: (1−ε)R_h − εS − c ≥ (1−p)R_dev − pS − c_dev + g/(1−d).
     need = honest.train_cost_fiat - dev_cost + gain / (1.0 - d) - (1.0 - eps) * r_honest + (1.0 - p) * r_dev
-    return need / (p - eps) / (price * _slash_per_fraction(s))
+    at_risk = _slash_per_fraction_fiat(s)
+    if at_risk == 0:
+        return _bound_without_stake(-need, holds=-math.inf)
+    if p <= eps:
+        return math.inf
+    return need / (p - eps) / at_risk
 
 
 def participation_bound_slash_fraction(s: Scenario) -> float:
     """Largest slash fraction at which honest work still beats the outside option.
 
     ``inf`` with no false positives (slashing never touches honest work); negative when honest
-    work does not pay even without slashing.
+    work does not pay even without slashing. With no stake to slash the slash fraction has no
+    effect: ``inf`` when honest work beats the outside option, ``-inf`` when it does not.
     """
     honest = next(k for k in trainer_kinds(s) if k.name == "honest")
     eps = honest.flag_probability
@@ -269,6 +289,7 @@ def participation_bound_slash_fraction(s: Scenario) -> float:
     capital = (stake + s.staking.registration_cost_tokens) * price
     fixed = _fixed_costs_fiat(s, stake) + s.costs.outside_option_return_per_round * capital
     head = (1.0 - eps) * R - honest.train_cost_fiat - fixed / (1.0 - d)
-    if eps <= 0:
-        return math.inf if head >= 0 else -math.inf
-    return head / eps / (price * _slash_per_fraction(s))
+    at_risk = _slash_per_fraction_fiat(s)
+    if eps <= 0 or at_risk == 0:
+        return _bound_without_stake(head, holds=math.inf)
+    return head / eps / at_risk

@@ -18,6 +18,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 
 class ScenarioError(ValueError):
     """A scenario or sweep file was refused; ``problems`` lists one line per bad key."""
@@ -95,8 +97,25 @@ def _field_kind(cls: type, f: dataclasses.Field) -> type:
     return kind
 
 
+def _plain_number(value: Any) -> Any:
+    """A numpy integer or float as the Python int or float it stands for; anything else unchanged.
+
+    Sweep results hold their levels in numpy arrays, so a level read back from them is an
+    ``np.int64`` or ``np.float64``; the schema takes those exactly as it takes Python numbers.
+    ``np.bool_`` becomes ``bool``, which a number field refuses as it refuses Python's ``True``.
+    """
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
 def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tuple[Any, str | None]:
     """Coerce ``value`` to ``kind`` if lossless; return (value, problem or None)."""
+    value = _plain_number(value)
     allowed = allowed_text(f, kind)
     bad = f"{path} = {value!r} is not allowed: expected {allowed}"
     if kind is bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -179,3 +180,29 @@ def test_deterrence_bound_is_where_expected_payoffs_cross(baseline, deviation, i
     step = min(0.01, f / 2)
     assert honest_minus_deviation(f) == pytest.approx(0.0, abs=1e-9)
     assert honest_minus_deviation(f - step) < 0 < honest_minus_deviation(f + step)
+
+
+# -- no stake to slash ---------------------------------------------------------------------------
+def no_stake(baseline, **overrides):
+    return with_overrides(baseline, {"staking.min_trainer_stake_tokens": 0, **overrides})
+
+
+def test_without_stake_the_bounds_follow_the_sign_of_the_margin_at_zero_slash(baseline):
+    # Lazy work pays nothing but costs nothing: with a large reward honest work wins anyway
+    # (no slash needed), with a high training cost it loses at every slash fraction.
+    rich = no_stake(baseline, **{"costs.train_cost_fiat_per_round": 0.1})
+    poor = no_stake(baseline, **{"costs.train_cost_fiat_per_round": 9.0})
+    for s, deterrence, participation in ((rich, -math.inf, math.inf), (poor, math.inf, -math.inf)):
+        payoffs = analytic.expected_payoffs(s)["profit_fiat_per_round_per_owner"]
+        honest_wins = payoffs["honest"] >= payoffs["lazy"]
+        assert analytic.deterrence_bound_slash_fraction(s, "lazy") == deterrence
+        assert honest_wins == (deterrence < 0)
+        assert analytic.participation_bound_slash_fraction(s) == participation
+
+
+def test_without_capital_profit_per_unit_of_capital_is_undefined_not_infinite(baseline):
+    s = no_stake(baseline, **{"staking.registration_cost_tokens": 0})
+    table = analytic.expected_payoffs(s)
+    trainers = table.loc[["honest", "lazy", "sybil", "poisoning"]]
+    assert trainers["pi"].isna().all() and (trainers["capital_fiat_per_owner"] == 0).all()
+    assert np.isfinite(table.loc["honest_validator", "pi"])  # validators still bond stake

@@ -98,3 +98,28 @@ def test_trajectory_profit_sums_to_the_run_profit(baseline):
     r = run_scenario(baseline, 3, trajectory=True)
     assert r.trajectory["pi_honest"].sum() == pytest.approx(r.kpis["pi_honest"] * baseline.rounds)
     assert len(r.trajectory) == baseline.rounds
+
+
+def test_owners_who_commit_no_capital_have_undefined_pi_and_the_summary_says_so(small):
+    from analysis.cli import NO_CAPITAL_NOTE, format_summary
+
+    s = with_overrides(
+        small, {"rounds": 20, "staking.min_trainer_stake_tokens": 0, "staking.registration_cost_tokens": 0}
+    )
+    result = run_scenario(s, 3)
+    trainers = result.strategies.loc[["honest", "lazy", "sybil", "poisoning"]]
+    assert trainers["pi"].isna().all()
+    assert math.isnan(result.kpis["margin_trainers"]) and math.isnan(result.kpis["pi_honest"])
+    assert np.isfinite(result.kpis["margin_validators"])
+    text = format_summary(result)
+    assert "nan" not in text.lower()
+    assert NO_CAPITAL_NOTE in text and "n/a*" in text
+    assert "honesty margin, trainers:   n/a (no capital committed" in text
+
+
+def test_summary_of_an_ordinary_run_has_numbers_and_no_footnote(small):
+    from analysis.cli import NO_CAPITAL_NOTE, format_summary
+
+    text = format_summary(run_scenario(with_overrides(small, {"rounds": 20}), 3))
+    assert NO_CAPITAL_NOTE not in text and "nan" not in text.lower()
+    assert "honesty margin, trainers:   +" in text or "honesty margin, trainers:   -" in text
