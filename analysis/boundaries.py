@@ -1,97 +1,243 @@
-"""Boundaries in two varied parameters: where a margin crosses zero, with its confidence band.
+"""Where a margin changes sign along an axis, with the confidence band of each crossing.
 
-For a parameter ``x`` (say the slash fraction) and each level of another, ``y`` (say the reward
-per round), the boundary is the ``x`` at which a point statistic changes sign, found by linear
-interpolation between neighbouring points. Using the worst mix's mean gives the estimate; using
-its one-sided upper and lower bounds gives the band around it:
+Along an axis ``x`` a point statistic (the worst mix's mean margin) changes sign wherever it crosses
+zero between two neighbouring points; the crossing is found by linear interpolation. A margin may
+cross several times and in either direction — **rising** (from < 0 to ≥ 0) or **falling** (from ≥ 0
+to < 0) — and :func:`crossings` finds every one.
 
-* a **rising** margin (honest minus cheating, which grows with slashing) crosses where deterrence
-  starts — the minimum slash fraction at that reward level. Its upper bound crosses first (the
-  band's low end) and its lower bound last (the high end).
-* a **falling** margin (honest profit minus the outside option, which false-positive slashing
-  erodes) crosses where participation stops. Its lower bound crosses first.
+The band around a crossing comes from the two-sided band of the margin (``<name>_band_lower`` and
+``<name>_band_upper``, a two-sided 95 % interval per point: one-sided 97.5 % bounds). For a rising
+crossing the upper band end reaches zero first (the band's low end) and the lower band end last (its
+high end); for a falling crossing it is the other way round. A band end whose bound never crosses
+inside the swept range is ±inf.
 
-Between the deterrence and participation boundaries lies the safe band for slashing.
+Two uses:
+
+* :func:`thresholds` — a 1-D sweep: every crossing of the trainers' margin (deterrence) and of the
+  participation margin, each with its band and direction;
+* :func:`boundary` — per level of a second parameter ``y``: the one crossing that bounds the region
+  where the margin holds. For deterrence the margin (honest minus cheating) is expected to rise with
+  slashing, so it is the first rising crossing — the minimum slash fraction at that reward level;
+  for participation (honest profit minus the outside option, eroded by false-positive slashing) the
+  first falling one. Between the two lies the safe band for slashing.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 INSIDE, BELOW, ABOVE = "inside", "below range", "above range"
+RISING, FALLING = "rising", "falling"
+#: A 1-D threshold row for a margin that never changes sign.
+ABOVE_ZERO, BELOW_ZERO = "above zero throughout", "below zero throughout"
+#: No point has a value of the margin (e.g. no cheating strategy present in any mix).
+NO_DATA = "no data"
+#: What each named boundary is about: the margin in ``dominance.classify`` and its expected direction.
+NAMED = {"deterrence": ("trainers", RISING), "participation": ("participation", FALLING)}
 
 
-def crossing(x: np.ndarray, v: np.ndarray, rising: bool) -> tuple[float, str]:
+@dataclass(frozen=True)
+class Crossing:
+    """A sign change of a statistic along an axis."""
+
+    x: float
+    """Where it crosses zero (linear interpolation between the two neighbouring points)."""
+    direction: str
+    """``rising`` (from < 0 to ≥ 0) or ``falling`` (from ≥ 0 to < 0)."""
+
+
+def crossings(x: Sequence[float], v: Sequence[float]) -> list[Crossing]:
+    """Every sign change of ``v`` along ``x`` (sorted ascending), in order. NaN points are skipped.
+
+    Zero counts as non-negative, so a statistic that touches zero and turns back crosses twice at
+    that point. An infinite value next to a finite one puts the crossing at the finite point.
+    """
+    x, v = np.asarray(x, float), np.asarray(v, float)
+    keep = ~np.isnan(v)
+    x, v = x[keep], v[keep]
+    found = []
+    for i in range(len(x) - 1):
+        a, b = v[i], v[i + 1]
+        if (a < 0) == (b < 0):
+            continue
+        direction = RISING if a < 0 else FALLING
+        if math.isinf(a) and math.isinf(b):
+            at = (x[i] + x[i + 1]) / 2
+        elif math.isinf(a):
+            at = x[i + 1]
+        elif math.isinf(b):
+            at = x[i]
+        else:
+            at = x[i] + (-a / (b - a)) * (x[i + 1] - x[i])
+        found.append(Crossing(float(at), direction))
+    return found
+
+
+def crossing(x: Sequence[float], v: Sequence[float], rising: bool) -> tuple[float, str]:
     """The first ``x`` where ``v`` crosses zero upward (``rising``) or downward, interpolated.
 
     Returns (x, where): ``where`` is ``inside`` for a crossing found between two points,
     ``below range`` when ``v`` is already past zero at the first point, ``above range`` when it
     never gets there (x is then NaN). Points with NaN are skipped.
     """
+    x, v = np.asarray(x, float), np.asarray(v, float)
     keep = ~np.isnan(v)
-    x, v = np.asarray(x, float)[keep], np.asarray(v, float)[keep]
-    if len(x) == 0:
+    if not keep.any():
         return math.nan, ABOVE
-    sign = v if rising else -v  # look for sign going from < 0 to >= 0
-    if sign[0] >= 0:
-        return float(x[0]), BELOW
-    for i in range(len(x) - 1):
-        if sign[i] < 0 <= sign[i + 1]:
-            if math.isinf(sign[i]) or math.isinf(sign[i + 1]):
-                return float(x[i + 1]), INSIDE
-            t = -sign[i] / (sign[i + 1] - sign[i])
-            return float(x[i] + t * (x[i + 1] - x[i])), INSIDE
-    return math.nan, ABOVE
+    first = v[keep][0]
+    if (first >= 0) if rising else (first < 0):
+        return float(x[keep][0]), BELOW
+    wanted = RISING if rising else FALLING
+    found = next((c for c in crossings(x, v) if c.direction == wanted), None)
+    return (found.x, INSIDE) if found else (math.nan, ABOVE)
 
 
-def boundary(classified: pd.DataFrame, x: str, y: str, name: str, rising: bool) -> pd.DataFrame:
-    """Per level of ``y``: the boundary in ``x`` of statistic ``name`` and its band.
+def band_around(found: Crossing, x, band_lower, band_upper) -> tuple[float, float]:
+    """(low, high) of the band around ``found``: where the band's bounds cross in its direction.
 
-    ``classified`` is the output of ``dominance.classify`` (worst-mix ``<name>_mean``,
-    ``_lower`` and ``_upper`` per point). Columns: ``y`` value, ``estimate``, ``band_low``,
-    ``band_high``, and ``where``: ``inside`` (a crossing between two swept points), ``below range``
-    (already past zero at the first point) or ``above range`` (never gets there). Outside the range
-    the estimate and band are NaN; a band end whose bound never crosses inside the range is ±inf.
+    The low end is the nearest such crossing at or below the estimate, the high end the nearest at
+    or above; ±inf when that bound does not cross inside the range on that side.
     """
+    leading, trailing = (band_upper, band_lower) if found.direction == RISING else (band_lower, band_upper)
+    lows = [c.x for c in crossings(x, leading) if c.direction == found.direction and c.x <= found.x]
+    highs = [c.x for c in crossings(x, trailing) if c.direction == found.direction and c.x >= found.x]
+    return (max(lows) if lows else -math.inf), (min(highs) if highs else math.inf)
+
+
+def _band_columns(table: pd.DataFrame, name: str) -> tuple[str, str]:
+    """The two-sided band's columns, or the one-sided bounds for tables that lack a band."""
+    if f"{name}_band_lower" in table:
+        return f"{name}_band_lower", f"{name}_band_upper"
+    return f"{name}_lower", f"{name}_upper"
+
+
+def _series(group: pd.DataFrame, x: str, name: str) -> tuple[np.ndarray, ...]:
+    g = group.sort_values(x)
+    low, high = _band_columns(g, name)
+    return (
+        g[x].to_numpy(float),
+        g[f"{name}_mean"].to_numpy(float),
+        g[low].to_numpy(float),
+        g[high].to_numpy(float),
+    )
+
+
+def _groups(table: pd.DataFrame, by: list[str]):
+    if not by:
+        yield {}, table
+        return
+    for key, group in table.groupby(by, sort=True, dropna=False):
+        yield dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)), group
+
+
+def boundary_row(xs, mean, band_lower, band_upper, rising: bool) -> dict:
+    """The boundary of one series: ``estimate``, ``band_low``, ``band_high``, ``where``,
+    ``direction`` and ``crossings`` (how many sign changes the mean has in all).
+
+    The estimate is the first crossing in the expected direction (``rising`` or not); failing
+    that, the first crossing the other way (``direction`` says which). With no crossing ``where``
+    is ``below range`` (the mean is already past zero at the first point: it holds throughout for
+    a rising margin, nowhere for a falling one), ``above range``, or ``no data`` (no point has a
+    value); estimate and band are then NaN.
+    """
+    expected = RISING if rising else FALLING
+    found = crossings(xs, mean)
+    row = {
+        "estimate": math.nan,
+        "band_low": math.nan,
+        "band_high": math.nan,
+        "where": ABOVE,
+        "direction": expected,
+        "crossings": len(found),
+    }
+    pick = next((c for c in found if c.direction == expected), found[0] if found else None)
+    if pick is not None:
+        low, high = band_around(pick, xs, band_lower, band_upper)
+        row |= {"estimate": pick.x, "band_low": low, "band_high": high, "where": INSIDE}
+        row["direction"] = pick.direction
+    else:
+        finite = mean[~np.isnan(mean)]
+        if not len(finite):
+            row["where"] = NO_DATA
+        elif (finite[0] >= 0) if rising else (finite[0] < 0):
+            row["where"] = BELOW
+    return row
+
+
+def boundary(
+    classified: pd.DataFrame,
+    x: str,
+    y: str | None,
+    name: str,
+    rising: bool,
+    by: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per level of ``y`` (and per ``by`` group): the boundary in ``x`` of statistic ``name``.
+
+    ``classified`` is the output of ``dominance.classify`` (worst-mix ``<name>_mean`` and band per
+    point). ``by`` defaults to ``["design"]`` when that column is present. Columns: the ``by``
+    columns, ``y`` (when given), then those of :func:`boundary_row`: ``estimate``, ``band_low``,
+    ``band_high``, ``where`` (``inside``, ``below range`` or ``above range``), ``direction`` and
+    ``crossings``. Outside the range the estimate and band are NaN; a band end whose bound never
+    crosses inside the range is ±inf.
+    """
+    by = list(by) if by is not None else (["design"] if "design" in classified else [])
+    levels = [*by, y] if y is not None else by
     rows = []
-    for level, group in classified.groupby(y, sort=True):
-        g = group.sort_values(x)
-        xs = g[x].to_numpy(float)
-        estimate, where = crossing(xs, g[f"{name}_mean"].to_numpy(float), rising)
-        first, first_where = crossing(
-            xs, g[f"{name}_upper" if rising else f"{name}_lower"].to_numpy(float), rising
-        )
-        last, last_where = crossing(
-            xs, g[f"{name}_lower" if rising else f"{name}_upper"].to_numpy(float), rising
-        )
-        row = {y: level, "estimate": math.nan, "band_low": math.nan, "band_high": math.nan, "where": where}
-        if where == INSIDE:
-            row["estimate"] = estimate
-            row["band_low"] = first if first_where == INSIDE else -math.inf
-            row["band_high"] = last if last_where == INSIDE else math.inf
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for key, group in _groups(classified, levels):
+        rows.append(key | boundary_row(*_series(group, x, name), rising))
+    return pd.DataFrame(
+        rows, columns=[*levels, "estimate", "band_low", "band_high", "where", "direction", "crossings"]
+    )
 
 
-def grid_like(results: pd.DataFrame, column: str, max_levels: int = 40) -> bool:
-    """Whether ``column`` takes few enough distinct values to be treated as a grid axis."""
-    return results[column].nunique() <= max_levels
+def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """A 1-D sweep's thresholds: every level of ``x`` where a verdict's margin changes sign.
 
-
-def binned(results: pd.DataFrame, columns: list[str], bins: int = 12) -> pd.DataFrame:
-    """``results`` with each of ``columns`` replaced by the middle of its quantile bin.
-
-    Lets a sampled design (Latin hypercube, Sobol', Monte Carlo) be read like a grid. Columns that
-    already take few values are left alone.
+    For ``deterrence`` (the trainers' margin) and ``participation`` (honest profit minus the
+    outside option), per ``by`` group: one row per crossing of the worst-mix mean, with
+    ``estimate``, the band (``band_low``, ``band_high``), ``direction`` (rising / falling) and
+    ``where`` = ``inside``; a margin that never changes sign gets one row with ``where`` =
+    ``above zero throughout``, ``below zero throughout`` or ``no data`` (NaN estimate and band, no
+    direction).
     """
-    out = results.copy()
-    for column in columns:
-        if grid_like(out, column) or not pd.api.types.is_numeric_dtype(out[column]):
-            continue
-        codes, edges = pd.qcut(out[column], bins, retbins=True, labels=False, duplicates="drop")
-        middles = (edges[:-1] + edges[1:]) / 2
-        out[column] = middles[codes.to_numpy()]
-    return out
+    by = list(by)
+    rows = []
+    for key, group in _groups(classified, by):
+        for label, (name, _) in NAMED.items():
+            xs, mean, band_lower, band_upper = _series(group, x, name)
+            found = crossings(xs, mean)
+            for c in found:
+                low, high = band_around(c, xs, band_lower, band_upper)
+                rows.append(
+                    key
+                    | {
+                        "name": label,
+                        "estimate": c.x,
+                        "band_low": low,
+                        "band_high": high,
+                        "direction": c.direction,
+                        "where": INSIDE,
+                    }
+                )
+            if not found:
+                finite = mean[~np.isnan(mean)]
+                where = NO_DATA if not len(finite) else ABOVE_ZERO if finite[0] >= 0 else BELOW_ZERO
+                rows.append(
+                    key
+                    | {
+                        "name": label,
+                        "estimate": math.nan,
+                        "band_low": math.nan,
+                        "band_high": math.nan,
+                        "direction": None,
+                        "where": where,
+                    }
+                )
+    columns = [*by, "name", "estimate", "band_low", "band_high", "direction", "where"]
+    return pd.DataFrame(rows, columns=columns)

@@ -10,7 +10,12 @@ best deviation by mean payoff at θ; ``margin_validators`` for honest vs copying
 * **fails** when the upper bound is < 0 under some mix (or honest work is not rational there);
 * is **uncertain** otherwise — more replications would tell.
 
-Only runs with status ``ok`` count; failed runs are reported separately.
+Each tokenomics design is classified on its own: a point is a (design, parameter values) pair and
+the verdict is robust over the mixes *within* that design. Besides the one-sided bounds every
+margin gets a two-sided band (95 % by default: ``mean ± t(0.975, R−1)·sd/√R``), the interval the
+boundaries' bands are built from. Only runs with status ``ok`` count; failed runs are reported
+separately, and runs whose margin is NaN (no cheating strategy present, no capital committed) are
+left out of that margin and counted by the findings.
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ import pandas as pd
 from scipy import stats
 
 DOMINATES, UNCERTAIN, FAILS = "dominates", "uncertain", "fails"
-ID_COLUMNS = ("run_id", "point", "mix", "replication", "seed", "status", "error")
+ID_COLUMNS = ("run_id", "point", "design", "mix", "replication", "seed", "status", "error")
+#: Confidence of the one-sided bounds that decide dominance.
+CONFIDENCE = 0.95
+#: Coverage of the two-sided band around each margin (one-sided (1 + BAND) / 2 bounds).
+BAND = 0.95
 #: The quantities classified: column in the results table → name in the output.
 MARGINS = {
     "margin_trainers": "trainers",
@@ -34,15 +43,29 @@ def parameter_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if "." in c and c not in ID_COLUMNS]
 
 
-def with_honest_surplus(results: pd.DataFrame, outside_option: float) -> pd.DataFrame:
-    """Add ``honest_surplus = pi_honest − outside_option`` (per round per unit of capital)."""
+def with_honest_surplus(results: pd.DataFrame, outside_option: float | pd.Series) -> pd.DataFrame:
+    """Add ``honest_surplus = pi_honest − outside_option`` (per round per unit of capital).
+
+    ``outside_option`` is one number for every run or, better, each run's own value (a Series
+    indexed like ``results``: see ``analysis.settings.value_per_run``).
+    """
     return results.assign(honest_surplus=results["pi_honest"] - outside_option)
 
 
-def interval(values: pd.Series, confidence: float = 0.95) -> tuple[float, float, float, float, int]:
+def t_half_width(sd, n, level: float):
+    """Half-width ``t(level, n−1)·sd/√n`` of a one-sided ``level`` bound; inf where n ≤ 1."""
+    sd, n = np.asarray(sd, float), np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quantile = stats.t.ppf(level, np.maximum(n - 1, 1))
+        half = quantile * sd / np.sqrt(n)
+    return np.where(n > 1, half, np.inf)
+
+
+def interval(values: pd.Series, confidence: float = CONFIDENCE) -> tuple[float, float, float, float, int]:
     """(mean, sd, one-sided lower bound, one-sided upper bound, n) of ``values`` (NaNs dropped).
 
-    With one value, or none, the bounds are −inf and +inf: nothing can be concluded.
+    With one value, or none, the bounds are −inf and +inf: nothing can be concluded. For a
+    two-sided interval of coverage ``c`` pass ``confidence = (1 + c) / 2``.
     """
     v = values.dropna().to_numpy(dtype=float)
     n = len(v)
@@ -52,7 +75,7 @@ def interval(values: pd.Series, confidence: float = 0.95) -> tuple[float, float,
     if n == 1:
         return mean, np.nan, -np.inf, np.inf, 1
     sd = float(v.std(ddof=1))
-    half = float(stats.t.ppf(confidence, n - 1)) * sd / np.sqrt(n)
+    half = float(t_half_width(sd, n, confidence))
     return mean, sd, mean - half, mean + half, n
 
 
@@ -66,42 +89,86 @@ def margin_samples(group: pd.DataFrame) -> pd.Series:
     ``Δ = π_honest − max_s π_s``); taking the maximum run by run instead would overstate the
     deviation's payoff (the mean of a maximum exceeds the maximum of means).
     """
-    means = {d: group[f"pi_{d}"].mean() for d in TRAINER_DEVIATIONS if f"pi_{d}" in group}
-    means = {d: m for d, m in means.items() if not pd.isna(m)}
-    if not means:
-        return pd.Series(np.nan, index=group.index)
-    best = max(means, key=means.get)
-    return group["pi_honest"] - group[f"pi_{best}"]
+    return trainer_margins(group, [])
+
+
+def trainer_margins(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """:func:`margin_samples` for every run at once, the best deviation chosen per ``keys`` group.
+
+    NaN for a run whose group has no deviation with a payoff (no cheating strategy present).
+    """
+    columns = [f"pi_{d}" for d in TRAINER_DEVIATIONS if f"pi_{d}" in runs]
+    if not columns or runs.empty:
+        return pd.Series(np.nan, index=runs.index)
+    if keys:
+        means = runs.groupby(keys, sort=False, dropna=False)[columns].transform("mean")
+    else:
+        means = pd.DataFrame({c: [runs[c].mean()] * len(runs) for c in columns}, index=runs.index)
+    filled = means.to_numpy(float)
+    has_any = ~np.all(np.isnan(filled), axis=1)
+    best = np.argmax(np.where(np.isnan(filled), -np.inf, filled), axis=1)
+    deviation = runs[columns].to_numpy(float)[np.arange(len(runs)), best]
+    margin = runs["pi_honest"].to_numpy(float) - deviation
+    return pd.Series(np.where(has_any, margin, np.nan), index=runs.index)
+
+
+def _point_keys(results: pd.DataFrame) -> list[str]:
+    return ["design", *parameter_columns(results)]
 
 
 def point_statistics(
-    results: pd.DataFrame, confidence: float = 0.95, outside_option: float = 0.0
+    results: pd.DataFrame,
+    confidence: float = CONFIDENCE,
+    outside_option: float | pd.Series = 0.0,
+    band: float = BAND,
 ) -> pd.DataFrame:
-    """One row per (parameter point, mix): for each margin its mean, sd, bounds and replications.
+    """One row per (design, parameter point, mix): for each margin its mean, sd, bounds and n.
 
-    Columns ``<name>_mean``, ``<name>_sd``, ``<name>_lower``, ``<name>_upper``, ``<name>_n`` for
-    ``trainers`` (π_honest minus the best deviation, see :func:`margin_samples`), ``validators``
-    and ``participation`` (π_honest − outside option), plus every ``pi_<strategy>`` mean, indexed
-    by the parameter columns and ``mix``.
+    Columns ``<name>_mean``, ``<name>_sd``, ``<name>_lower`` and ``<name>_upper`` (one-sided
+    ``confidence`` bounds), ``<name>_band_lower`` and ``<name>_band_upper`` (the two-sided ``band``
+    interval) and ``<name>_n`` (replications with a value) for ``trainers`` (π_honest minus the best
+    deviation, see :func:`margin_samples`), ``validators`` and ``participation`` (π_honest − outside
+    option, per run), plus every ``pi_<strategy>`` mean, beside ``design``, the parameter columns
+    and ``mix``. Results without a ``design`` column are one design, ``"base"``.
     """
-    ok = with_honest_surplus(results[results["status"] == "ok"], outside_option)
-    keys = [*parameter_columns(results), "mix"]
-    rows = []
+    results = _with_design(results)
+    ok = with_honest_surplus(results[results["status"] == "ok"], _aligned(outside_option, results))
+    keys = [*_point_keys(results), "mix"]
+    samples = pd.DataFrame(
+        {
+            "trainers": trainer_margins(ok, keys),
+            "validators": ok.get("margin_validators", np.nan),
+            "participation": ok["honest_surplus"],
+        },
+        index=ok.index,
+    )
     pi_columns = [c for c in ok.columns if c.startswith("pi_")]
-    for key, group in ok.groupby(keys, sort=True, dropna=False):
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
-        samples = {
-            "trainers": margin_samples(group),
-            "validators": group["margin_validators"],
-            "participation": group["honest_surplus"],
-        }
-        for name, values in samples.items():
-            mean, sd, lower, upper, n = interval(values, confidence)
-            row |= {f"{name}_mean": mean, f"{name}_sd": sd, f"{name}_lower": lower, f"{name}_upper": upper}
-            row[f"{name}_n"] = n
-        row |= {c: float(group[c].mean()) for c in pi_columns}
-        rows.append(row)
-    return pd.DataFrame(rows)
+    grouped = pd.concat([ok[keys], samples, ok[pi_columns]], axis=1).groupby(keys, sort=True, dropna=False)
+    table = grouped[pi_columns].mean() if pi_columns else grouped.size().to_frame("_n").drop(columns="_n")
+    for name in samples.columns:
+        g = grouped[name]
+        mean, sd, n = g.mean(), g.std(ddof=1), g.count()
+        one_sided = t_half_width(sd, n, confidence)
+        two_sided = t_half_width(sd, n, (1 + band) / 2)
+        table[f"{name}_mean"] = mean.where(n > 0)
+        table[f"{name}_sd"] = sd.where(n > 1)
+        table[f"{name}_lower"] = np.where(n > 1, mean - one_sided, -np.inf)
+        table[f"{name}_upper"] = np.where(n > 1, mean + one_sided, np.inf)
+        table[f"{name}_band_lower"] = np.where(n > 1, mean - two_sided, -np.inf)
+        table[f"{name}_band_upper"] = np.where(n > 1, mean + two_sided, np.inf)
+        table[f"{name}_n"] = n.astype(int)
+    table = table.reset_index()
+    return table[[*keys, *[c for c in table.columns if c not in keys]]]
+
+
+def _with_design(results: pd.DataFrame) -> pd.DataFrame:
+    return results if "design" in results.columns else results.assign(design="base")
+
+
+def _aligned(outside_option: float | pd.Series, results: pd.DataFrame) -> float | pd.Series:
+    if isinstance(outside_option, pd.Series):
+        return outside_option.reindex(results.index).astype(float)
+    return float(outside_option)
 
 
 def classify_bounds(
@@ -117,36 +184,52 @@ def classify_bounds(
     return UNCERTAIN
 
 
-def classify(results: pd.DataFrame, confidence: float = 0.95, outside_option: float = 0.0) -> pd.DataFrame:
-    """One row per parameter point, robust over the mixes.
+STATISTICS = ("mean", "lower", "upper", "band_lower", "band_upper")
 
-    Columns: the parameters; ``trainers``, ``validators`` and ``participation`` — each
-    dominates / uncertain / fails — with the worst case over mixes of the mean and of each bound
-    (``<name>_mean``, ``_lower``, ``_upper``: the smallest over mixes, so a boundary drawn from them
-    agrees with the verdict); ``honesty`` — the verdict for trainers and participation together
-    (honest trainers beat every deviation and honest work pays at least the outside option);
-    ``honesty_all`` — the same with validators too; and ``mixes`` (how many mixes had data).
+
+def classify(
+    results: pd.DataFrame, confidence: float = CONFIDENCE, outside_option: float | pd.Series = 0.0
+) -> pd.DataFrame:
+    """One row per (design, parameter point), robust over the design's mixes.
+
+    Columns: ``design``, the parameters; ``trainers``, ``validators`` and ``participation`` — each
+    dominates / uncertain / fails — with the worst case over mixes of the mean, of each one-sided
+    bound and of each band end (``<name>_mean``, ``_lower``, ``_upper``, ``_band_lower``,
+    ``_band_upper``: the smallest over mixes, so a boundary drawn from them agrees with the
+    verdict); ``honesty`` — the verdict for trainers and participation together (honest trainers
+    beat every deviation and honest work pays at least the outside option); ``honesty_all`` — the
+    same with validators too; and ``mixes`` (how many mixes had data).
     """
-    per_mix = point_statistics(results, confidence, outside_option)
-    params = parameter_columns(results)
-    expected_mixes = results["mix"].nunique()
-    rows = []
-    for key, group in per_mix.groupby(params, sort=True, dropna=False) if params else [((), per_mix)]:
-        row = dict(zip(params, key if isinstance(key, tuple) else (key,), strict=True))
-        row["mixes"] = len(group)
-        for name in MARGINS.values():
-            row[name] = classify_bounds(
-                group[f"{name}_lower"],
-                group[f"{name}_upper"],
-                mixes_missing=len(group) < expected_mixes,
-                strict=name != "participation",  # individual rationality: π_honest ≥ outside option
-            )
-            for stat in ("mean", "lower", "upper"):
-                row[f"{name}_{stat}"] = float(group[f"{name}_{stat}"].min())
-        row["honesty"] = combine(row["trainers"], row["participation"])
-        row["honesty_all"] = combine(row["trainers"], row["participation"], row["validators"])
-        rows.append(row)
-    return pd.DataFrame(rows)
+    results = _with_design(results)
+    return classify_statistics(point_statistics(results, confidence, outside_option), results)
+
+
+def classify_statistics(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`classify` from already computed :func:`point_statistics` of ``results``."""
+    results = _with_design(results)
+    keys = _point_keys(results)
+    expected = results["mix"].nunique()  # every design runs under every mix
+    grouped = per_mix.groupby(keys, sort=True, dropna=False)
+    table = grouped.size().rename("mixes").to_frame()
+    missing = table["mixes"].to_numpy() < expected
+    for name in MARGINS.values():
+        worst = grouped[[f"{name}_{stat}" for stat in STATISTICS]].min()
+        table = table.join(worst)
+        fails = grouped[f"{name}_upper"].min() < 0
+        lower = grouped[f"{name}_lower"].min()
+        above = (lower >= 0) if name == "participation" else (lower > 0)  # individual rationality: ≥
+        table[name] = np.select(
+            [fails.to_numpy(), above.to_numpy() & ~missing], [FAILS, DOMINATES], UNCERTAIN
+        )
+    table["honesty"] = [combine(t, p) for t, p in zip(table["trainers"], table["participation"], strict=True)]
+    table["honesty_all"] = [
+        combine(t, p, v)
+        for t, p, v in zip(table["trainers"], table["participation"], table["validators"], strict=True)
+    ]
+    table = table.reset_index()
+    verdicts = ["trainers", "validators", "participation", "honesty", "honesty_all"]
+    stats_columns = [f"{name}_{stat}" for name in MARGINS.values() for stat in STATISTICS]
+    return table[[*keys, *verdicts, *stats_columns, "mixes"]]
 
 
 def combine(*verdicts: str) -> str:

@@ -1,10 +1,10 @@
 """The closed form over a sweep: analytic deterrence and participation bounds for its points.
 
 Where the abstract mode's closed form applies (``model.analytic``), the bounds of DESIGN.md §5 are
-computed for the same scenarios the sweep ran, robust over its mixes like the simulation — the
-deterrence bound is the largest over mixes and deviations present, the participation bound the
-smallest over mixes — so the report can draw them over the simulated boundaries and say how far
-apart they are.
+computed for the same scenarios the sweep ran — each design's, at each level of y and each slice or
+category — robust over the mixes like the simulation: the deterrence bound is the largest over
+mixes and deviations present, the participation bound the smallest over mixes. The report draws
+them over the simulated boundaries and says how far apart they are.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model import Scenario, analytic, with_overrides
+from analysis.settings import scenario_for
+from model import Scenario, ScenarioError, analytic, with_overrides
 
 SLASH = "slashing.slash_fraction"
 DEVIATIONS = ("lazy", "sybil", "poisoning")
@@ -29,10 +30,26 @@ def deviations_present(s: Scenario) -> list[str]:
 
 
 def bounds_for(s: Scenario) -> tuple[float, float]:
-    """(deterrence, participation) slash fractions for one scenario."""
+    """(deterrence, participation) slash fractions for one scenario (±inf: none / any)."""
     present = deviations_present(s)
     deterrence = max((analytic.deterrence_bound_slash_fraction(s, d) for d in present), default=-math.inf)
     return deterrence, analytic.participation_bound_slash_fraction(s)
+
+
+def bounds_over(scenarios: Iterable[Scenario]) -> dict[str, Any]:
+    """Deterrence (largest), participation (smallest) and the broken assumptions over scenarios."""
+    deterrence, participation, broken = -math.inf, math.inf, set()
+    for s in scenarios:
+        d, p = bounds_for(s)
+        deterrence, participation = max(deterrence, d), min(participation, p)
+        broken.update(analytic.assumptions_violated(s))
+    return {
+        "deterrence": deterrence,
+        "participation": participation,
+        "assumptions": sorted(broken),
+        "deterrence_feasible": bool(0.0 <= deterrence <= 1.0),
+        "participation_feasible": bool(0.0 <= participation <= 1.0),
+    }
 
 
 def analytic_bounds(
@@ -40,30 +57,71 @@ def analytic_bounds(
 ) -> pd.DataFrame:
     """Per level of ``y``: the analytic deterrence and participation slash fractions.
 
-    Columns: ``y`` (when given), ``deterrence``, ``participation`` and ``assumptions`` (the
-    closed form's assumptions that any mix at that level breaks; empty means exact).
+    Columns: ``y`` (when given), ``deterrence``, ``participation``, ``assumptions`` (the closed
+    form's assumptions that any mix at that level breaks; empty means exact) and
+    ``deterrence_feasible`` / ``participation_feasible`` (the bound lies in [0, 1]).
     """
+    mixes = list(mixes)
     rows = []
     for level in levels if y is not None else [None]:
-        deterrence, participation, broken = -math.inf, math.inf, set()
-        for _, overrides in mixes:
-            s = with_overrides(base, ({y: level} if y is not None else {}) | overrides)
-            d, p = bounds_for(s)
-            deterrence, participation = max(deterrence, d), min(participation, p)
-            broken.update(analytic.assumptions_violated(s))
-        row = {"deterrence": deterrence, "participation": participation, "assumptions": sorted(broken)}
-        rows.append(({y: level} if y is not None else {}) | row)
+        at = {y: level} if y is not None else {}
+        rows.append(at | bounds_over(with_overrides(base, at | overrides) for _, overrides in mixes))
     return pd.DataFrame(rows)
 
 
-def boundary_distance(simulated: pd.DataFrame, analytic_table: pd.DataFrame, y: str, column: str) -> float:
+def analytic_table(
+    manifest: dict[str, Any], mixes: list[str], groups: list[dict[str, Any]], y: str | None, levels: list[Any]
+) -> pd.DataFrame | None:
+    """The analytic bounds per group (``{"design": …, axis: level, …}``) and level of ``y``.
+
+    Each scenario is the one the sweep ran: base → the group's design → each mix → the group's
+    other levels and the y level. None when the manifest does not record its base scenario. A
+    combination the scenario refuses gets NaN bounds and the reason in ``assumptions``.
+    """
+    rows = []
+    for group in groups:
+        design = group.get("design", "base")
+        values = {k: _plain(v) for k, v in group.items() if k != "design"}
+        for level in levels if y is not None else [None]:
+            at = values | ({y: _plain(level)} if y is not None else {})
+            try:
+                scenarios = [scenario_for(manifest, design, mix, at) for mix in mixes]
+            except ScenarioError as exc:
+                row = {
+                    "deterrence": math.nan,
+                    "participation": math.nan,
+                    "assumptions": [f"scenario refused: {p}" for p in exc.problems],
+                    "deterrence_feasible": False,
+                    "participation_feasible": False,
+                }
+            else:
+                if any(s is None for s in scenarios):
+                    return None
+                row = bounds_over(scenarios)
+            rows.append(group | ({y: level} if y is not None else {}) | row)
+    return pd.DataFrame(rows)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it stands for."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def boundary_distance(
+    simulated: pd.DataFrame,
+    analytic_table: pd.DataFrame,
+    y: str | None,
+    column: str,
+    on: list[str] | None = None,
+) -> float:
     """Mean absolute distance between simulated boundary estimates and analytic bounds.
 
-    Only levels where both are finite and the simulated boundary lies inside the swept range count;
-    NaN when there are none.
+    Rows are matched on ``on`` (default: ``y``). Only rows where both are finite and the simulated
+    boundary lies inside the swept range count; NaN when there are none.
     """
-    merged = simulated.merge(analytic_table, on=y)
-    merged = merged[(merged["where"] == "inside") & np.isfinite(merged[column])]
+    keys = on if on is not None else [y]
+    merged = simulated.merge(analytic_table, on=keys)
+    merged = merged[(merged["where"] == "inside") & np.isfinite(merged[column].astype(float))]
     if merged.empty:
         return math.nan
     return float((merged["estimate"] - merged[column]).abs().mean())

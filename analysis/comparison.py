@@ -1,0 +1,229 @@
+"""Tokenomics designs compared, the safe slashing band, and the runs a margin had to leave out.
+
+* :func:`safe_bands` — where the boundaries are in slash fraction: per level, the band from the
+  deterrence boundary (honest work beats every deviation above it) to the participation boundary
+  (honest work still beats the outside option below it);
+* :func:`compare_designs` — per design: how often honesty dominates, its safe band, and what it
+  costs per round (tokens emitted, their fiat value, tokens burned and slashed) over the runs where
+  honesty dominates and over all runs;
+* :func:`winners` — per parameter point: the designs under which honesty dominates and the one
+  with the largest worst-mix lower bound of the trainers' margin;
+* :func:`dropped_runs` — ok runs whose margin is NaN, counted per design, mix and KPI, with why.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from analysis import boundaries, dominance
+from analysis.axes import SLASH
+from analysis.settings import value_per_run
+
+if TYPE_CHECKING:
+    from analysis.findings import Findings
+
+#: Cost per round of a design, from its runs' KPIs: column → (KPI, valued in fiat).
+COSTS = {
+    "emitted_tokens_per_round": ("minted_tokens", False),
+    "emitted_fiat_per_round": ("minted_tokens", True),
+    "burned_tokens_per_round": ("burned_tokens", False),
+    "slashed_tokens_per_round": ("slashed_tokens", False),
+}
+
+
+def _boundary_tables(f: Findings) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+    """(deterrence, participation, key columns) — for a 1-D sweep, one row per group."""
+    if f.x is None:
+        return None
+    if f.deterrence is not None and f.participation is not None:
+        return f.deterrence, f.participation, [*f.group_columns, f.y]
+    if f.shape == "1-D" and f.thresholds is not None:
+        keys = ["design", *f.categorical]
+        tables = [
+            boundaries.boundary(f.classified, f.x, None, name, expected == boundaries.RISING, keys)
+            for name, expected in boundaries.NAMED.values()
+        ]
+        return tables[0], tables[1], keys
+    return None
+
+
+def safe_bands(f: Findings) -> pd.DataFrame | None:
+    """Per level (group, slice, y): the safe slashing band, when x is the slash fraction.
+
+    Columns: the key columns, ``low`` (the deterrence boundary, or the lowest slash swept when no
+    slashing is needed there), ``high`` (the participation boundary, or the highest slash swept
+    when participation never stops), ``width`` and ``open_low`` / ``open_high`` (the end is the
+    swept range's, not a boundary). Levels where either end does not exist — no slash deters, or
+    honest work never pays — or where the ends cross are left out.
+    """
+    if f.x != SLASH:
+        return None
+    found = _boundary_tables(f)
+    if found is None:
+        return None
+    deterrence, participation, keys = found
+    x_low, x_high = float(f.classified[f.x].min()), float(f.classified[f.x].max())
+    merged = deterrence.merge(participation, on=keys, suffixes=("_det", "_part")) if keys else None
+    if merged is None:
+        merged = pd.concat([deterrence.add_suffix("_det"), participation.add_suffix("_part")], axis=1)
+    rows = []
+    for _, r in merged.iterrows():
+        low, open_low = _band_end(r, "_det", boundaries.RISING, x_low)
+        high, open_high = _band_end(r, "_part", boundaries.FALLING, x_high)
+        if low is None or high is None or not low < high:
+            continue
+        rows.append(
+            {k: r[k] for k in keys}
+            | {"low": low, "high": high, "width": high - low, "open_low": open_low, "open_high": open_high}
+        )
+    return pd.DataFrame(rows, columns=[*keys, "low", "high", "width", "open_low", "open_high"])
+
+
+def _band_end(row: pd.Series, suffix: str, direction: str, range_end: float) -> tuple[float | None, bool]:
+    where = row[f"where{suffix}"]
+    if where == boundaries.INSIDE and row[f"direction{suffix}"] == direction:
+        return float(row[f"estimate{suffix}"]), False
+    holds_throughout = boundaries.BELOW if direction == boundaries.RISING else boundaries.ABOVE
+    if where == holds_throughout:
+        return range_end, True
+    return None, False
+
+
+def run_costs(f: Findings) -> pd.DataFrame:
+    """Per ok run: the cost columns of :data:`COSTS` (per round; fiat at the run's own price)."""
+    ok = f.results[f.results["status"] == "ok"]
+    rounds = value_per_run(ok, f.manifest, "rounds").astype(float)
+    price = value_per_run(ok, f.manifest, "token.price_fiat").astype(float)
+    out = pd.DataFrame(index=ok.index)
+    for column, (kpi, fiat) in COSTS.items():
+        per_round = ok[kpi].astype(float) / rounds if kpi in ok else pd.Series(np.nan, index=ok.index)
+        out[column] = per_round * price if fiat else per_round
+    return out
+
+
+def compare_designs(f: Findings) -> pd.DataFrame:
+    """One row per design: verdict counts and shares, safe band and costs per round.
+
+    Columns: ``design``, ``points``, ``dominates``, ``uncertain``, ``fails``, ``share_dominates``
+    (and ``share_uncertain``, ``share_fails``); ``safe_band_levels`` (levels with a safe slashing
+    band) and ``safe_band_mean_width`` (NaN without one); then each cost of :data:`COSTS` twice —
+    ``<cost>_where_dominates`` (mean over the runs at points where honesty dominates; NaN when
+    there are none) and ``<cost>_all`` (mean over every ok run).
+    """
+    ok = f.results[f.results["status"] == "ok"]
+    keys = ["design", *f.parameters]
+    verdict = ok[keys].merge(f.classified[[*keys, "honesty"]], on=keys, how="left")["honesty"].to_numpy()
+    dominant = pd.Series(verdict == dominance.DOMINATES, index=ok.index)
+    costs = run_costs(f)
+    rows = []
+    for design in f.designs:
+        points = f.classified[f.classified["design"] == design]
+        counts = points["honesty"].value_counts()
+        row = {"design": design, "points": len(points)}
+        for v in (dominance.DOMINATES, dominance.UNCERTAIN, dominance.FAILS):
+            row[v] = int(counts.get(v, 0))
+        for v in (dominance.DOMINATES, dominance.UNCERTAIN, dominance.FAILS):
+            row[f"share_{v}"] = row[v] / len(points) if len(points) else math.nan
+        bands = f.safe_bands[f.safe_bands["design"] == design] if f.safe_bands is not None else pd.DataFrame()
+        row["safe_band_levels"] = len(bands)
+        row["safe_band_mean_width"] = float(bands["width"].mean()) if len(bands) else math.nan
+        mine = (ok["design"] == design).to_numpy()
+        for column in COSTS:
+            values = costs.loc[mine, column]
+            row[f"{column}_where_dominates"] = (
+                float(values[dominant[mine]].mean()) if dominant[mine].any() else math.nan
+            )
+            row[f"{column}_all"] = float(values.mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def winners(f: Findings) -> pd.DataFrame | None:
+    """Per parameter point (None with one design): ``dominating_designs`` (comma-joined, in design
+    order; empty when none) and ``best_design`` (largest worst-mix lower bound of the trainers'
+    margin; None when no design has a finite bound there)."""
+    if len(f.designs) < 2:
+        return None
+    order = {d: i for i, d in enumerate(f.designs)}
+    rows = []
+    groups = (
+        f.classified.groupby(f.parameters, sort=True, dropna=False) if f.parameters else [((), f.classified)]
+    )
+    for key, group in groups:
+        group = group.sort_values("design", key=lambda s: s.map(order))
+        row = dict(zip(f.parameters, key if isinstance(key, tuple) else (key,), strict=True))
+        row["dominating_designs"] = ", ".join(group.loc[group["honesty"] == dominance.DOMINATES, "design"])
+        finite = group[np.isfinite(group["trainers_lower"].astype(float))]
+        row["best_design"] = finite.loc[finite["trainers_lower"].idxmax(), "design"] if len(finite) else None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*f.parameters, "dominating_designs", "best_design"])
+
+
+#: The margins dominance classifies, by the KPI a NaN shows up in.
+DROPPABLE = {"margin_trainers": "trainers", "margin_validators": "validators", "pi_honest": "participation"}
+
+
+def dropped_runs(f: Findings) -> pd.DataFrame:
+    """One row per (design, mix, KPI) with ok runs whose value is NaN: ``runs`` and ``reason``.
+
+    KPIs: ``margin_trainers`` (as the analysis computes it from the payoffs), ``margin_validators``
+    and ``pi_honest`` (the participation margin's input). Reasons are read from each run's own
+    scenario: no capital committed, no honest trainers, no cheating strategy present, no honest
+    or no copying validators; "reason unknown" otherwise.
+    """
+    ok = f.results[f.results["status"] == "ok"]
+    columns = ["design", "mix", "kpi", "quantity", "runs", "reason"]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["design", *f.parameters, "mix"]
+    values = {
+        "margin_trainers": dominance.trainer_margins(ok, keys),
+        "margin_validators": ok.get("margin_validators", pd.Series(np.nan, index=ok.index)),
+        "pi_honest": ok["pi_honest"],
+    }
+    count = {k: value_per_run(ok, f.manifest, f"population.{k}").astype(float) for k in _POPULATION}
+    no_capital = (value_per_run(ok, f.manifest, "staking.min_trainer_stake_tokens").astype(float) == 0) & (
+        value_per_run(ok, f.manifest, "staking.registration_cost_tokens").astype(float) == 0
+    )
+    rows = []
+    for kpi, series in values.items():
+        missing = series.isna()
+        if not missing.any():
+            continue
+        reasons = _reasons(kpi, ok, count, no_capital)
+        table = pd.DataFrame({"design": ok["design"], "mix": ok["mix"], "reason": reasons})[missing]
+        for (design, mix, reason), group in table.groupby(["design", "mix", "reason"], sort=True):
+            text = reason.replace("{mix}", str(mix))
+            rows.append([design, mix, kpi, DROPPABLE[kpi], len(group), text])
+    return pd.DataFrame(rows, columns=columns)
+
+
+_POPULATION = (
+    "honest_trainers",
+    "lazy_trainers",
+    "sybil_owners",
+    "poisoning_trainers",
+    "honest_validators",
+    "copying_validators",
+)
+
+
+def _reasons(kpi: str, ok: pd.DataFrame, count: dict[str, pd.Series], no_capital: pd.Series) -> pd.Series:
+    """Why each run's ``kpi`` may be NaN, the most basic cause first."""
+    reason = pd.Series("reason unknown", index=ok.index)
+    if kpi == "margin_validators":
+        reason[count["copying_validators"] == 0] = "no copying validators in mix {mix}"
+        reason[count["honest_validators"] == 0] = "no honest validators in mix {mix}"
+        return reason
+    if kpi == "margin_trainers":
+        cheaters = count["lazy_trainers"] + count["sybil_owners"] + count["poisoning_trainers"]
+        reason[cheaters == 0] = "no cheating strategy present in mix {mix}"
+    reason[count["honest_trainers"] == 0] = "no honest trainers in mix {mix}"
+    reason[no_capital] = (
+        "no capital committed (zero stake and zero registration): profit per unit of capital is undefined"
+    )
+    return reason

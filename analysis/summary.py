@@ -1,0 +1,448 @@
+"""The findings in plain words, and the key numbers as one table, for every sweep shape.
+
+Every sentence is computed from the same tables the report shows (``Findings.classified``,
+``thresholds``, ``deterrence``, ``participation``, ``comparison``), so the words and the tables
+agree. No sentence prints NaN or infinity as a number: an end beyond the swept range, a bound
+outside [0, 1] or a missing comparison is said in words.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import boundaries, dominance
+from analysis.axes import SLASH, at_levels
+
+if TYPE_CHECKING:
+    from analysis.findings import Findings
+
+STRATEGY_LABELS = {
+    "honest": "honest trainers",
+    "lazy": "lazy free-riding",
+    "sybil": "Sybil identities",
+    "poisoning": "poisoning",
+    "honest_validator": "honest validators",
+    "copying_validator": "copying validators",
+}
+#: Most levels a boundary is described at one by one; beyond it a slice is summarised in one line.
+MAX_LEVEL_SENTENCES = 12
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    """A number as people write it; words (never ``nan`` or ``inf``) for the rest."""
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float | np.floating) and math.isinf(value):
+        return "unbounded" if value > 0 else "unbounded below"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
+
+
+def short(parameter: str | None) -> str:
+    """A parameter's name as people say it."""
+    names = {
+        SLASH: "slash fraction",
+        "emission.initial_tokens_per_round": "tokens emitted per round",
+        "emission.trainer_share": "trainers' share of emission",
+    }
+    if parameter is None:
+        return ""
+    return names.get(parameter, parameter.split(".")[-1].replace("_", " "))
+
+
+def best_deviation(row: pd.Series) -> str:
+    """The cheating strategy with the highest mean payoff at a per-mix point row."""
+    candidates = {s: row.get(f"pi_{s}", np.nan) for s in ("lazy", "sybil", "poisoning")}
+    candidates = {s: v for s, v in candidates.items() if not pd.isna(v)}
+    return max(candidates, key=candidates.get) if candidates else "none"
+
+
+def _band(low: float, high: float) -> str:
+    """A boundary's 95 % band in words; an open end is 'beyond the swept range'."""
+    if math.isinf(low) and math.isinf(high):
+        return "95 % band reaching past both ends of the swept range"
+    if math.isinf(low):
+        return f"95 % band from below the swept range to {_fmt(high)}"
+    if math.isinf(high):
+        return f"95 % band {_fmt(low)} to beyond the swept range"
+    return f"95 % band {_fmt(low)}–{_fmt(high)}"
+
+
+def _counts(points: pd.DataFrame, column: str = "honesty") -> dict[str, int]:
+    counts = points[column].value_counts()
+    return {v: int(counts.get(v, 0)) for v in (dominance.DOMINATES, dominance.UNCERTAIN, dominance.FAILS)}
+
+
+def _level_text(fixed: dict[str, Any]) -> str:
+    return ", ".join(f"{short(k)} = {_fmt(v) if not isinstance(v, str) else v}" for k, v in fixed.items())
+
+
+# -- the summary -------------------------------------------------------------------------------
+def summarise(f: Findings) -> list[str]:
+    """The findings in plain words, with the numbers behind each claim.
+
+    With several designs the comparison leads; then, per design, the verdict counts, the
+    per-category verdicts, the thresholds or boundaries, the validators and the theory; then the
+    runs left out of a margin and the failed runs.
+    """
+    lines = []
+    if len(f.designs) > 1:
+        lines += _design_comparison(f)
+    for design in f.designs:
+        lines += _design_sentences(f, design)
+    lines += _dropped_sentences(f)
+    failures = len(f.failures)
+    if failures:
+        lines.append(f"{failures} runs failed and are left out of every figure; they are listed at the end.")
+    return lines
+
+
+def _prefix(f: Findings, design: str) -> str:
+    return f"Design {design}: " if len(f.designs) > 1 else ""
+
+
+def _design_comparison(f: Findings) -> list[str]:
+    c = f.comparison
+    parts = [
+        f"under {r['design']} at {r['dominates']} of {r['points']} points ({r['share_dominates']:.0%})"
+        for _, r in c.iterrows()
+    ]
+    lines = [f"Designs compared — honesty dominates {'; '.join(parts)}."]
+    if f.winners is not None and len(f.winners):
+        best = f.winners["best_design"].dropna().value_counts()
+        if len(best):
+            lines.append(
+                f"The largest worst-mix lower bound of the trainers' margin is under {best.index[0]} at "
+                f"{int(best.iloc[0])} of {len(f.winners)} points"
+                + (
+                    "; " + ", ".join(f"{d} at {int(n)}" for d, n in best.iloc[1:].items())
+                    if len(best) > 1
+                    else ""
+                )
+                + "."
+            )
+    for _, r in c.iterrows():
+        words = [f"{r['design']} emits {_fmt(r['emitted_tokens_per_round_all'])} tokens per round on average"]
+        words.append(
+            f"(fiat {_fmt(r['emitted_fiat_per_round_all'])}), burns {_fmt(r['burned_tokens_per_round_all'])}"
+        )
+        words.append(f"and slashes {_fmt(r['slashed_tokens_per_round_all'])}")
+        if r["dominates"]:
+            words.append(
+                f"— {_fmt(r['emitted_tokens_per_round_where_dominates'])} emitted where honesty dominates"
+            )
+        if r["safe_band_levels"]:
+            words.append(
+                f"; its safe slashing band exists at {r['safe_band_levels']} levels, "
+                f"{_fmt(r['safe_band_mean_width'])} wide on average"
+            )
+        elif f.x == SLASH:
+            words.append("; it has no safe slashing band in the swept range")
+        lines.append(" ".join(words).replace(" ;", ";") + ".")
+    return lines
+
+
+def _design_sentences(f: Findings, design: str) -> list[str]:
+    c = f.classified[f.classified["design"] == design]
+    n = _counts(c)
+    prefix = _prefix(f, design)
+    mixes = ", ".join(f.mixes) or "base"
+    lines = [
+        f"{prefix}Honesty dominates — honest trainers beat every cheating strategy by a margin whose 95 % "
+        f"lower bound is above zero, and honest work pays at least the outside option — at "
+        f"{n['dominates']} of {len(c)} parameter points under every population mix ({mixes}); it fails at "
+        f"{n['fails']} and is uncertain at {n['uncertain']}."
+    ]
+    if f.categorical:
+        lines += _category_sentences(f, c, prefix)
+    if f.shape == "1-D" and f.thresholds is not None:
+        lines += _threshold_sentences(f, design, prefix)
+    elif f.deterrence is not None:
+        lines += _boundary_sentences(f, design, prefix)
+    lines.append(_validator_sentence(c, prefix))
+    theory = _theory_sentence(f, design, prefix)
+    if theory:
+        lines.append(theory)
+    return lines
+
+
+def _category_sentences(f: Findings, c: pd.DataFrame, prefix: str) -> list[str]:
+    out = []
+    for key, group in c.groupby(f.categorical, sort=True):
+        fixed = dict(zip(f.categorical, key if isinstance(key, tuple) else (key,), strict=True))
+        n = _counts(group)
+        out.append(
+            f"{prefix}With {_level_text(fixed)}: honesty dominates at {n['dominates']} of {len(group)} "
+            f"points, fails at {n['fails']}, uncertain at {n['uncertain']}."
+        )
+    return out
+
+
+def _threshold_sentences(f: Findings, design: str, prefix: str) -> list[str]:
+    t = f.thresholds[f.thresholds["design"] == design]
+    x_name = short(f.x)
+    lo, hi = _fmt(f.classified[f.x].min()), _fmt(f.classified[f.x].max())
+    meaning = {
+        "deterrence": ("honest trainers out-earn every deviation", "cheating pays better than honest work"),
+        "participation": (
+            "honest work pays at least the outside option",
+            "honest work pays less than the outside option",
+        ),
+    }
+    out = []
+    groups = t.groupby(f.categorical, sort=True) if f.categorical else [((), t)]
+    for key, group in groups:
+        fixed = dict(zip(f.categorical, key if isinstance(key, tuple) else (key,), strict=True))
+        at = f"With {_level_text(fixed)}, along" if fixed else "Along"
+        for name in ("deterrence", "participation"):
+            rows = group[group["name"] == name]
+            good, bad = meaning[name]
+            if rows.empty:
+                continue
+            first = rows.iloc[0]
+            if first["where"] == boundaries.ABOVE_ZERO:
+                out.append(f"{prefix}{at} the {x_name} ({lo} to {hi}), {good} throughout the swept range.")
+                continue
+            if first["where"] == boundaries.BELOW_ZERO:
+                out.append(
+                    f"{prefix}{at} the {x_name} ({lo} to {hi}), {bad} throughout: "
+                    "none in the swept range helps."
+                )
+                continue
+            if first["where"] == boundaries.NO_DATA:
+                out.append(
+                    f"{prefix}{at} the {x_name}, the {name} margin has no value to compare "
+                    "(see the runs left out)."
+                )
+                continue
+            changes = []
+            for _, r in rows.iterrows():
+                if r["where"] != boundaries.INSIDE:
+                    continue
+                becomes = good if r["direction"] == boundaries.RISING else bad
+                changes.append(
+                    f"from {_fmt(r['estimate'])} ({_band(r['band_low'], r['band_high'])}) {becomes}"
+                )
+            out.append(
+                f"{prefix}{at} the {x_name}, the {name} verdict changes {len(changes)} time"
+                f"{'s' if len(changes) != 1 else ''}: " + "; ".join(changes) + "."
+            )
+    return out
+
+
+def _boundary_sentences(f: Findings, design: str, prefix: str) -> list[str]:
+    det = f.deterrence[f.deterrence["design"] == design]
+    part = f.participation[f.participation["design"] == design] if f.participation is not None else None
+    keys = [c for c in f.group_columns if c != "design"]
+    out = []
+    groups = det.groupby(keys, sort=True, dropna=False) if keys else [((), det)]
+    for key, group in groups:
+        fixed = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        part_group = at_levels(part, fixed) if part is not None and fixed else part
+        head = f"{prefix}With {_level_text(fixed)}: " if fixed else prefix
+        if len(group) > MAX_LEVEL_SENTENCES:
+            out.append(head + _boundary_overview(f, group))
+            continue
+        for _, row in group.iterrows():
+            sentence = _level_sentence(f, design, fixed, row, part_group)
+            out.append(head + (sentence[0].lower() + sentence[1:] if fixed else sentence))
+    return out
+
+
+def _boundary_overview(f: Findings, group: pd.DataFrame) -> str:
+    inside = group[group["where"] == boundaries.INSIDE]
+    below = int((group["where"] == boundaries.BELOW).sum())
+    above = int((group["where"] == boundaries.ABOVE).sum())
+    text = (
+        f"the deterrence boundary in {short(f.x)} lies inside the swept range at {len(inside)} of "
+        f"{len(group)} levels of {short(f.y)}"
+    )
+    if len(inside):
+        text += f" (from {_fmt(inside['estimate'].min())} to {_fmt(inside['estimate'].max())})"
+    return text + f"; no deterrence is needed at {below} and none in the range deters at {above}."
+
+
+def _level_sentence(f: Findings, design: str, fixed: dict, row: pd.Series, part: pd.DataFrame | None) -> str:
+    x_name, y_name = short(f.x), short(f.y)
+    level = row[f.y]
+    at = f"at {_fmt(level) if not isinstance(level, str) else level} {y_name}"
+    points = at_levels(f.per_mix[f.per_mix["design"] == design], fixed | {f.y: level}).sort_values(f.x)
+    cheat = best_deviation(points.iloc[0]) if len(points) else "cheating"
+    cheat = STRATEGY_LABELS.get(cheat, cheat)
+    if row["where"] == boundaries.ABOVE:
+        text = f"{at[0].upper()}{at[1:]}, no {x_name} in the swept range deters cheating ({cheat} pays)"
+    elif row["where"] == boundaries.BELOW:
+        text = (
+            f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation even at the lowest "
+            f"{x_name} swept"
+        )
+    elif row["where"] == boundaries.NO_DATA:
+        text = f"{at[0].upper()}{at[1:]}, the trainers' margin has no value (see the runs left out)"
+    elif row["direction"] == boundaries.RISING:
+        text = (
+            f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation for {x_name} ≥ "
+            f"{_fmt(row['estimate'])} ({_band(row['band_low'], row['band_high'])}); "
+            f"below it {cheat} pays best"
+        )
+    else:
+        text = (
+            f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation only for {x_name} below "
+            f"{_fmt(row['estimate'])} ({_band(row['band_low'], row['band_high'])})"
+        )
+    if row.get("crossings", 0) > 1:
+        text += f" (the margin changes sign {int(row['crossings'])} times along {x_name})"
+    if part is not None:
+        p = at_levels(part, {f.y: level})
+        if len(p):
+            p = p.iloc[0]
+            if p["where"] == boundaries.INSIDE and p["direction"] == boundaries.FALLING:
+                text += (
+                    f"; above {_fmt(p['estimate'])} honest trainers' false-positive slashing losses push "
+                    "their profit below the outside option"
+                )
+            elif p["where"] == boundaries.BELOW:
+                text += f"; but honest work does not pay the outside option here at any {x_name} swept"
+    return text + "."
+
+
+def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
+    v = _counts(c, "validators")
+    means = c["validators_mean"].dropna()
+    if means.empty:
+        return (
+            f"{prefix}Validators: no honest-versus-copying comparison is possible "
+            "(one side has no validators)."
+        )
+    worst, best = means.min(), means.max()
+    margin = f"margin {_fmt(100 * worst)} to {_fmt(100 * best)} % of capital per round"
+    if v["fails"] == len(c):
+        return (
+            f"{prefix}Validators: copying the consensus beats honest evaluation at every point ({margin}): "
+            "the slashing bounty honest validators earn does not cover the cost of evaluating — the "
+            "verifier's dilemma. A larger bounty share, commit-reveal against copying or a lower validation "
+            "cost is needed."
+        )
+    return (
+        f"{prefix}Validators: honest evaluation dominates copying at {v['dominates']} of {len(c)} points and "
+        f"fails at {v['fails']} ({margin})."
+    )
+
+
+def _theory_sentence(f: Findings, design: str, prefix: str) -> str | None:
+    if f.analytic is None:
+        return None
+    a = f.analytic[f.analytic["design"] == design]
+    if a.empty:
+        return None
+    exact = all(not x for x in a["assumptions"])
+    parts = []
+    for label in ("deterrence", "participation"):
+        feasible = a[f"{label}_feasible"]
+        distance = f.distances_by_design.get(design, f.distances).get(label, math.nan)
+        if not math.isnan(distance):
+            parts.append(
+                f"the simulated {label} boundary lies on average {_fmt(distance)} from the analytic one"
+            )
+        elif not feasible.any():
+            parts.append(_outside_unit_interval(label, a[label].astype(float)))
+        else:
+            parts.append(f"no level has both a simulated and an analytic {label} boundary to compare")
+    return (
+        f"{prefix}Theory: the closed-form bounds {'apply exactly' if exact else 'apply only approximately'} "
+        f"here; {' and '.join(parts)} (in slash fraction)."
+    )
+
+
+def _outside_unit_interval(label: str, bounds: pd.Series) -> str:
+    """Why an analytic bound outside [0, 1] at every level has nothing to compare, in words."""
+    below, above = int((bounds < 0).sum()), int((bounds > 1).sum())
+    meaning = {
+        "deterrence": ("no slashing is needed", "no allowed slash fraction deters"),
+        "participation": (
+            "honest work does not pay the outside option at any slash",
+            "slashing never stops honest work paying",
+        ),
+    }[label]
+    parts = [
+        f"{text} at {n} level{'s' if n != 1 else ''}"
+        for text, n in zip(meaning, (below, above), strict=True)
+        if n
+    ]
+    return f"the analytic {label} bound lies outside [0, 1] everywhere ({'; '.join(parts) or 'undefined'})"
+
+
+def _dropped_sentences(f: Findings) -> list[str]:
+    labels = {
+        "margin_trainers": "the trainers' margin",
+        "margin_validators": "the validators' margin",
+        "pi_honest": "honest profit per unit of capital (so the participation margin)",
+    }
+    out = []
+    for _, r in f.dropped.iterrows():
+        where = f"under design {r['design']}, mix {r['mix']}" if len(f.designs) > 1 else f"in mix {r['mix']}"
+        out.append(
+            f"{r['runs']} runs {where} have no value of {labels.get(r['kpi'], r['kpi'])}: {r['reason']}; "
+            "they are left out of it."
+        )
+    return out
+
+
+# -- the table ---------------------------------------------------------------------------------
+def findings_table(f: Findings) -> pd.DataFrame:
+    """The key numbers for ``fedstake analyze``: per design and level of y (2-D, n-D, sampled),
+    per design, category and threshold (1-D), or per design and category (the other shapes)."""
+    if f.deterrence is not None and f.participation is not None:
+        return _boundary_table(f)
+    if f.thresholds is not None:
+        keys = ["design", *f.categorical]
+        share = _share(f, keys)
+        return f.thresholds.merge(share, on=keys, how="left")
+    keys = ["design", *f.categorical]
+    rows = []
+    for key, group in f.classified.groupby(keys, sort=True):
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        rows.append(row | {"points": len(group)} | _counts(group))
+    return pd.DataFrame(rows)
+
+
+def _share(f: Findings, keys: list[str]) -> pd.DataFrame:
+    share = f.classified.groupby(keys)["honesty"].apply(lambda s: (s == dominance.DOMINATES).mean())
+    return share.rename("share_dominates").reset_index()
+
+
+def _boundary_table(f: Findings) -> pd.DataFrame:
+    keys = [*f.group_columns, f.y]
+    table = f.deterrence.rename(
+        columns={
+            "estimate": "deterrence",
+            "band_low": "det_low",
+            "band_high": "det_high",
+            "where": "det_where",
+        }
+    ).drop(columns=["direction", "crossings"], errors="ignore")
+    part = f.participation.rename(columns={"estimate": "participation", "where": "part_where"})
+    table = table.merge(part[[*keys, "participation", "part_where"]], on=keys, how="left")
+    if f.analytic is not None:
+        analytic = f.analytic[[*keys, "deterrence", "participation"]].rename(
+            columns={"deterrence": "det_analytic", "participation": "part_analytic"}
+        )
+        table = table.merge(analytic, on=keys, how="left")
+    if f.shape == "sampled":  # sampled points do not sit on the evaluation levels
+        return table.merge(
+            _share(f, [c for c in keys if c != f.y]), on=[c for c in keys if c != f.y], how="left"
+        )
+    shares = []
+    for fixed in f.slices:
+        part_points = at_levels(f.classified, fixed) if fixed else f.classified
+        shares.append(_share_at(part_points, [c for c in keys if c not in fixed]).assign(**fixed))
+    return table.merge(pd.concat(shares, ignore_index=True), on=keys, how="left")
+
+
+def _share_at(points: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    share = points.groupby(keys)["honesty"].apply(lambda s: (s == dominance.DOMINATES).mean())
+    return share.rename("share_dominates").reset_index()
