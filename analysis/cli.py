@@ -182,40 +182,75 @@ def _results_dir(path: str) -> Path:
     return directory
 
 
-def cmd_report(args) -> int:
-    """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
-    from analysis.findings import NothingToReport
-    from analysis.report.page import write_report
+def parse_slices(texts: list[str] | None) -> dict[str, list] | None:
+    """``--slice PATH=LEVEL[,LEVEL…]`` options as {path: [levels]}; numbers where they parse."""
+    if not texts:
+        return None
+    slices: dict[str, list] = {}
+    for text in texts:
+        path, sep, levels = text.partition("=")
+        if not sep or not path.strip() or not levels.strip():
+            raise UsageError(
+                f"--slice {text!r}: expected PATH=LEVEL[,LEVEL...], e.g. costs.poison_gain_fiat_per_round=2"
+            )
+        slices.setdefault(path.strip(), []).extend(_level(v.strip()) for v in levels.split(","))
+    return slices
+
+
+def _level(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _analyze(args):
+    """The findings of the results directory named on the command line, or a UsageError."""
+    from analysis.findings import NothingToReport, analyze
 
     directory = _results_dir(args.results)
-    out = Path(args.output) if args.output else Path("reports") / f"{directory.name}.html"
+    try:
+        return analyze(directory, slices=parse_slices(args.slice))
+    except (NothingToReport, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_report(args) -> int:
+    """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
+    from analysis.report.page import write_findings
+
+    out = Path(args.output) if args.output else Path("reports") / f"{Path(args.results).name}.html"
     if out.is_dir():
         raise UsageError(f"-o {out} is a directory; give the path of the .html file to write")
-    try:
-        written = write_report(directory, out)
-    except NothingToReport as exc:
-        raise UsageError(str(exc)) from None
+    written = write_findings(_analyze(args), out)
     print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
+def table_text(table) -> str:
+    """A findings table as plain text: numbers to 4 significant figures, ``–`` for a value that is
+    not defined, ∞ for an open end — never ``nan`` or ``inf``."""
+    from analysis.report.elements import number
+
+    return table.map(lambda v: v if isinstance(v, str) else number(v)).to_string(index=False)
+
+
 def cmd_analyze(args) -> int:
     """``fedstake analyze``: print the key findings of a sweep as text and a table."""
-    import pandas as pd
+    from analysis.findings import findings_table
 
-    from analysis.findings import NothingToReport, analyze, findings_table
-
-    directory = _results_dir(args.results)
-    try:
-        findings = analyze(directory)
-    except NothingToReport as exc:
-        raise UsageError(str(exc)) from None
+    findings = _analyze(args)
     for line in findings.summary:
         print(f"- {line}")
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 4):
-        print()
-        print(findings_table(findings).to_string(index=False))
+    print()
+    print(table_text(findings_table(findings)))
     return 0
+
+
+SLICE_HELP = (
+    "PATH=LEVEL[,LEVEL...]: for sweeps of 3+ parameters, the levels of another parameter to draw 2-D "
+    "slices at (repeatable; default: its lowest, middle and highest level)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,10 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the self-contained HTML report of a sweep")
     report.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
     report.add_argument("-o", "--output", help="the .html file to write (default: reports/NAME.html)")
+    report.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     report.set_defaults(func=cmd_report)
 
     analyze = sub.add_parser("analyze", help="print the key findings of a sweep")
     analyze.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
+    analyze.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     analyze.set_defaults(func=cmd_analyze)
     return parser
 

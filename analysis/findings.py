@@ -437,9 +437,36 @@ def _sensitivity(f: Findings, numeric: list[str]) -> None:
             return
         except ValueError:
             pass
+    complete = ok["margin_trainers"].notna().all() and len(ok) == len(runs)
+    if f.manifest.get("design") == "morris" and complete and _morris(f, runs):
+        return
     per_point = ok.groupby(numeric)["margin_trainers"].mean().reset_index()
     if len(per_point) >= 4 and per_point["margin_trainers"].std() > 0:
         f.sensitivity = sensitivity.rank_parameters(
             per_point[numeric].astype(float), per_point["margin_trainers"]
         )
         f.sensitivity_method = "correlation ratio η² (and Spearman ρ) of the trainers' margin, per point"
+
+
+def _morris(f: Findings, runs: pd.DataFrame) -> bool:
+    """Morris elementary effects of the trainers' margin (a ``morris`` design): one value per
+    design point, in the design's trajectory order, averaged over mixes and replications."""
+    from analysis import sensitivity
+
+    specs = f.manifest.get("parameter_specs")
+    levels = f.manifest.get("morris_levels")
+    if not specs or not isinstance(levels, int):
+        return False
+    per_parameter_point = max(len(f.designs), 1) * max(len(f.mixes), 1)
+    parameter_point = runs["point"] // per_parameter_point
+    means = runs.groupby(parameter_point)["margin_trainers"].mean()
+    values = runs.groupby(parameter_point)[f.parameters].first().loc[means.index]
+    try:
+        f.sensitivity = sensitivity.morris_indices(values, means.to_numpy(), specs, levels)
+    except ValueError:
+        return False
+    f.sensitivity_method = (
+        "Morris elementary effects of the trainers' margin (μ*: mean absolute effect per unit-cube step; "
+        "95 % bootstrap interval)"
+    )
+    return True

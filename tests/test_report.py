@@ -217,12 +217,12 @@ def test_report_renders_in_a_real_browser_without_errors(hostile_report):
     for heading in (
         "Summary",
         "Phase diagram",
-        "Verdicts",
         "Payoffs per strategy",
         "Validators",
         "Round by round",
         "Region where honesty dominates",
-        "Failed runs",
+        "Failed runs and missing values",
+        "The base scenario",
         "How this was computed",
     ):
         assert heading in rendered.text, heading
@@ -301,3 +301,72 @@ def test_report_handles_a_categorical_second_parameter(tmp_path):
     done = fedstake("report", str(out), "-o", str(tmp_path / "r.html"))
     assert done.returncode == 0, done.stderr
     assert "stake_weighted" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_estimates_carry_as_many_digits_as_their_interval_resolves():
+    from analysis.report.elements import estimate_text
+
+    assert estimate_text(0.10712, 0.10213, 0.11334) == "0.107 (0.102–0.113)"
+    assert estimate_text(0.1071, 0.05, 0.15) == "0.11 (0.05–0.15)"
+    assert estimate_text(0.3, -math.inf, 0.31, step=0.05) == "0.300 (< 0.310)"  # a tenth of the step
+    assert estimate_text(math.nan, 0.0, 1.0) == "–"
+
+
+def test_every_figure_data_link_decodes_to_its_table():
+    import base64
+    import io
+
+    from analysis.report.elements import csv_link
+
+    data = pd.DataFrame({"slash": [0.0, 0.5], "mix": ["a,b", "$100 stake"]})
+    link = csv_link(data, "payoffs: mix $100")
+    payload = re.search(r'base64,([^"]+)"', link).group(1)
+    back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")))
+    pd.testing.assert_frame_equal(back, data)
+    assert 'download="payoffs-mix-100.csv"' in link
+
+
+def test_a_dollar_sign_in_a_name_is_drawn_as_text():
+    from analysis.report import figures
+
+    stats = pd.DataFrame(
+        {
+            "panel": "all points",
+            X: [0.0, 0.5],
+            "strategy": "honest",
+            "unit": "pi",
+            "mean": 0.1,
+            "low": 0.0,
+            "high": 0.2,
+        }
+    )
+    png = figures.payoff_panels(stats, X, "Payoff per strategy (mix \"$100_$ stake\")")  # bad TeX if parsed
+    assert png.startswith(b"\x89PNG")
+
+
+def test_base_scenario_table_says_who_set_each_key():
+    from analysis.report.scenario_table import scenario_table, unit_of
+    from model import load_scenario
+    from model.params import to_dict
+    from model.scenario import scenario_keys
+
+    manifest = {
+        "base_scenario": to_dict(load_scenario(BASELINE)),
+        "sweep_text": '[fixed]\nrounds = 120\n"costs.train_cost_fiat_per_round" = 3.0\n',
+        "parameters": [X],
+        "parameter_specs": [
+            {"path": X, "kind": "real", "low": 0.0, "high": 0.3, "steps": 13, "scale": "linear"}
+        ],
+        "design_overrides": {"burn": {"slashing.burn_share": 1.0}, "insure": {"slashing.burn_share": 0.0}},
+        "mix_overrides": {"many-lazy": {"population.lazy_trainers": 30}},
+    }
+    table = scenario_table(manifest).set_index("key")
+    assert table.loc[X, "set by"] == "varied: 0.0 to 0.3, 13 steps"
+    assert table.loc["rounds", "set by"] == "fixed by the sweep"
+    assert "design (burn: 1.0; insure: 0.0)" in table.loc["slashing.burn_share", "set by"]
+    assert "mix (many-lazy: 30)" in table.loc["population.lazy_trainers", "set by"]
+    assert table.loc["detection.mode", "set by"] == "default"
+    assert unit_of("emission.initial_tokens_per_round") == "tokens per round"
+    assert unit_of("costs.train_cost_fiat_per_round") == "fiat per round"
+    assert unit_of("slashing.slash_fraction") == "fraction in [0, 1]"
+    assert len(table) == len(scenario_keys())

@@ -1,8 +1,16 @@
-"""The report's figures, drawn with matplotlib and returned as PNG bytes (to embed inline)."""
+"""The report's figures, drawn with matplotlib and returned as PNG bytes (to embed inline).
+
+Each function takes plain DataFrames (the findings' tables, or summaries of the results) so the
+same drawing serves every design, slice and mix; the page embeds the same DataFrame as CSV beside
+the figure. Legends sit below the axes, never on the data.
+"""
 
 from __future__ import annotations
 
 import io
+import math
+import textwrap
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -14,7 +22,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap, TwoSlopeNorm
 
 from analysis import boundaries
-from analysis.findings import STRATEGY_LABELS, Findings, short
+from analysis.findings import STRATEGY_LABELS, short
 
 VERDICT_COLOURS = {"fails": "#c0392b", "uncertain": "#f1c40f", "dominates": "#27ae60"}
 STRATEGY_COLOURS = {
@@ -25,15 +33,28 @@ STRATEGY_COLOURS = {
     "honest_validator": "#2ca02c",
     "copying_validator": "#8c564b",
 }
-DPI = 110
+PICK_COLOURS = ["#c0392b", "#f39c12", "#27ae60", "#2c3e50"]
+DPI = 100
+#: At most this many panels in one small-multiples figure (designs × slices).
+MAX_PANELS = 12
+
+# matplotlib reads "$...$" in any text as mathematics; user text (mix and design names) is literal.
+plt.rcParams["text.parse_math"] = False
 
 
 def png(fig) -> bytes:
     """Render ``fig`` to PNG bytes and close it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def level_label(value) -> str:
+    """A level as a tick label: numbers compactly, anything else (a rule's name) as is."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return f"{value:,.4g}"
+    return str(value)
 
 
 def _edges(values: np.ndarray) -> np.ndarray:
@@ -44,127 +65,269 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * values[0] - middle[0]], middle, [2 * values[-1] - middle[-1]]])
 
 
-def level_label(value) -> str:
-    """A y level as a tick label: numbers compactly, anything else (a rule's name) as is."""
-    return f"{value:,.4g}" if isinstance(value, int | float | np.integer | np.floating) else str(value)
+def _grid(n: int) -> tuple[int, int]:
+    columns = min(n, 3)
+    return math.ceil(n / columns), columns
 
 
-def _matrix(
-    classified: pd.DataFrame, x: str, y: str, column: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x centres (numbers), y levels (numbers or names, one row each) and the values between."""
-    table = classified.pivot_table(index=y, columns=x, values=column, aggfunc="first")
+def _legend_below(fig, handles, labels, columns: int = 3) -> None:
+    """A legend under the axes (constrained layout makes room for it), never on the data."""
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=columns, fontsize=8, frameon=False)
+
+
+@dataclass
+class Panel:
+    """One (design, slice) of a two-parameter view: its title and the rows that belong to it."""
+
+    title: str
+    classified: pd.DataFrame
+    deterrence: pd.DataFrame | None = None
+    participation: pd.DataFrame | None = None
+    analytic: pd.DataFrame | None = None
+
+
+def _matrix(classified: pd.DataFrame, x: str, y: str, column: str):
+    table = classified.pivot_table(index=y, columns=x, values=column, aggfunc="first", dropna=False)
     return table.columns.to_numpy(float), table.index.to_numpy(), table.to_numpy(float)
 
 
-def phase_diagram(f: Findings, name: str = "trainers", title: str | None = None) -> bytes:
-    """Heatmap of the worst mix's mean margin over (x, y) with simulated and analytic boundaries."""
-    xs, ys, z = _matrix(f.classified, f.x, f.y, f"{name}_mean")
-    rows = np.arange(len(ys))
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    limit = np.nanmax(np.abs(z)) * 100 if np.isfinite(z).any() else 1.0
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
-    mesh = ax.pcolormesh(
-        _edges(xs), _edges(rows.astype(float)), z * 100, cmap="RdBu", norm=norm, shading="flat"
+def phase_panels(panels: list[Panel], x: str, y: str, name: str, title: str) -> bytes:
+    """Heatmaps of the worst mix's mean margin ``name`` over (x, y), one panel per design/slice,
+    on one colour scale, with the simulated boundaries (95 % bands) and the analytic bounds."""
+    panels = panels[:MAX_PANELS]
+    rows, columns = _grid(len(panels))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(5.2 * columns, 3.6 * rows + 0.8), squeeze=False, layout="constrained"
     )
-    fig.colorbar(mesh, ax=ax, label="margin, % of capital per round (worst mix)")
-    if name == "trainers":
-        _draw_boundary(ax, f.deterrence, f.y, ys, "black", "simulated deterrence boundary (95 % band)")
-        _draw_boundary(
-            ax, f.participation, f.y, ys, "#6a1b9a", "simulated participation boundary (95 % band)"
-        )
-        if f.analytic is not None:
-            lo, hi = xs.min(), xs.max()
-            for column, colour, label in (
-                ("deterrence", "black", "analytic deterrence bound"),
-                ("participation", "#6a1b9a", "analytic participation bound"),
-            ):
-                values = f.analytic.set_index(f.y)[column].reindex(ys).to_numpy(float)
-                shown = np.where((values >= lo) & (values <= hi), values, np.nan)
-                ax.plot(shown, rows, linestyle="--", marker="x", color=colour, label=label)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
-    ax.set_yticks(rows, [level_label(v) for v in ys])
-    ax.set_xlabel(short(f.x))
-    ax.set_ylabel(short(f.y))
-    ax.set_title(title or "Honesty margin of trainers: honest minus the best cheating strategy")
+    values = np.concatenate([p.classified[f"{name}_mean"].to_numpy(float) for p in panels]) * 100
+    finite = values[np.isfinite(values)]
+    limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
+    mesh = None
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        xs, ys, z = _matrix(panel.classified, x, y, f"{name}_mean")
+        index = np.arange(len(ys), dtype=float)
+        mesh = ax.pcolormesh(_edges(xs), _edges(index), z * 100, cmap="RdBu", norm=norm, shading="flat")
+        if name == "trainers":
+            _draw_boundary(ax, panel.deterrence, y, ys, "black", "simulated deterrence boundary (95 % band)")
+            _draw_boundary(
+                ax, panel.participation, y, ys, "#6a1b9a", "simulated participation boundary (95 % band)"
+            )
+            _draw_analytic(ax, panel.analytic, y, ys, xs)
+        ax.set_yticks(index, [level_label(v) for v in ys])
+        ax.set_xlabel(short(x))
+        ax.set_title(panel.title, fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(short(y))
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.colorbar(mesh, ax=axes, label="margin, % of capital per round (worst mix)", shrink=0.9)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels, 2)
+    fig.suptitle(title)
     return png(fig)
 
 
 def _draw_boundary(ax, table: pd.DataFrame | None, y: str, ys: np.ndarray, colour: str, label: str) -> None:
-    if table is None:
+    if table is None or table.empty:
         return
-    t = table.set_index(y).reindex(ys)
-    inside = t["where"] == boundaries.INSIDE
-    rows = np.arange(len(ys))[inside.to_numpy()]
-    est = t.loc[inside, "estimate"].to_numpy(float)
+    t = table.drop_duplicates(y).set_index(y).reindex(ys)
+    inside = (t["where"] == boundaries.INSIDE).to_numpy()
+    rows = np.arange(len(ys))[inside]
+    if not len(rows):
+        return
+    est = t["estimate"].to_numpy(float)[inside]
     left, right = ax.get_xlim()  # a band end beyond the swept range is drawn to its edge
-    low = np.clip(t.loc[inside, "band_low"].to_numpy(float), left, right)
-    high = np.clip(t.loc[inside, "band_high"].to_numpy(float), left, right)
-    if len(rows):
-        ax.errorbar(est, rows, xerr=[est - low, high - est], fmt="o", color=colour, capsize=4, label=label)
+    low = np.clip(t["band_low"].to_numpy(float)[inside], left, right)
+    high = np.clip(t["band_high"].to_numpy(float)[inside], left, right)
+    ax.errorbar(est, rows, xerr=[est - low, high - est], fmt="o", color=colour, capsize=4, label=label)
 
 
-def verdict_map(f: Findings, column: str = "honesty", title: str = "Where honesty dominates") -> bytes:
-    """Categorical map of dominates / uncertain / fails over (x, y)."""
-    order = list(VERDICT_COLOURS)
-    codes = f.classified.assign(code=f.classified[column].map({v: i for i, v in enumerate(order)}))
-    xs, ys, z = _matrix(codes, f.x, f.y, "code")
+def _draw_analytic(ax, analytic: pd.DataFrame | None, y: str, ys: np.ndarray, xs: np.ndarray) -> None:
+    if analytic is None or analytic.empty:
+        return
+    a = analytic.drop_duplicates(y).set_index(y).reindex(ys)
     rows = np.arange(len(ys))
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    for column, colour in (("deterrence", "black"), ("participation", "#6a1b9a")):
+        values = a[column].to_numpy(float)
+        shown = np.where((values >= xs.min()) & (values <= xs.max()), values, np.nan)
+        if np.isfinite(shown).any():
+            ax.plot(shown, rows, linestyle="--", marker="x", color=colour, label=f"analytic {column} bound")
+
+
+def verdict_panels(panels: list[Panel], x: str, y: str, column: str, title: str) -> bytes:
+    """Categorical maps of dominates / uncertain / fails over (x, y), one panel per design/slice."""
+    panels = panels[:MAX_PANELS]
+    order = list(VERDICT_COLOURS)
+    rows, columns = _grid(len(panels))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(5.2 * columns, 3.0 * rows + 0.7), squeeze=False, layout="constrained"
+    )
     cmap = ListedColormap(list(VERDICT_COLOURS.values()))
-    ax.pcolormesh(_edges(xs), _edges(rows.astype(float)), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        codes = panel.classified.assign(
+            code=panel.classified[column].map({v: i for i, v in enumerate(order)})
+        )
+        xs, ys, z = _matrix(codes, x, y, "code")
+        index = np.arange(len(ys), dtype=float)
+        ax.pcolormesh(_edges(xs), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+        ax.set_yticks(index, [level_label(v) for v in ys])
+        ax.set_xlabel(short(x))
+        ax.set_title(panel.title, fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(short(y))
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
-    ax.legend(handles, order, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
-    ax.set_yticks(rows, [level_label(v) for v in ys])
-    ax.set_xlabel(short(f.x))
-    ax.set_ylabel(short(f.y))
-    ax.set_title(title)
+    _legend_below(fig, handles, order)
+    fig.suptitle(title)
     return png(fig)
 
 
-def payoff_curves(f: Findings, mix: str) -> bytes:
-    """Mean profit per round per unit of capital of each strategy against x, at a few y levels."""
-    data = f.per_mix[f.per_mix["mix"] == mix]
-    levels = sorted(data[f.y].unique()) if f.y else [None]
-    picks = sorted({levels[0], levels[len(levels) // 2], levels[-1]}, key=levels.index)
-    fig, axes = plt.subplots(1, len(picks), figsize=(4.2 * len(picks), 3.6), sharey=True, squeeze=False)
-    for ax, level in zip(axes[0], picks, strict=True):
-        rows = (data[data[f.y] == level] if f.y else data).sort_values(f.x)
-        for strategy, colour in STRATEGY_COLOURS.items():
-            column = f"pi_{strategy}"
-            if column in rows and rows[column].notna().any():
-                ax.plot(rows[f.x], rows[column] * 100, color=colour, label=STRATEGY_LABELS[strategy])
+def margin_lines(classified: pd.DataFrame, x: str, group: str, thresholds: pd.DataFrame | None) -> bytes:
+    """1-D sweeps: the worst mix's mean margins against ``x`` with their one-sided 95 % bounds, one
+    line per ``group`` value (a design or category), and the thresholds found."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True, layout="constrained")
+    groups = list(dict.fromkeys(classified[group])) if group in classified else [None]
+    for colour_index, value in enumerate(groups):
+        rows = classified if value is None else classified[classified[group] == value]
+        rows = rows.sort_values(x)
+        colour = PICK_COLOURS[colour_index % len(PICK_COLOURS)]
+        label = "" if value is None else str(value)
+        for ax, name in zip(axes, ("trainers", "participation"), strict=True):
+            xs = rows[x].to_numpy(float)
+            ax.fill_between(
+                xs, rows[f"{name}_lower"] * 100, rows[f"{name}_upper"] * 100, color=colour, alpha=0.15
+            )
+            ax.plot(xs, rows[f"{name}_mean"] * 100, color=colour, marker=".", label=label or None)
+    if thresholds is not None and not thresholds.empty:
+        for ax, name in zip(axes, ("deterrence", "participation"), strict=True):
+            for value in thresholds.loc[thresholds["name"] == name, "estimate"].dropna():
+                ax.axvline(value, color="grey", linestyle=":", linewidth=1)
+    axes[0].set_title("Trainers: honest minus the best cheating strategy")
+    axes[1].set_title("Participation: honest profit minus the outside option")
+    for ax in axes:
         ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_xlabel(short(f.x))
-        ax.set_title(f"{level_label(level)} {short(f.y)}" if f.y else "")
-    axes[0][0].set_ylabel("profit, % of capital per round")
-    axes[0][-1].legend(fontsize=8, loc="best")
-    fig.suptitle(f"Payoff per strategy (mix: {mix})", y=1.03)
+        ax.set_xlabel(short(x))
+    axes[0].set_ylabel("% of capital per round (worst mix)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels, 4)
     return png(fig)
+
+
+def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
+    """Payoff per strategy against ``x``, one column of panels per level (``panel``), the top row in
+    % of capital per round and the bottom row in fiat per owner per round; bands are two-sided 95 %
+    intervals over the replications. ``stats``: panel, x, strategy, unit ('pi' | 'fiat'), mean,
+    low, high."""
+    levels = list(dict.fromkeys(stats["panel"]))
+    fig, axes = plt.subplots(
+        2, len(levels), figsize=(4.3 * len(levels), 6.6), squeeze=False, sharex="col", layout="constrained"
+    )
+    for column, level in enumerate(levels):
+        for row, (unit, scale) in enumerate((("pi", 100.0), ("fiat", 1.0))):
+            ax = axes[row][column]
+            data = stats[(stats["panel"] == level) & (stats["unit"] == unit)]
+            for strategy, colour in STRATEGY_COLOURS.items():
+                s = data[data["strategy"] == strategy].sort_values(x)
+                if s.empty or s["mean"].isna().all():
+                    continue
+                xs = s[x].to_numpy(float)
+                ax.fill_between(
+                    xs, s["low"] * scale, s["high"] * scale, color=colour, alpha=0.15, linewidth=0
+                )
+                ax.plot(xs, s["mean"] * scale, color=colour, label=STRATEGY_LABELS.get(strategy, strategy))
+            ax.axhline(0, color="grey", linewidth=0.8)
+            if row == 0:
+                ax.set_title(str(level), fontsize=9)
+            else:
+                ax.set_xlabel(short(x))
+        axes[0][0].set_ylabel("profit, % of capital per round")
+        axes[1][0].set_ylabel("profit, fiat per owner per round")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    _legend_below(fig, handles, labels, 6)
+    fig.suptitle(title)
+    return png(fig)
+
+
+TRAJECTORY_PANELS = (
+    ("margin_trainers", 100.0, "Trainers' margin in the round, % of capital"),
+    ("quality", 1.0, "Global model quality"),
+    ("supply_tokens", 1.0, "Circulating supply, tokens"),
+    ("minted_total_tokens", 1.0, "Minted since genesis, tokens"),
+    ("burned_total_tokens", 1.0, "Burned since genesis, tokens"),
+    ("insurance_tokens", 1.0, "Insurance pool, tokens"),
+)
 
 
 def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]]) -> bytes:
     """Median and 5th–95th percentile, across replications, of per-round series at a few points."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for (label, runs), colour in zip(picks, ["#c0392b", "#f39c12", "#27ae60"], strict=False):
+    panels = [p for p in TRAJECTORY_PANELS if p[0] in trajectories]
+    rows, columns = _grid(len(panels))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.4 * columns, 3.0 * rows + 0.6), squeeze=False, layout="constrained"
+    )
+    for (label, runs), colour in zip(picks, PICK_COLOURS, strict=False):
         t = trajectories[trajectories["run_id"].isin(runs)]
-        for ax, column, scale in ((axes[0], "margin_trainers", 100), (axes[1], "quality", 1)):
-            g = t.groupby("round")[column]
-            q = g.quantile([0.05, 0.5, 0.95]).unstack()
-            ax.fill_between(q.index, q[0.05] * scale, q[0.95] * scale, color=colour, alpha=0.2)
+        quantiles = t.groupby("round")[[p[0] for p in panels]].quantile([0.05, 0.5, 0.95])
+        for ax, (column, scale, _) in zip(axes.flat, panels, strict=False):
+            q = quantiles[column].unstack()
+            ax.fill_between(q.index, q[0.05] * scale, q[0.95] * scale, color=colour, alpha=0.2, linewidth=0)
             ax.plot(q.index, q[0.5] * scale, color=colour, label=label)
-    axes[0].axhline(0, color="grey", linewidth=0.8)
-    axes[0].set_title("Trainers' margin in each round, % of capital")
-    axes[1].set_title("Global model quality")
-    for ax in axes:
+    for ax, (column, _, title) in zip(axes.flat, panels, strict=False):
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("round")
-    axes[0].legend(fontsize=8)
+        if column == "margin_trainers":
+            ax.axhline(0, color="grey", linewidth=0.8)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels)
+    return png(fig)
+
+
+def strategy_rounds(
+    trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], strategies: list[str]
+) -> bytes:
+    """Per strategy, round by round (median over replications): its share of bonded stake and its
+    registered identities, one column of panels per representative point."""
+    fig, axes = plt.subplots(
+        2, len(picks), figsize=(4.4 * len(picks), 6.0), squeeze=False, sharey="row", layout="constrained"
+    )
+    for column, (label, runs) in enumerate(picks):
+        t = trajectories[trajectories["run_id"].isin(runs)]
+        for row, prefix in enumerate(("stake_share_", "registered_")):
+            ax = axes[row][column]
+            names = [s for s in strategies if f"{prefix}{s}" in t]
+            medians = t.groupby("round")[[f"{prefix}{s}" for s in names]].median()
+            for s in names:
+                scale = 100.0 if prefix == "stake_share_" else 1.0
+                ax.plot(
+                    medians.index,
+                    medians[f"{prefix}{s}"] * scale,
+                    color=STRATEGY_COLOURS.get(s),
+                    label=STRATEGY_LABELS.get(s, s),
+                )
+            if row == 0:
+                ax.set_title(textwrap.fill(label, 45), fontsize=8)
+            else:
+                ax.set_xlabel("round")
+    axes[0][0].set_ylabel("share of bonded stake, %")
+    axes[1][0].set_ylabel("registered identities")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels, 6)
     return png(fig)
 
 
 def sensitivity_bars(table: pd.DataFrame, method: str) -> bytes:
-    """Horizontal bars of parameter importance (Sobol' S1/ST with intervals, or η²)."""
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(table)))
+    """Horizontal bars of parameter importance (Sobol' S1/ST with intervals, Morris μ*, or η²)."""
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.45 * len(table)), layout="constrained")
     names = [short(n) for n in table.index]
     pos = np.arange(len(table))
     if "ST" in table:
@@ -172,12 +335,17 @@ def sensitivity_bars(table: pd.DataFrame, method: str) -> bytes:
         ax.barh(pos - 0.2, table["S1"], height=0.4, label="first order (S1)", color="#95a5a6")
         for column, offset in (("ST", 0.2), ("S1", -0.2)):
             err = [table[column] - table[f"{column}_low"], table[f"{column}_high"] - table[column]]
-            ax.errorbar(table[column], pos + offset, xerr=err, fmt="none", color="black", capsize=3)
-        ax.legend(fontsize=8)
+            ax.errorbar(
+                table[column], pos + offset, xerr=np.clip(err, 0, None), fmt="none", color="black", capsize=3
+            )
+        _legend_below(fig, *ax.get_legend_handles_labels(), 2)
+    elif "mu_star" in table:
+        ax.barh(pos, table["mu_star"], xerr=table.get("mu_star_conf"), color="#34495e", capsize=3)
+        ax.set_xlabel("Morris μ* (mean absolute elementary effect; bar: 95 % interval)")
     else:
         ax.barh(pos, table["eta2"], color="#34495e")
         ax.set_xlabel("η² (share of the margin's variance explained)")
     ax.set_yticks(pos, names)
     ax.invert_yaxis()
-    ax.set_title(method)
+    ax.set_title(method, fontsize=9)
     return png(fig)

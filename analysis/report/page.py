@@ -1,13 +1,15 @@
-"""The self-contained HTML report of a sweep: one file, figures inline, no script, no external file.
+"""The self-contained HTML report of a sweep: one file, figures inline, data downloadable, no script.
 
-Every piece of text that comes from a user — scenario and sweep names, notes, parameter values,
-error messages — goes through ``html.escape``.
+The page answers in the order a tokenomics designer asks: what the sweep found (plain words), which
+design wins where (when the sweep compares designs), where honesty dominates for the sweep's shape
+(thresholds of a 1-D sweep, boundary curves of a 2-D one, slices of more), what each strategy earns
+near those boundaries (in % of capital and in fiat), how a run unfolds round by round, the region
+and what matters most, what was left out, the scenario every run started from, and how it was
+computed.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 import time
 from pathlib import Path
@@ -15,134 +17,482 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.findings import Findings, analyze, findings_table, short
-from analysis.report import figures
+from analysis import boundaries
+from analysis.findings import Findings, analyze, short
+from analysis.report import figures, views
+from analysis.report.elements import (
+    bullet_list,
+    csv_link,
+    esc,
+    estimate_text,
+    image,
+    paragraph,
+    section,
+    table_html,
+)
+from analysis.report.scenario_table import scenario_table
 from analysis.sweep.output import atomic_write
 from analysis.sweep.store import ResultStore
 
 CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1150px; margin: 2em auto;
        padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h3 { font-size: 1.05em; margin-bottom: 0.2em; }
 .subtitle { color: #555; margin-top: 0; }
 .summary li { margin: 0.4em 0; }
-table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+table { border-collapse: collapse; font-size: 0.86em; margin: 0.8em 0; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; vertical-align: top; }
 th { background: #f5f5f5; } td.text { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9em; }
 .note { color: #555; font-size: 0.9em; }
+a.csv { font-size: 0.85em; margin-left: 0.4em; }
+nav a { margin-right: 0.8em; font-size: 0.9em; }
 """
 
-
-def esc(value) -> str:
-    """Text made safe for HTML."""
-    return html.escape(str(value), quote=True)
+#: At most this many payoff figures (designs × mixes); the rest are in the CSV of the first.
+MAX_PAYOFF_FIGURES = 4
 
 
-def image(png: bytes, alt: str, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
+def build_report(f: Findings) -> str:
+    """The report's HTML text."""
+    name = f.manifest.get("sweep_name") or f.directory.name
+    sections = [
+        section("summary", "Summary", bullet_list(f.summary, "summary")),
+        designs_section(f),
+        answer_section(f),
+        payoffs_section(f),
+        validators_section(f),
+        rounds_section(f),
+        region_section(f),
+        sensitivity_section(f),
+        left_out_section(f),
+        scenario_section(f),
+        section("metadata", "How this was computed", metadata_html(f) + methods_html(f)),
+    ]
+    sections = [s for s in sections if s]
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>fedstake report: {esc(name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>Where honesty dominates: {esc(name)}</h1>"
+        f'<p class="subtitle">{esc(f.manifest.get("notes") or "")}</p>' + "".join(sections) + "</body></html>"
     )
 
 
-def number(value, digits: int = 4) -> str:
+# -- designs compared ----------------------------------------------------------------------------
+def designs_section(f: Findings) -> str:
+    """Per design: verdict counts, the safe band and its cost; then which design wins where."""
+    if len(f.designs) < 2 or f.comparison is None or f.comparison.empty:
+        return ""
+    body = paragraph(
+        "Each design is analysed on its own (verdicts hold for every population mix under that design); "
+        "runs of different designs share their random numbers (same seed per point, mix and replication), "
+        "so the comparison is paired."
+    )
+    body += table_html(f.comparison, _headers(f.comparison)) + csv_link(f.comparison, "designs-compared")
+    if f.winners is not None and not f.winners.empty:
+        body += "<h3>Which design wins where</h3>"
+        body += paragraph(
+            "Per parameter point: the designs under which honesty dominates, and the design with the "
+            "largest worst-mix lower bound of the trainers' margin.",
+            "note",
+        )
+        shown = f.winners.head(60).replace({"dominating_designs": {"": "none"}})
+        body += table_html(shown, _headers(shown)) + csv_link(f.winners, "winners")
+        if len(f.winners) > len(shown):
+            body += paragraph(f"First {len(shown)} of {len(f.winners)} points; all are in the CSV.", "note")
+    return section("designs", "Designs compared", body)
+
+
+def _headers(df: pd.DataFrame) -> dict[str, str]:
+    return {c: (short(c) if "." in str(c) else str(c).replace("_", " ")) for c in df.columns}
+
+
+# -- the answer for the sweep's shape -------------------------------------------------------------
+def answer_section(f: Findings) -> str:
+    """Thresholds (1-D), boundary curves (2-D, sampled), slices (n-D) or verdicts per category."""
+    if f.shape == "1-D":
+        return thresholds_section(f)
+    if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
+        return phase_section(f)
+    if f.shape == "categorical" or f.categorical:
+        return categories_section(f)
+    return ""
+
+
+def thresholds_section(f: Findings) -> str:
+    group = "design" if len(f.designs) > 1 else (f.categorical[0] if f.categorical else "design")
+    body = image(
+        figures.margin_lines(f.classified, f.x, group, f.thresholds),
+        "margins along the swept parameter",
+        "Lines: the worst mix's mean margin; bands: its one-sided 95 % lower and upper bounds; dotted: "
+        "where a verdict changes.",
+        f.classified,
+        "margins",
+    )
+    if f.thresholds is not None and not f.thresholds.empty:
+        t = f.thresholds.copy()
+        t["threshold (95 % interval)"] = [
+            estimate_text(r.estimate, r.band_low, r.band_high, _step(f, f.x))
+            if r.where == boundaries.INSIDE
+            else r.where
+            for r in t.itertuples()
+        ]
+        keep = [c for c in t.columns if c not in ("estimate", "band_low", "band_high", "where")]
+        body += table_html(t[keep], _headers(t[keep])) + csv_link(f.thresholds, "thresholds")
+    else:
+        body += paragraph(f"No verdict changes anywhere along {short(f.x)} in the swept range.")
+    return section("thresholds", f"Thresholds along {short(f.x)}", body)
+
+
+def _step(f: Findings, column: str) -> float | None:
+    levels = np.sort(pd.to_numeric(f.classified[column], errors="coerce").dropna().unique())
+    return float(np.diff(levels).min()) if len(levels) > 1 else None
+
+
+def phase_section(f: Findings) -> str:
+    panels = views.panels(f)
+    if not panels:
+        return ""
+    sampled = " (fitted surface: see How this was computed)" if f.shape == "sampled" else ""
+    body = image(
+        figures.phase_panels(
+            panels, f.x, f.y, "trainers", "Honesty margin of trainers: honest minus the best deviation"
+        ),
+        "phase diagram",
+        "Blue: honest trainers earn more than the best cheating strategy; red: less (worst mix). Dots with "
+        f"bars: where the margin crosses zero, with its two-sided 95 % band{sampled}; "
+        "crosses joined by dashes: "
+        "the closed form's bounds where they fall inside the swept range.",
+        f.classified,
+        "phase-diagram",
+    )
+    table = boundary_table(f)
+    if table is not None:
+        body += table_html(table, _headers(table)) + csv_link(table, "boundaries")
+    body += image(
+        figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates"),
+        "verdict map",
+        "Dominates: the one-sided 95 % lower bound of the trainers' margin is above zero and honest "
+        "work pays at least the outside option, under every mix; fails: an upper bound is below zero; "
+        "uncertain: neither.",
+        f.classified[[c for c in f.classified.columns if not c.endswith(("_lower", "_upper"))]],
+        "verdicts",
+    )
+    title = "Phase diagram" + (" (slices)" if f.shape == "n-D" else "")
+    return section("phase-diagram", title, body)
+
+
+def boundary_table(f: Findings) -> pd.DataFrame | None:
+    """Per design, slice and level of y: simulated boundaries with their bands beside the analytic
+    bounds (said to be infeasible when outside [0, 1]), and the share of points that dominate."""
+    if f.deterrence is None:
+        return None
+    keys = [c for c in ("design", *f.slice_axes, f.y) if c in f.deterrence]
+    step = _step(f, f.x)
+    frame = f.deterrence[keys]
+    out = frame.copy()
+    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step)
+    if f.participation is not None:
+        out["participation (simulated)"] = _boundary_texts(
+            frame.merge(f.participation, on=keys, how="left"), step
+        )
+    if f.analytic is not None:
+        analytic = frame.merge(f.analytic, on=[k for k in keys if k in f.analytic], how="left")
+        approximate = [
+            bool(a) if isinstance(a, list | tuple | np.ndarray) else False
+            for a in analytic.get("assumptions", [None] * len(analytic))
+        ]
+        out["deterrence (analytic)"] = [
+            _analytic_text(v, "deterrence", a)
+            for v, a in zip(analytic["deterrence"], approximate, strict=True)
+        ]
+        out["participation (analytic)"] = [
+            _analytic_text(v, "participation", a)
+            for v, a in zip(analytic["participation"], approximate, strict=True)
+        ]
+    share = f.classified.groupby(keys)["honesty"].apply(lambda s: (s == "dominates").mean()).rename("share")
+    shares = frame.merge(share.reset_index(), on=keys, how="left")["share"]
+    out["share dominating"] = [f"{v:.0%}" if math.isfinite(v) else "–" for v in shares]
+    return out
+
+
+def _boundary_texts(table: pd.DataFrame, step: float | None) -> list[str]:
+    texts = []
+    for r in table.itertuples():
+        if r.where == boundaries.INSIDE:
+            texts.append(estimate_text(r.estimate, r.band_low, r.band_high, step))
+        elif isinstance(r.where, str):
+            texts.append(r.where)
+        else:
+            texts.append("–")
+    return texts
+
+
+#: How a bound outside [0, 1] reads: it is not a slash fraction one can set.
+OUT_OF_RANGE = {
+    ("deterrence", "below"): "none needed (bound < 0)",
+    ("deterrence", "above"): "infeasible (bound > 1)",
+    ("participation", "below"): "pays at no slash fraction (bound < 0)",
+    ("participation", "above"): "pays at every slash fraction (bound > 1)",
+}
+
+
+def _analytic_text(value, bound: str, approximate: bool = False) -> str:
+    """A slash-fraction ``bound`` ('deterrence' or 'participation') as text; ``approximate`` when
+    the closed form's assumptions do not hold there (e.g. score-weighted rewards, validator
+    dropout, liquid buffers that run dry)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if isinstance(value, int | np.integer):
-        return f"{value:,}"
-    if isinstance(value, float | np.floating):
-        return f"{value:,.{digits}g}"
-    return esc(value)
+        return "n/a"
+    if value < 0 or value > 1:
+        text = OUT_OF_RANGE[(bound, "below" if value < 0 else "above")]
+    else:
+        text = f"{value:.3f}"
+    return text + (" (approx.)" if approximate else "")
 
 
-def table_html(df: pd.DataFrame, columns: dict[str, str] | None = None) -> str:
-    """A DataFrame as an HTML table; ``columns`` maps column → header (and picks the columns)."""
-    columns = columns or {c: c for c in df.columns}
-    head = "".join(f"<th>{esc(label)}</th>" for label in columns.values())
-    rows = []
-    for _, row in df.iterrows():
-        cells = []
-        for c in columns:
-            v = row[c]
-            numeric = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-            cells.append(f"<td>{number(v)}</td>" if numeric else f'<td class="text">{esc(v)}</td>')
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def categories_section(f: Findings) -> str:
+    columns = [
+        "design",
+        *f.parameters,
+        "honesty",
+        "trainers",
+        "participation",
+        "validators",
+        "trainers_mean",
+        "trainers_lower",
+        "participation_mean",
+        "participation_lower",
+    ]
+    table = f.classified[[c for c in columns if c in f.classified]]
+    body = paragraph(
+        "Verdicts side by side per category (robust over every mix). Margins are in profit per round "
+        "per unit of capital; lower = one-sided 95 % lower bound.",
+        "note",
+    )
+    return section(
+        "categories",
+        "Verdicts by category",
+        body + table_html(table, _headers(table)) + csv_link(table, "verdicts-by-category"),
+    )
 
 
-def section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
+# -- payoffs ---------------------------------------------------------------------------------------
+def payoffs_section(f: Findings) -> str:
+    if f.x is None:
+        return ""
+    mixes = f.manifest.get("mixes") or ["base"]
+    pairs = [(f.designs[0], mix) for mix in mixes] + [(d, mixes[0]) for d in f.designs[1:]]
+    several = len(f.designs) > 1
+    parts = []
+    for design, mix in pairs[:MAX_PAYOFF_FIGURES]:
+        stats = views.payoff_statistics(f, design, mix)
+        if stats.empty:
+            continue
+        label = (f"design {design}, " if several else "") + f"mix {mix}"
+        parts.append(
+            image(
+                figures.payoff_panels(stats, f.x, f"Payoff per strategy ({label})"),
+                f"payoff curves, {label}",
+                "Each panel one level where a boundary lies (all levels when none does). Top: profit "
+                "per round per unit of capital committed; bottom: fiat profit per owner per round. "
+                "Bands: two-sided 95 % "
+                "intervals over the replications.",
+                stats,
+                f"payoffs-{label}",
+            )
+        )
+    if len(pairs) > MAX_PAYOFF_FIGURES:
+        parts.append(
+            paragraph(
+                f"{len(pairs) - MAX_PAYOFF_FIGURES} more design/mix pairs are not drawn; "
+                "their numbers are in the results directory.",
+                "note",
+            )
+        )
+    return section("payoffs", "Payoffs per strategy", "".join(parts)) if parts else ""
 
 
-def representative_points(f: Findings) -> list[tuple[str, pd.Series]]:
-    """Up to three points at the middle reward level: one that fails, one near the boundary, one
-    where honesty dominates — each as (label, run ids of its replications, first mix)."""
-    if f.y is None or f.deterrence is None:
-        return []
-    levels = sorted(f.classified[f.y].unique())
-    level = levels[len(levels) // 2]
-    at = f.classified[f.classified[f.y] == level].sort_values(f.x)
-    mix = (f.manifest.get("mixes") or ["base"])[0]
-    chosen = []
-    failing = at[at["honesty"] == "fails"]
-    if len(failing):
-        chosen.append(("fails", failing.iloc[0][f.x]))
-    boundary = f.deterrence.set_index(f.y).loc[level]
-    if boundary["where"] == "inside":
-        nearest = at.iloc[(at[f.x] - boundary["estimate"]).abs().argsort().iloc[0]][f.x]
-        chosen.append(("near the boundary", nearest))
-    winning = at[at["honesty"] == "dominates"]
-    if len(winning):
-        chosen.append(("dominates", winning.iloc[len(winning) // 2][f.x]))
-    picks = []
-    for label, x_value in chosen:
-        at_y = f.results[f.y] == level if isinstance(level, str) else np.isclose(f.results[f.y], level)
-        rows = f.results[np.isclose(f.results[f.x], x_value) & at_y & (f.results["mix"] == mix)]
-        picks.append((f"{label}: {short(f.x)} {x_value:.3g}", rows["run_id"]))
-    return picks
+def validators_section(f: Findings) -> str:
+    if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
+        panels = views.panels(f)
+        if panels:
+            body = image(
+                figures.phase_panels(
+                    panels, f.x, f.y, "validators", "Validators' margin: honest minus copying"
+                ),
+                "validator margin",
+                "Blue: honest evaluation earns more than copying the consensus; red: less (worst mix).",
+                f.classified[
+                    [
+                        "design",
+                        *f.parameters,
+                        "validators",
+                        "validators_mean",
+                        "validators_lower",
+                        "validators_upper",
+                    ]
+                ]
+                if "design" in f.classified
+                else None,
+                "validators",
+            )
+            return section("validators", "Validators", body)
+    counts = f.classified["validators"].value_counts()
+    text = ", ".join(f"{k} at {v}" for k, v in counts.items())
+    return section(
+        "validators", "Validators", paragraph(f"Honest validation versus copying: {text} point(s).")
+    )
 
 
-def _design_points(m: dict) -> int:
-    return int(m.get("points", 0)) // max(len(m.get("mixes") or [1]), 1)
+# -- round by round -------------------------------------------------------------------------------
+def rounds_section(f: Findings) -> str:
+    trajectories = ResultStore(f.directory).load("trajectories")
+    if trajectories.empty:
+        return ""
+    design = f.designs[0]
+    picks = views.representative_points(f, design)
+    if not picks:
+        return ""
+    runs = pd.concat([r for _, r in picks])
+    data = trajectories[trajectories["run_id"].isin(runs)]
+    where = f" (design {design})" if len(f.designs) > 1 else ""
+    body = image(
+        figures.round_bands(trajectories, picks),
+        "per-round bands",
+        f"Median (line) and 5th–95th percentile (band) across replications at representative points{where}, "
+        "first mix: the trainers' margin, the model's quality and the token stocks.",
+        data,
+        "rounds",
+    )
+    body += image(
+        figures.strategy_rounds(trajectories, picks, list(views.STRATEGIES)),
+        "stake and participation per strategy",
+        "Per strategy, median over replications: its share of all bonded stake, and how many of its "
+        "identities are still registered (cheaters that cannot restake after slashes deregister).",
+    )
+    return section("rounds", "Round by round", body)
 
 
+# -- region, sensitivity, what was left out --------------------------------------------------------
+def region_section(f: Findings) -> str:
+    """The PRIM box of "honesty dominates", per design; or why there is none."""
+    boxes = {d: f.boxes.get(d) for d in f.designs} if f.boxes else {f.designs[0]: f.box}
+    parts = []
+    for design, box in boxes.items():
+        title = f"<h3>Design {esc(design)}</h3>" if len(boxes) > 1 else ""
+        if box is None:
+            note = (
+                f.box_note
+                if design == f.designs[0]
+                else f"Honesty dominates at no point under design {design}."
+            )
+            parts.append(title + paragraph(note or "There is no region where honesty dominates."))
+            continue
+        limits = box.limits.reset_index()
+        limits.columns = ["parameter", *limits.columns[1:]]
+        limits["parameter"] = limits["parameter"].map(short)
+        text = paragraph(
+            "PRIM (patient rule induction) box for “honesty dominates”: it holds "
+            f"{box.coverage:.0%} of the points where honesty dominates (coverage), and honesty dominates at "
+            f"{box.density:.0%} of the points inside it (density); it spans {box.mass:.0%} of all points."
+        )
+        parts.append(title + text + table_html(limits) + csv_link(limits, f"prim-box-{design}"))
+    return section("regions", "Region where honesty dominates", "".join(parts))
+
+
+def sensitivity_section(f: Findings) -> str:
+    if f.sensitivity is None:
+        return ""
+    table = f.sensitivity.reset_index().rename(columns={"index": "parameter"})
+    body = image(
+        figures.sensitivity_bars(f.sensitivity, f.sensitivity_method),
+        "sensitivity",
+        f.sensitivity_method,
+        table,
+        "sensitivity",
+    )
+    return section("sensitivity", "What matters", body + table_html(table, _headers(table)))
+
+
+def left_out_section(f: Findings) -> str:
+    body = ""
+    dropped = getattr(f, "dropped", None)
+    if dropped is not None and not dropped.empty:
+        body += (
+            "<h3>Runs with a missing KPI</h3>"
+            + paragraph(
+                "These runs finished, but a KPI was undefined (NaN) and they are left out of that KPI's "
+                "statistics:",
+                "note",
+            )
+            + table_html(dropped, _headers(dropped))
+        )
+    failures = f.failures
+    if len(failures):
+        body += "<h3>Failed runs</h3>" + table_html(
+            failures.head(200),
+            {"run_id": "run", "point": "point", "mix": "mix", "seed": "seed", "error": "error"},
+        )
+        if len(failures) > 200:
+            body += paragraph(f"First 200 of {len(failures):,}; the rest are in the results table.", "note")
+    else:
+        body += paragraph("No run failed.")
+    return section("failures", "Failed runs and missing values", body)
+
+
+def scenario_section(f: Findings) -> str:
+    table = scenario_table(f.manifest)
+    if table.empty:
+        return ""
+    body = paragraph(
+        "Every key of the scenario each run started from: its unit, its value, and what set it — the "
+        "default, the base scenario file, the sweep's [fixed] table, a design or mix, or the sweep itself.",
+        "note",
+    )
+    return section(
+        "scenario", "The base scenario", body + table_html(table) + csv_link(table, "base-scenario")
+    )
+
+
+# -- provenance -----------------------------------------------------------------------------------
 def _rate(runs: int, seconds: float) -> str:
     return f"{runs / seconds:,.1f}" if seconds else "–"
 
 
 def metadata_html(f: Findings) -> str:
     m = f.manifest
-    sessions = m.get("sessions", [])
+    sessions = [s for s in m.get("sessions") or [] if isinstance(s, dict)]
     runs = len(f.results)
-    wall = sum(s.get("wall_time_s", 0.0) for s in sessions)
-    executed = sum(s.get("runs_executed", 0) for s in sessions)
-    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
+    wall = sum(float(s.get("wall_time_s") or 0.0) for s in sessions)
+    executed = sum(int(s.get("runs_executed") or 0) for s in sessions)
+    versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
+    mixes = m.get("mixes") or ["base"]
+    designs = f.designs
+    points = m.get("design_points") or max(int(m.get("points") or 0) // max(len(mixes) * len(designs), 1), 0)
     items = [
         ("sweep", m.get("sweep_name")),
         ("sweep file", m.get("sweep_file")),
         ("content hash (SHA-256)", m.get("content_hash")),
         (
-            "design",
-            f"{m.get('design')}: {m.get('points')} points ({_design_points(m)} parameter points × "
-            f"{len(m.get('mixes') or [1])} mixes) × {m.get('replications')} replications",
+            "design of experiments",
+            f"{m.get('design')}: {points} parameter points × {len(designs)} design(s) × "
+            f"{len(mixes)} mix(es) × "
+            f"{m.get('replications')} replications",
         ),
-        ("population mixes", ", ".join(m.get("mixes") or ["base"])),
+        ("designs", ", ".join(map(str, designs))),
+        ("population mixes", ", ".join(map(str, mixes))),
         (
             "seed",
-            f"sweep seed {m.get('seed')}; each run's seed derives from (sweep seed, point, replication)",
+            f"sweep seed {m.get('seed')}; each run's seed derives from "
+            "(sweep seed, point, mix, replication), "
+            "the same for every design",
         ),
         ("runs", f"{runs:,} of {m.get('total_runs', runs):,} with results; {len(f.failures):,} failed"),
-        (
-            "wall time",
-            f"{wall:,.1f} s over {len(sessions)} session(s); {_rate(executed, wall)} runs/s",
-        ),
+        ("wall time", f"{wall:,.1f} s over {len(sessions)} session(s); {_rate(executed, wall)} runs/s"),
         ("workers", "; ".join(f"{s.get('workers')} × {s.get('executor')}" for s in sessions)),
         ("cores", m.get("cores")),
-        ("versions", versions),
+        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
         ("git commit", m.get("git_commit") or "not a git checkout"),
         ("report written", time.strftime("%Y-%m-%d %H:%M:%S %z")),
     ]
@@ -150,146 +500,21 @@ def metadata_html(f: Findings) -> str:
     return f"<table>{rows}</table>"
 
 
-def build_report(f: Findings) -> str:
-    """The report's HTML text."""
-    name = f.manifest.get("sweep_name") or f.directory.name
-    parts = [
-        f"<h1>Where honesty dominates: {esc(name)}</h1>",
-        f'<p class="subtitle">{esc(f.manifest.get("notes") or "")}</p>',
-        section(
-            "summary",
-            "Summary",
-            "<ul class='summary'>" + "".join(f"<li>{esc(s)}</li>" for s in f.summary) + "</ul>",
-        ),
-    ]
-    if f.x and f.y:
-        phase = image(
-            figures.phase_diagram(f),
-            "phase diagram",
-            "Blue: honest trainers earn more than the best cheating strategy; red: less. "
-            "Dots with bars: where the margin crosses zero and its 95 % band; "
-            "crosses joined by dashes: the closed form's bounds.",
-        )
-        if f.analytic is not None:
-            phase += table_html(
-                findings_table(f),
-                {
-                    f.y: short(f.y),
-                    "deterrence": "deterrence (sim.)",
-                    "det_low": "band low",
-                    "det_high": "band high",
-                    "det_analytic": "deterrence (analytic)",
-                    "participation": "participation (sim.)",
-                    "part_analytic": "participation (analytic)",
-                    "share_dominates": "share of points where honesty dominates",
-                },
-            )
-        parts.append(section("phase-diagram", "Phase diagram", phase))
-        parts.append(
-            section(
-                "verdicts",
-                "Verdicts",
-                image(
-                    figures.verdict_map(f),
-                    "verdict map",
-                    "Honesty dominates / is uncertain / fails at each point "
-                    "(trainers beat every deviation and honest work pays, under every mix).",
-                ),
-            )
-        )
-        mixes = f.manifest.get("mixes") or ["base"]
-        parts.append(
-            section(
-                "payoffs",
-                "Payoffs per strategy",
-                "".join(
-                    image(
-                        figures.payoff_curves(f, mix),
-                        f"payoff curves, {mix}",
-                        "Mean profit per round per unit of capital of each strategy's owners.",
-                    )
-                    for mix in mixes
-                ),
-            )
-        )
-        parts.append(
-            section(
-                "validators",
-                "Validators",
-                image(
-                    figures.phase_diagram(f, "validators", "Validators' margin: honest minus copying"),
-                    "validator margin",
-                    "Blue: honest evaluation earns more than copying the consensus; red: less.",
-                ),
-            )
-        )
-    trajectories = ResultStore(f.directory).load("trajectories")
-    picks = representative_points(f)
-    if len(trajectories) and picks:
-        parts.append(
-            section(
-                "rounds",
-                "Round by round",
-                image(
-                    figures.round_bands(trajectories, picks),
-                    "per-round bands",
-                    "Median (line) and 5th–95th percentile (band) across replications, at three points of "
-                    "the middle reward level (first mix).",
-                ),
-            )
-        )
-    parts.append(section("regions", "Region where honesty dominates", region_html(f)))
-    if f.sensitivity is not None:
-        table = f.sensitivity
-        parts.append(
-            section(
-                "sensitivity",
-                "What matters",
-                image(
-                    figures.sensitivity_bars(table, f.sensitivity_method), "sensitivity", f.sensitivity_method
-                )
-                + table_html(table.reset_index().rename(columns={"index": "parameter"})),
-            )
-        )
-    failures = f.failures
-    body = (
-        table_html(
-            failures.head(200),
-            {"run_id": "run", "point": "point", "mix": "mix", "seed": "seed", "error": "error"},
-        )
-        if len(failures)
-        else "<p>No run failed.</p>"
-    )
-    parts.append(section("failures", "Failed runs", body))
-    parts.append(section("metadata", "How this was computed", metadata_html(f)))
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>fedstake report: {esc(name)}</title><style>{CSS}</style></head><body>"
-        + "".join(parts)
-        + "</body></html>"
-    )
+def methods_html(f: Findings) -> str:
+    notes = list(getattr(f, "notes", []) or [])
+    if not notes:
+        return ""
+    return "<h3>Methods</h3>" + bullet_list(notes)
 
 
-def region_html(f: Findings) -> str:
-    box = f.box
-    if box is None:
-        return "<p>Honesty dominates nowhere in this sweep, so there is no region to describe.</p>"
-    limits = box.limits.reset_index()
-    limits.columns = ["parameter", *limits.columns[1:]]
-    limits["parameter"] = limits["parameter"].map(short)
-    text = (
-        "<p>PRIM (patient rule induction) box for “honesty dominates”: it holds "
-        f"{box.coverage:.0%} of the points where honesty dominates (coverage), and honesty dominates at "
-        f"{box.density:.0%} of the points inside it "
-        f"(density); it spans {box.mass:.0%} of all points.</p>"
-    )
-    return text + table_html(limits, {c: c for c in limits.columns})
-
-
-def write_report(directory: str | Path, out: str | Path) -> Path:
-    """Analyse the sweep in ``directory`` and write its report to ``out`` (atomically)."""
-    findings = analyze(directory)
+def write_findings(findings: Findings, out: str | Path) -> Path:
+    """Write the report of ``findings`` to ``out`` (atomically: a reader never sees half a file)."""
     text = build_report(findings)
     out = Path(out)
     atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return out
+
+
+def write_report(directory: str | Path, out: str | Path, slices: dict | None = None) -> Path:
+    """Analyse the sweep in ``directory`` and write its report to ``out``."""
+    return write_findings(analyze(directory, slices=slices), out)
