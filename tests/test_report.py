@@ -340,7 +340,7 @@ def test_a_dollar_sign_in_a_name_is_drawn_as_text():
             "high": 0.2,
         }
     )
-    png = figures.payoff_panels(stats, X, "Payoff per strategy (mix \"$100_$ stake\")")  # bad TeX if parsed
+    png = figures.payoff_panels(stats, X, 'Payoff per strategy (mix "$100_$ stake")')  # bad TeX if parsed
     assert png.startswith(b"\x89PNG")
 
 
