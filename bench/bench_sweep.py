@@ -8,8 +8,13 @@
 2. Memory: sweeps of a tiny scenario with 20,000 and 100,000 runs (2 workers); each runs in a fresh
    process that reports its own peak resident memory (the parent's, workers excluded). Bars: under
    500 MB and not growing with the number of runs.
+3. The default study (``scenarios/study.toml``, what ``make report`` runs: 2,500 runs, trajectories
+   kept, 2 workers) with this checkout's code against an earlier commit's (``--against REV``, by
+   default the last commit before issue 7 changed the engine), each in a fresh process, taking
+   turns, best of ``--repeats``; prints the ratio. Bar: not slower (ratio <= 1, within noise).
 
-    python bench/bench_sweep.py [--skip-memory] [--skip-throughput] [--repeats 3]
+    python bench/bench_sweep.py [--skip-memory] [--skip-throughput] [--skip-study]
+                                [--repeats 3] [--against REV]
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ def throughput(directory: Path, repeats: int) -> None:
         for point in range(len(design)):
             scenario = with_overrides(sweep.base, design.point(point))
             for rep in range(sweep.replications):
-                rows.append(run_scenario(scenario, run_seed(sweep.seed, point, rep)).kpis)
+                rows.append(run_scenario(scenario, run_seed(sweep.seed, design.seed_point(point), rep)).kpis)
 
     def engine(workers: int, attempt: int):
         def go() -> None:
@@ -159,17 +164,78 @@ def memory(directory: Path) -> None:
         )
 
 
+#: The last commit before issue 7 (designs, the engine/analysis split): "today" for the study bar.
+BEFORE_ISSUE_7 = "d30d57c"
+
+STUDY = textwrap.dedent(
+    """
+    import json, sys, time
+    try:
+        from analysis.sweep.engine import execute_sweep
+        from analysis.sweep.sweepfile import load_sweep
+    except ImportError:  # the layout before issue 7
+        from analysis.sweep import execute_sweep
+        from analysis.sweepfile import load_sweep
+    import analysis
+    start = time.perf_counter()
+    summary = execute_sweep(load_sweep(sys.argv[1]), sys.argv[2], workers=2, progress=False)
+    print(json.dumps({"seconds": time.perf_counter() - start, "runs": summary.executed,
+                      "code": analysis.__file__}))
+    """
+)
+
+
+def study(directory: Path, repeats: int, against: str) -> None:
+    """Time the default study's sweep with this code and with ``against``'s, in turns."""
+    old = directory / "old-code"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(old), against], cwd=ROOT, check=True, capture_output=True
+    )
+    try:
+        codes = {"this checkout": ROOT, f"commit {against}": old}
+        best = {label: float("inf") for label in codes}
+        for turn in range(repeats):
+            order = list(codes.items()) if turn % 2 == 0 else list(reversed(codes.items()))
+            for label, code in order:
+                out = directory / f"study-{turn}-{label.replace(' ', '-')}"
+                done = subprocess.run(
+                    [sys.executable, "-c", STUDY, str(code / "scenarios" / "study.toml"), str(out)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=code,
+                    env=os.environ | {"PYTHONPATH": str(code)},
+                )
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                assert Path(result["code"]).resolve().is_relative_to(code.resolve()), result["code"]
+                best[label] = min(best[label], result["seconds"])
+        print(
+            f"the default study (scenarios/study.toml, {result['runs']:,} runs, 2 workers), "
+            f"best of {repeats}:"
+        )
+        for label, seconds in best.items():
+            print(f"  {label:<22} {seconds:6.2f} s")
+        now, before = best["this checkout"], best[f"commit {against}"]
+        print(f"  ratio this / {against}: {now / before:.3f}  (bar: <= 1, within noise)")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3, help="throughput: best of this many turns")
+    parser.add_argument("--skip-study", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many turns")
+    parser.add_argument("--against", default=BEFORE_ISSUE_7, help="the study: the commit to compare with")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fedstake-bench-") as tmp:
         if not args.skip_throughput:
             throughput(Path(tmp), args.repeats)
         if not args.skip_memory:
             memory(Path(tmp))
+        if not args.skip_study:
+            study(Path(tmp), args.repeats, args.against)
 
 
 if __name__ == "__main__":
