@@ -1,4 +1,4 @@
-"""Where honesty dominates (DESIGN.md §5): margins with confidence bounds, classified per point.
+"""Where honesty dominates (the README defines it): margins with confidence bounds, per point.
 
 At a parameter point θ with R replications, the honesty margin ``Δ = π_honest − max_s π_s`` (the
 best deviation by mean payoff at θ; ``margin_validators`` for honest vs copying validators) has a one-sided
@@ -85,7 +85,7 @@ TRAINER_DEVIATIONS = ("lazy", "sybil", "poisoning")
 def margin_samples(group: pd.DataFrame) -> pd.Series:
     """The trainers' margin per replication at one (point, mix): π_honest − π of the best deviation.
 
-    The best deviation is the one with the highest *mean* payoff at this point (DESIGN.md §5:
+    The best deviation is the one with the highest *mean* payoff at this point (the definition:
     ``Δ = π_honest − max_s π_s``); taking the maximum run by run instead would overstate the
     deviation's payoff (the mean of a maximum exceeds the maximum of means).
     """

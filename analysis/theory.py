@@ -1,10 +1,10 @@
 """The closed form over a sweep: analytic deterrence and participation bounds for its points.
 
-Where the abstract mode's closed form applies (``model.analytic``), the bounds of DESIGN.md §5 are
-computed for the same scenarios the sweep ran — each design's, at each level of y and each slice or
-category — robust over the mixes like the simulation: the deterrence bound is the largest over
-mixes and deviations present, the participation bound the smallest over mixes. The report draws
-them over the simulated boundaries and says how far apart they are.
+Where the abstract mode's closed form applies (``model.analytic``), the deterrence and
+participation bounds are computed for the same scenarios the sweep ran — each design's, at each
+level of y and each slice or category — robust over the mixes like the simulation: the deterrence
+bound is the largest over mixes and deviations present, the participation bound the smallest over
+mixes. The report draws them over the simulated boundaries and says how far apart they are.
 """
 
 from __future__ import annotations

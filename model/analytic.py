@@ -1,4 +1,4 @@
-"""Closed-form expected payoffs of the abstract mode, and the slashing bounds of DESIGN.md §5.
+"""Closed-form expected payoffs of the abstract mode, and the slashing bounds (README: "Closed form").
 
 Assumptions under which the expectations are exact (``assumptions_violated`` lists any broken):
 
@@ -20,11 +20,11 @@ The bounds compare honest work with one deviation on the same identity:
 
 * deterrence: honest beats the deviation iff ``(1 − d)(p − ε)(R + S) ≥ (1 − d)(c − c_dev) + g_eff``,
   i.e. ``S ≥ (c − c_dev + g_eff/(1 − d)) / (p − ε) − R``. With ``ε = d = c_dev = 0`` this is
-  DESIGN.md's ``p·(R + S) ≥ c + g``.
+  the textbook ``p·(R + S) ≥ c + g``.
 * participation: honest work beats the outside option iff
   ``(1 − d)((1 − ε)R − εS − c) − fixed ≥ ω·K`` (``fixed`` = capital cost and amortised registration,
   ``K`` capital, ``ω`` outside return), i.e. ``S ≤ ((1 − ε)R − c − (fixed + ωK)/(1 − d)) / ε``.
-  DESIGN.md's ``R − c − ε·S ≥ 0`` is this with the lost reward ``εR`` and fixed costs neglected.
+  The textbook ``R − c − ε·S ≥ 0`` is this with the lost reward ``εR`` and fixed costs neglected.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Reducing a run to KPIs: fiat profit per owner and per unit of capital, margins, totals.
 
-Payoffs are compared per owner and per unit of capital committed (DESIGN.md §2): a Sybil owner's
-k identities are one player. An owner's capital is what registering its identities locks up: the
-required stake plus the registration cost, valued in fiat at the token price.
+Payoffs are compared per owner and per unit of capital committed (see the README, "Where honesty
+dominates"): a Sybil owner's k identities are one player. An owner's capital is what registering
+its identities locks up: the required stake plus the registration cost, valued in fiat at the
+token price.
 """
 
 from __future__ import annotations

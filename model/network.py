@@ -2,7 +2,7 @@
 
 Participants are Mesa agents (one per identity, inspectable, typed by strategy), but the round runs
 over numpy arrays: trainer identities occupy rows ``0 .. n_trainers−1`` grouped by strategy, then
-validators. One round (DESIGN.md §3):
+validators. One round:
 
 1. availability — each identity is away with its dropout probability;
 2. trainers submit — what each strategy submits is fixed per class (``agents/``);

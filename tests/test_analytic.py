@@ -1,4 +1,4 @@
-"""The abstract mode reproduces its closed form (DESIGN.md §5) on whole runs."""
+"""The abstract mode reproduces its closed form (README: "Closed form") on whole runs."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_each_side_of_the_deterrence_bound_has_the_predicted_winner(baseline, la
 
 
 def test_deterrence_bound_reduces_to_design_form_without_noise(baseline):
-    # With ε = d = 0 and free cheating, DESIGN.md's p·(R + S) = c + g holds at the bound, up to the
+    # With ε = d = 0 and free cheating, the textbook p·(R + S) = c + g holds at the bound, up to the
     # small difference between the two sides' expected rewards (R_lazy − R_honest), kept exact here.
     s = exact_conditions(
         baseline,

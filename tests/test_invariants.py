@@ -1,4 +1,5 @@
-"""Whole-run invariants over random valid scenarios (DESIGN.md §4), checked every round."""
+"""Whole-run invariants over random valid scenarios, checked every round: token conservation,
+no negative balance or stake, no slash above the stake, nothing paid that was not minted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""KPIs: per-owner, per-capital payoffs and margins as DESIGN.md §2 and §5 define them."""
+"""KPIs: per-owner, per-capital payoffs and margins as the README's "Where honesty dominates" defines them."""
 
 from __future__ import annotations
 
