@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap, TwoSlopeNorm
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from analysis import boundaries
 from analysis.findings import STRATEGY_LABELS, short
@@ -92,13 +93,21 @@ def _matrix(classified: pd.DataFrame, x: str, y: str, column: str):
     return table.columns.to_numpy(float), table.index.to_numpy(), table.to_numpy(float)
 
 
-def phase_panels(panels: list[Panel], x: str, y: str, name: str, title: str) -> bytes:
-    """Heatmaps of the worst mix's mean margin ``name`` over (x, y), one panel per design/slice,
-    on one colour scale, with the simulated boundaries (95 % bands) and the analytic bounds."""
+def phase_panels(
+    panels: list[Panel], x: str, y: str, name: str, title: str, sampled: bool = False, log_y: bool = False
+) -> bytes:
+    """The worst mix's mean margin ``name`` over (x, y), one panel per design/slice, on one colour
+    scale, with the simulated boundaries (95 % bands) and the analytic bounds. A grid is drawn as
+    a heatmap (one row per level of y); a ``sampled`` design as its points, on continuous axes
+    (``log_y``: y on a log scale), with the fitted boundary as a curve and its band shaded."""
     panels = panels[:MAX_PANELS]
     rows, columns = _grid(len(panels))
     fig, axes = plt.subplots(
-        rows, columns, figsize=(5.2 * columns, 3.6 * rows + 0.8), squeeze=False, layout="constrained"
+        rows,
+        columns,
+        figsize=(max(5.2 * columns, 7.5), 3.6 * rows + 0.8),
+        squeeze=False,
+        layout="constrained",
     )
     values = np.concatenate([p.classified[f"{name}_mean"].to_numpy(float) for p in panels]) * 100
     finite = values[np.isfinite(values)]
@@ -106,16 +115,39 @@ def phase_panels(panels: list[Panel], x: str, y: str, name: str, title: str) -> 
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
     mesh = None
     for ax, panel in zip(axes.flat, panels, strict=False):
-        xs, ys, z = _matrix(panel.classified, x, y, f"{name}_mean")
-        index = np.arange(len(ys), dtype=float)
-        mesh = ax.pcolormesh(_edges(xs), _edges(index), z * 100, cmap="RdBu", norm=norm, shading="flat")
-        if name == "trainers":
-            _draw_boundary(ax, panel.deterrence, y, ys, "black", "simulated deterrence boundary (95 % band)")
-            _draw_boundary(
-                ax, panel.participation, y, ys, "#6a1b9a", "simulated participation boundary (95 % band)"
+        if sampled:
+            c = panel.classified
+            mesh = ax.scatter(
+                c[x],
+                c[y],
+                c=c[f"{name}_mean"] * 100,
+                cmap="RdBu",
+                norm=norm,
+                s=28,
+                edgecolors="grey",
+                linewidths=0.3,
             )
-            _draw_analytic(ax, panel.analytic, y, ys, xs)
-        ax.set_yticks(index, [level_label(v) for v in ys])
+            if log_y:
+                _log_axis(ax)
+            if name == "trainers":
+                _draw_curve(ax, panel.deterrence, y, "black", "fitted deterrence boundary (95 % band)")
+                _draw_curve(
+                    ax, panel.participation, y, "#6a1b9a", "fitted participation boundary (95 % band)"
+                )
+                _draw_analytic_curve(ax, panel.analytic, y)
+        else:
+            xs, ys, z = _matrix(panel.classified, x, y, f"{name}_mean")
+            index = np.arange(len(ys), dtype=float)
+            mesh = ax.pcolormesh(_edges(xs), _edges(index), z * 100, cmap="RdBu", norm=norm, shading="flat")
+            if name == "trainers":
+                _draw_boundary(
+                    ax, panel.deterrence, y, ys, "black", "simulated deterrence boundary (95 % band)"
+                )
+                _draw_boundary(
+                    ax, panel.participation, y, ys, "#6a1b9a", "simulated participation boundary (95 % band)"
+                )
+                _draw_analytic(ax, panel.analytic, y, ys, xs)
+            ax.set_yticks(index, [level_label(v) for v in ys])
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
     for ax in axes[:, 0]:
@@ -127,6 +159,41 @@ def phase_panels(panels: list[Panel], x: str, y: str, name: str, title: str) -> 
     _legend_below(fig, handles, labels, 2)
     fig.suptitle(title)
     return png(fig)
+
+
+def _log_axis(ax) -> None:
+    """A log-scaled y axis labelled with plain numbers (labels are never parsed as mathtext)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: level_label(value)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _draw_curve(ax, table: pd.DataFrame | None, y: str, colour: str, label: str) -> None:
+    """A fitted boundary over continuous y: the estimate as a line, its band shaded."""
+    if table is None or table.empty:
+        return
+    t = table[table["where"] == boundaries.INSIDE].sort_values(y)
+    if t.empty:
+        return
+    left, right = ax.get_xlim()
+    ys = t[y].to_numpy(float)
+    low = np.clip(t["band_low"].to_numpy(float), left, right)
+    high = np.clip(t["band_high"].to_numpy(float), left, right)
+    ax.fill_betweenx(ys, low, high, color=colour, alpha=0.15, linewidth=0)
+    ax.plot(t["estimate"], ys, color=colour, marker=".", label=label)
+
+
+def _draw_analytic_curve(ax, analytic: pd.DataFrame | None, y: str) -> None:
+    if analytic is None or analytic.empty:
+        return
+    a = analytic.sort_values(y)
+    left, right = ax.get_xlim()
+    for column, colour in (("deterrence", "black"), ("participation", "#6a1b9a")):
+        values = a[column].to_numpy(float)
+        shown = np.where((values >= left) & (values <= right), values, np.nan)
+        if np.isfinite(shown).any():
+            ax.plot(shown, a[y], linestyle="--", color=colour, label=f"analytic {column} bound")
 
 
 def _draw_boundary(ax, table: pd.DataFrame | None, y: str, ys: np.ndarray, colour: str, label: str) -> None:
@@ -156,23 +223,35 @@ def _draw_analytic(ax, analytic: pd.DataFrame | None, y: str, ys: np.ndarray, xs
             ax.plot(shown, rows, linestyle="--", marker="x", color=colour, label=f"analytic {column} bound")
 
 
-def verdict_panels(panels: list[Panel], x: str, y: str, column: str, title: str) -> bytes:
-    """Categorical maps of dominates / uncertain / fails over (x, y), one panel per design/slice."""
+def verdict_panels(
+    panels: list[Panel], x: str, y: str, column: str, title: str, sampled: bool = False, log_y: bool = False
+) -> bytes:
+    """Categorical maps of dominates / uncertain / fails over (x, y), one panel per design/slice
+    (a ``sampled`` design: its points, coloured by verdict)."""
     panels = panels[:MAX_PANELS]
     order = list(VERDICT_COLOURS)
     rows, columns = _grid(len(panels))
     fig, axes = plt.subplots(
-        rows, columns, figsize=(5.2 * columns, 3.0 * rows + 0.7), squeeze=False, layout="constrained"
+        rows,
+        columns,
+        figsize=(max(5.2 * columns, 7.5), 3.0 * rows + 0.7),
+        squeeze=False,
+        layout="constrained",
     )
     cmap = ListedColormap(list(VERDICT_COLOURS.values()))
     for ax, panel in zip(axes.flat, panels, strict=False):
         codes = panel.classified.assign(
             code=panel.classified[column].map({v: i for i, v in enumerate(order)})
         )
-        xs, ys, z = _matrix(codes, x, y, "code")
-        index = np.arange(len(ys), dtype=float)
-        ax.pcolormesh(_edges(xs), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
-        ax.set_yticks(index, [level_label(v) for v in ys])
+        if sampled:
+            ax.scatter(codes[x], codes[y], c=codes["code"], cmap=cmap, vmin=-0.5, vmax=2.5, s=28)
+            if log_y:
+                _log_axis(ax)
+        else:
+            xs, ys, z = _matrix(codes, x, y, "code")
+            index = np.arange(len(ys), dtype=float)
+            ax.pcolormesh(_edges(xs), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+            ax.set_yticks(index, [level_label(v) for v in ys])
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
     for ax in axes[:, 0]:

@@ -154,16 +154,28 @@ def phase_section(f: Findings) -> str:
     panels = views.panels(f)
     if not panels:
         return ""
-    sampled = " (fitted surface: see How this was computed)" if f.shape == "sampled" else ""
+    if f.shape == "sampled":
+        how = (
+            "Each dot a sampled point. Lines with shaded bands: where the fitted surface of the margin "
+            "crosses zero, with its 95 % bootstrap band (the method is under How this was computed); "
+            "dashed: the closed form's bounds."
+        )
+    else:
+        how = (
+            "Dots with bars: where the margin crosses zero, with its two-sided 95 % band; crosses joined "
+            "by dashes: the closed form's bounds where they fall inside the swept range."
+        )
     body = image(
         figures.phase_panels(
-            panels, f.x, f.y, "trainers", "Honesty margin of trainers: honest minus the best deviation"
+            panels,
+            f.x,
+            f.y,
+            "trainers",
+            "Honesty margin of trainers: honest minus the best deviation",
+            **_continuous(f),
         ),
         "phase diagram",
-        "Blue: honest trainers earn more than the best cheating strategy; red: less (worst mix). Dots with "
-        f"bars: where the margin crosses zero, with its two-sided 95 % band{sampled}; "
-        "crosses joined by dashes: "
-        "the closed form's bounds where they fall inside the swept range.",
+        "Blue: honest trainers earn more than the best cheating strategy; red: less (worst mix). " + how,
         f.classified,
         "phase-diagram",
     )
@@ -171,7 +183,7 @@ def phase_section(f: Findings) -> str:
     if table is not None:
         body += table_html(table, _headers(table)) + csv_link(table, "boundaries")
     body += image(
-        figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates"),
+        figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates", **_continuous(f)),
         "verdict map",
         "Dominates: the one-sided 95 % lower bound of the trainers' margin is above zero and honest "
         "work pays at least the outside option, under every mix; fails: an upper bound is below zero; "
@@ -181,6 +193,14 @@ def phase_section(f: Findings) -> str:
     )
     title = "Phase diagram" + (" (slices)" if f.shape == "n-D" else "")
     return section("phase-diagram", title, body)
+
+
+def _continuous(f: Findings) -> dict:
+    """Drawing options for a sampled design: points on continuous axes, y on its own scale."""
+    if f.shape != "sampled":
+        return {}
+    specs = {s.get("path"): s for s in f.manifest.get("parameter_specs") or [] if isinstance(s, dict)}
+    return {"sampled": True, "log_y": specs.get(f.y, {}).get("scale") == "log"}
 
 
 def boundary_table(f: Findings) -> pd.DataFrame | None:
@@ -211,6 +231,8 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
             _analytic_text(v, "participation", a)
             for v, a in zip(analytic["participation"], approximate, strict=True)
         ]
+    if f.shape == "sampled":  # levels of y are the fitted curve's, not sampled points
+        return out
     share = f.classified.groupby(keys)["honesty"].apply(lambda s: (s == "dominates").mean()).rename("share")
     shares = frame.merge(share.reset_index(), on=keys, how="left")["share"]
     out["share dominating"] = [f"{v:.0%}" if math.isfinite(v) else "–" for v in shares]
@@ -281,6 +303,17 @@ def categories_section(f: Findings) -> str:
 def payoffs_section(f: Findings) -> str:
     if f.x is None:
         return ""
+    if f.shape == "sampled":
+        return section(
+            "payoffs",
+            "Payoffs per strategy",
+            paragraph(
+                "A sampled design has one point per level, too few to draw payoff curves at a level; "
+                "every run's payoffs are in the results directory (pi_<strategy>, "
+                "profit_fiat_per_round_<strategy>).",
+                "note",
+            ),
+        )
     mixes = f.manifest.get("mixes") or ["base"]
     pairs = [(f.designs[0], mix) for mix in mixes] + [(d, mixes[0]) for d in f.designs[1:]]
     several = len(f.designs) > 1
@@ -319,7 +352,12 @@ def validators_section(f: Findings) -> str:
         if panels:
             body = image(
                 figures.phase_panels(
-                    panels, f.x, f.y, "validators", "Validators' margin: honest minus copying"
+                    panels,
+                    f.x,
+                    f.y,
+                    "validators",
+                    "Validators' margin: honest minus copying",
+                    **_continuous(f),
                 ),
                 "validator margin",
                 "Blue: honest evaluation earns more than copying the consensus; red: less (worst mix).",
