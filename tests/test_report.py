@@ -370,3 +370,34 @@ def test_base_scenario_table_says_who_set_each_key():
     assert unit_of("costs.train_cost_fiat_per_round") == "fiat per round"
     assert unit_of("slashing.slash_fraction") == "fraction in [0, 1]"
     assert len(table) == len(scenario_keys())
+
+
+def test_two_numeric_axes_and_a_categorical_one_get_a_panel_and_table_rows_per_category(tmp_path):
+    from analysis.report.page import boundary_table, build_report
+    from analysis.report.views import panels
+
+    from .sweeps import write_sweep
+
+    body = """
+[[parameters]]
+path = "slashing.slash_fraction"
+low = 0.0
+high = 0.6
+steps = 4
+
+[[parameters]]
+path = "emission.initial_tokens_per_round"
+values = [800, 1600]
+
+[[parameters]]
+path = "rewards.rule"
+values = ["equal", "score_weighted"]
+"""
+    out = tmp_path / "out"
+    run_sweep(load_sweep(write_sweep(tmp_path, body)), out, workers=1, progress=False)
+    f = analyze(out)
+    assert f.categorical == ["rewards.rule"]
+    assert [p.title for p in panels(f)] == ["rule = equal", "rule = score_weighted"]
+    table = boundary_table(f)
+    assert len(table) == 4 and set(table["rewards.rule"]) == {"equal", "score_weighted"}
+    assert "score_weighted" in build_report(f)

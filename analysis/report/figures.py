@@ -157,7 +157,7 @@ def phase_panels(
     fig.colorbar(mesh, ax=axes, label="margin, % of capital per round (worst mix)", shrink=0.9)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, 2)
-    fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, 90))
     return png(fig)
 
 
@@ -260,7 +260,7 @@ def verdict_panels(
         ax.set_visible(False)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
     _legend_below(fig, handles, order)
-    fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, 90))
     return png(fig)
 
 
@@ -302,7 +302,12 @@ def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
     low, high."""
     levels = list(dict.fromkeys(stats["panel"]))
     fig, axes = plt.subplots(
-        2, len(levels), figsize=(4.3 * len(levels), 6.6), squeeze=False, sharex="col", layout="constrained"
+        2,
+        len(levels),
+        figsize=(max(4.3 * len(levels), 6.5), 6.6),
+        squeeze=False,
+        sharex="col",
+        layout="constrained",
     )
     for column, level in enumerate(levels):
         for row, (unit, scale) in enumerate((("pi", 100.0), ("fiat", 1.0))):
@@ -331,7 +336,7 @@ def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
                 handles.append(h)
                 labels.append(label)
     _legend_below(fig, handles, labels, 6)
-    fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, 90))
     return png(fig)
 
 

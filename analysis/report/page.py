@@ -86,8 +86,8 @@ def designs_section(f: Findings) -> str:
         return ""
     body = paragraph(
         "Each design is analysed on its own (verdicts hold for every population mix under that design); "
-        "runs of different designs share their random numbers (same seed per point, mix and replication), "
-        "so the comparison is paired."
+        "runs of different designs share their random numbers (the same seed per point, mix and "
+        "replication), so differences between designs are not differences of luck."
     )
     body += table_html(f.comparison, _headers(f.comparison)) + csv_link(f.comparison, "designs-compared")
     if f.winners is not None and not f.winners.empty:
@@ -208,14 +208,14 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
     bounds (said to be infeasible when outside [0, 1]), and the share of points that dominate."""
     if f.deterrence is None:
         return None
-    keys = [c for c in ("design", *f.slice_axes, f.y) if c in f.deterrence]
+    keys = [c for c in (*f.group_columns, f.y) if c in f.deterrence]
     step = _step(f, f.x)
     frame = f.deterrence[keys]
     out = frame.copy()
-    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step)
+    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step, "deterrence")
     if f.participation is not None:
         out["participation (simulated)"] = _boundary_texts(
-            frame.merge(f.participation, on=keys, how="left"), step
+            frame.merge(f.participation, on=keys, how="left"), step, "participation"
         )
     if f.analytic is not None:
         analytic = frame.merge(f.analytic, on=[k for k in keys if k in f.analytic], how="left")
@@ -239,13 +239,31 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
     return out
 
 
-def _boundary_texts(table: pd.DataFrame, step: float | None) -> list[str]:
+#: What a boundary outside the swept range means, per margin: deterrence rises with the slash
+#: fraction (past zero at the first point: it holds throughout), participation falls (past zero at
+#: the first point: honest work pays nowhere in the range).
+OUTSIDE_RANGE = {
+    ("deterrence", boundaries.BELOW): "deters throughout the range",
+    ("deterrence", boundaries.ABOVE): "deters nowhere in the range",
+    ("participation", boundaries.BELOW): "pays nowhere in the range",
+    ("participation", boundaries.ABOVE): "pays throughout the range",
+}
+
+
+def _boundary_texts(table: pd.DataFrame, step: float | None, margin: str) -> list[str]:
     texts = []
     for r in table.itertuples():
         if r.where == boundaries.INSIDE:
-            texts.append(estimate_text(r.estimate, r.band_low, r.band_high, step))
+            text = estimate_text(r.estimate, r.band_low, r.band_high, step)
+            expected = "rising" if margin == "deterrence" else "falling"
+            direction = getattr(r, "direction", expected)
+            texts.append(
+                text
+                if direction in (expected, None) or not isinstance(direction, str)
+                else f"{text}, {direction}"
+            )
         elif isinstance(r.where, str):
-            texts.append(r.where)
+            texts.append(OUTSIDE_RANGE.get((margin, r.where), r.where))
         else:
             texts.append("–")
     return texts
@@ -315,14 +333,15 @@ def payoffs_section(f: Findings) -> str:
             ),
         )
     mixes = f.manifest.get("mixes") or ["base"]
-    pairs = [(f.designs[0], mix) for mix in mixes] + [(d, mixes[0]) for d in f.designs[1:]]
-    several = len(f.designs) > 1
+    chosen = views.selections(f)
+    # every mix under the first selection, then the first mix under each other selection
+    pairs = [(chosen[0], mix) for mix in mixes] + [(selection, mixes[0]) for selection in chosen[1:]]
     parts = []
-    for design, mix in pairs[:MAX_PAYOFF_FIGURES]:
-        stats = views.payoff_statistics(f, design, mix)
+    for selection, mix in pairs[:MAX_PAYOFF_FIGURES]:
+        stats = views.payoff_statistics(f, selection, mix)
         if stats.empty:
             continue
-        label = (f"design {design}, " if several else "") + f"mix {mix}"
+        label = "; ".join(filter(None, (views.title(f, selection), f"mix {mix}")))
         parts.append(
             image(
                 figures.payoff_panels(stats, f.x, f"Payoff per strategy ({label})"),
@@ -338,7 +357,8 @@ def payoffs_section(f: Findings) -> str:
     if len(pairs) > MAX_PAYOFF_FIGURES:
         parts.append(
             paragraph(
-                f"{len(pairs) - MAX_PAYOFF_FIGURES} more design/mix pairs are not drawn; "
+                f"{len(pairs) - MAX_PAYOFF_FIGURES} more design, slice, category or mix views are not "
+                "drawn; "
                 "their numbers are in the results directory.",
                 "note",
             )
@@ -388,13 +408,13 @@ def rounds_section(f: Findings) -> str:
     trajectories = ResultStore(f.directory).load("trajectories")
     if trajectories.empty:
         return ""
-    design = f.designs[0]
-    picks = views.representative_points(f, design)
+    selection = views.selections(f)[0]
+    picks = views.representative_points(f, selection)
     if not picks:
         return ""
     runs = pd.concat([r for _, r in picks])
     data = trajectories[trajectories["run_id"].isin(runs)]
-    where = f" (design {design})" if len(f.designs) > 1 else ""
+    where = f" ({views.title(f, selection)})" if views.title(f, selection) else ""
     body = image(
         figures.round_bands(trajectories, picks),
         "per-round bands",
