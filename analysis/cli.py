@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from importlib import metadata
 from pathlib import Path
 
 from model.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 1
 
 
 class UsageError(Exception):
@@ -260,15 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fedstake {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="on an error, also print the traceback (for bug reports)"
+    )
 
-    run = sub.add_parser("run", help="run one scenario and print its per-strategy summary")
+    run = sub.add_parser("run", parents=[common], help="run one scenario and print its per-strategy summary")
     run.add_argument("scenario", help="scenario TOML file (see scenarios/baseline.toml)")
     run.add_argument("--seed", type=_non_negative_int, help="seed (default: the scenario's seed)")
     run.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
     run.add_argument("--out", help="directory for rounds.parquet, strategies.parquet and summary.json")
     run.set_defaults(func=cmd_run)
 
-    sweep = sub.add_parser("sweep", help="run (or resume) a parameter sweep into a results directory")
+    sweep = sub.add_parser(
+        "sweep", parents=[common], help="run (or resume) a parameter sweep into a results directory"
+    )
     sweep.add_argument("sweep", help="sweep TOML file (see scenarios/sweep-*.toml)")
     sweep.add_argument("--out", required=True, help="results directory, e.g. results/NAME")
     sweep.add_argument(
@@ -280,31 +288,68 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--chunk-size", type=_positive_int, help="runs per chunk (default: about 1 s of work)")
     sweep.set_defaults(func=cmd_sweep)
 
-    report = sub.add_parser("report", help="write the self-contained HTML report of a sweep")
+    report = sub.add_parser(
+        "report", parents=[common], help="write the self-contained HTML report of a sweep"
+    )
     report.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
     report.add_argument("-o", "--output", help="the .html file to write (default: reports/NAME.html)")
     report.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     report.set_defaults(func=cmd_report)
 
-    analyze = sub.add_parser("analyze", help="print the key findings of a sweep")
+    analyze = sub.add_parser("analyze", parents=[common], help="print the key findings of a sweep")
     analyze.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
     analyze.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     analyze.set_defaults(func=cmd_analyze)
     return parser
 
 
+def explain(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one-line message for an error that reached the command line.
+
+    Status 2: the input cannot be used as it is (a scenario, sweep or results directory, an
+    argument); the message names what is wrong and what is allowed or what to do. Status 1: the
+    machine could not do it (a disk that is full or read-only, memory), or fedstake itself failed.
+    """
+    from analysis.sweep.executors import ExecutorError
+    from analysis.sweep.store import StoreError
+
+    if isinstance(exc, ScenarioError | UsageError | StoreError | ExecutorError):
+        return EXIT_BAD_INPUT, str(exc)
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        return EXIT_BAD_INPUT, "a path contains a NUL byte; paths are plain text"
+    if isinstance(exc, RecursionError):
+        return EXIT_BAD_INPUT, "the input is nested too deeply to read"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return EXIT_ENVIRONMENT, f"{where}{exc.strerror or exc}"
+    if isinstance(exc, MemoryError):
+        return EXIT_ENVIRONMENT, "out of memory: make the run or sweep smaller"
+    return EXIT_ENVIRONMENT, (
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug in fedstake — run the same "
+        "command with --debug and report the traceback"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``fedstake`` console script; returns the exit status."""
+    """Entry point of the ``fedstake`` console script; returns the exit status.
+
+    This is the one error boundary: whatever the user or the disk can cause ends in a message and
+    an exit status (2 bad input, 1 environment or internal failure, 130 interrupted), never in a
+    traceback — unless ``--debug`` asks for one.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return args.func(args)
-    except (ScenarioError, UsageError) as exc:
-        print(f"fedstake: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("fedstake: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        status, message = explain(exc)
+        print(f"fedstake: error: {message}", file=sys.stderr)
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        return status
 
 
 if __name__ == "__main__":
