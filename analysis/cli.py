@@ -152,6 +152,7 @@ def cmd_sweep(args) -> int:
     from analysis.sweep.executors import ExecutorError
     from analysis.sweep.store import StoreError
     from analysis.sweep.sweepfile import load_sweep
+    from model.limits import read_text_file
 
     sweep = load_sweep(args.sweep)
     try:
@@ -162,7 +163,7 @@ def cmd_sweep(args) -> int:
             executor=args.executor,
             chunk_size=args.chunk_size,
             sweep_file=str(args.sweep),
-            sweep_text=Path(args.sweep).read_text(encoding="utf-8"),
+            sweep_text=read_text_file(args.sweep, "sweep"),
         )
     except (StoreError, ExecutorError) as exc:
         raise UsageError(str(exc)) from None

@@ -5,16 +5,21 @@
    scenarios, same seeds) and keeps the KPI rows in a list. Bars: 2 workers ≥ 1.7× one worker, and
    the engine (1 worker, writing Parquet, progress, manifest) ≤ 5 % over the plain loop. The three
    take turns, best of ``--repeats``, timed end to end (setup and writing included).
-2. Memory: sweeps of a tiny scenario with 20,000 and 100,000 runs (2 workers); each runs in a fresh
-   process that reports its own peak resident memory (the parent's, workers excluded). Bars: under
-   500 MB and not growing with the number of runs.
+2. Memory: sweeps of the baseline scenario with 5,000, 20,000 and ``--memory-runs`` runs (default
+   100,000) and of a tiny scenario with ``--memory-runs`` runs, 2 workers, each in a fresh process.
+   While it runs, every process of the sweep (the parent and each worker) is sampled from outside
+   through /proc (``VmHWM``, the kernel's record of its peak resident memory) and its peak printed.
+   Bars: every process under 500 MB, and the peaks flat in the number of runs (before the release
+   of Mesa's per-model ids each worker grew by about 0.5 MB per baseline run). 100,000 baseline runs
+   take 6-7 minutes on 2 busy cores (240-300 runs/s); ``--memory-runs 20000`` keeps this part to
+   about 2 minutes.
 3. The default study (``scenarios/study.toml``, what ``make report`` runs: 2,500 runs, trajectories
    kept, 2 workers) with this checkout's code against an earlier commit's (``--against REV``, by
    default the last commit before issue 7 changed the engine), each in a fresh process, taking
    turns, best of ``--repeats``; prints the ratio. Bar: not slower (ratio <= 1, within noise).
 
     python bench/bench_sweep.py [--skip-memory] [--skip-throughput] [--skip-study]
-                                [--repeats 3] [--against REV]
+                                [--repeats 3] [--against REV] [--memory-runs 100000]
 """
 
 from __future__ import annotations
@@ -54,15 +59,7 @@ steps = 10
 scale = "log"
 """
 
-TINY_SWEEP = f"""
-[sweep]
-name = "bench-memory"
-base = "{BASELINE}"
-design = "montecarlo"
-points = POINTS
-replications = 10
-seed = 3
-
+TINY_FIXED = """
 [fixed]
 rounds = 5
 "population.honest_trainers" = 4
@@ -71,6 +68,16 @@ rounds = 5
 "population.poisoning_trainers" = 1
 "population.honest_validators" = 2
 "population.copying_validators" = 1
+"""
+
+MEMORY_SWEEP = f"""
+[sweep]
+name = "bench-memory"
+base = "{BASELINE}"
+design = "montecarlo"
+points = POINTS
+replications = 10
+seed = 3
 
 [[parameters]]
 path = "slashing.slash_fraction"
@@ -134,33 +141,72 @@ def throughput(directory: Path, repeats: int) -> None:
 
 MEASURE = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     from analysis.sweep.engine import execute_sweep
     from analysis.sweep.sweepfile import load_sweep
     summary = execute_sweep(load_sweep(sys.argv[1]), sys.argv[2], workers=2, progress=False)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"runs": summary.executed, "failed": summary.failed, "seconds": summary.wall_time_s,
-                      "peak_mb": peak_mb}))
+    print(json.dumps({"runs": summary.executed, "failed": summary.failed, "seconds": summary.wall_time_s}))
     """
 )
 
 
-def memory(directory: Path) -> None:
-    print("memory: the parent's peak resident memory, tiny scenario, 2 workers")
-    for points in (2_000, 10_000):
-        path = directory / f"tiny-{points}.toml"
-        path.write_text(TINY_SWEEP.replace("POINTS", str(points)))
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE, str(path), str(directory / f"tiny-{points}")],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+def peak_rss_mb(pid: int) -> float | None:
+    """A process's peak resident memory so far (``VmHWM`` in /proc), in MB; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def sweep_peaks(sweep_file: Path, out: Path, interval_s: float = 0.2) -> tuple[dict, dict[int, float]]:
+    """Run a sweep in a fresh process; return its summary and the peak RSS (MB) of every process.
+
+    The sweep's parent and its workers are found with psutil and sampled from outside every
+    ``interval_s``; ``VmHWM`` is a high-water mark, so a sample misses nothing but the last
+    ``interval_s`` of a process's life.
+    """
+    import psutil
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", MEASURE, str(sweep_file), str(out)], stdout=subprocess.PIPE, text=True
+    )
+    peaks: dict[int, float] = {}
+    parent = psutil.Process(child.pid)
+    while child.poll() is None:
+        try:
+            processes = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for process in processes:
+            peak = peak_rss_mb(process.pid)
+            if peak is not None:
+                peaks[process.pid] = max(peaks.get(process.pid, 0.0), peak)
+        time.sleep(interval_s)
+    stdout, _ = child.communicate()
+    if child.returncode:
+        raise RuntimeError(f"the sweep failed (exit {child.returncode})")
+    peaks = {pid: peaks[pid] for pid in sorted(peaks, key=lambda pid: pid != child.pid)}  # parent first
+    return json.loads(stdout.strip().splitlines()[-1]), peaks
+
+
+def memory(directory: Path, largest: int) -> None:
+    print("memory: peak resident memory of each process of the sweep (parent, then workers), 2 workers")
+    sizes = sorted({n for n in (5_000, 20_000) if n < largest} | {largest})
+    cases = [("baseline", n, "") for n in sizes] + [("tiny", largest, TINY_FIXED)]
+    for label, runs, fixed in cases:
+        path = directory / f"{label}-{runs}.toml"
+        path.write_text(MEMORY_SWEEP.replace("POINTS", str(max(1, runs // 10))) + fixed)
+        result, peaks = sweep_peaks(path, directory / f"{label}-{runs}")
         rate = result["runs"] / result["seconds"]
+        parent, *workers = peaks.values()
+        worker_text = "  ".join(f"{mb:6.1f}" for mb in workers)
         print(
-            f"  {result['runs']:>7,} runs  {result['seconds']:6.1f} s  {rate:7.0f} runs/s"
-            f"  peak {result['peak_mb']:6.1f} MB  (failed {result['failed']})"
+            f"  {label:<8} {result['runs']:>7,} runs  {result['seconds']:6.1f} s  {rate:6.0f} runs/s"
+            f"  parent {parent:6.1f} MB  workers {worker_text} MB  (failed {result['failed']})"
         )
 
 
@@ -228,12 +274,18 @@ def main() -> None:
     parser.add_argument("--skip-study", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many turns")
     parser.add_argument("--against", default=BEFORE_ISSUE_7, help="the study: the commit to compare with")
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=100_000,
+        help="memory: runs in the largest sweep (100,000 baseline runs take 6-7 minutes)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fedstake-bench-") as tmp:
         if not args.skip_throughput:
             throughput(Path(tmp), args.repeats)
         if not args.skip_memory:
-            memory(Path(tmp))
+            memory(Path(tmp), args.memory_runs)
         if not args.skip_study:
             study(Path(tmp), args.repeats, args.against)
 

@@ -35,6 +35,35 @@ KPI_DOCS = {
 }
 
 
+class KPIRangeError(ArithmeticError):
+    """A KPI left the finite range of float64 (±inf): the run is refused rather than written."""
+
+
+#: Why a KPI may be NaN: the only reasons a run reports "no value" instead of a number.
+NAN_REASONS = {
+    "pi_<s>": "no owner of <s>, or its owners commit no capital (zero stake and registration)",
+    "profit_fiat_per_round_<s>": "no owner of <s>",
+    "flag_rate_<s>": "no submission by <s> (none present, or all away or deregistered)",
+    "stake_share_<s>": "no stake bonded by anyone at the end",
+    "margin_trainers": "pi_honest is NaN, or pi of every trainer deviation is",
+    "margin_validators": "pi_honest_validator or pi_copying_validator is NaN",
+}
+
+
+def check_finite(kpis: dict[str, float]) -> None:
+    """Raise KPIRangeError naming every KPI that is +inf or -inf (NaN has its reasons, NAN_REASONS).
+
+    The scenario schema's bounds (``model.limits``) keep every KPI finite; this is the guard that
+    says which one left the range rather than writing ``inf`` into a results table.
+    """
+    bad = [f"{name} = {value!r}" for name, value in kpis.items() if math.isinf(value)]
+    if bad:
+        raise KPIRangeError(
+            f"{', '.join(bad)}: outside the finite range of float64 (about ±1.8e308); the scenario's "
+            "token amounts, price or costs are too extreme for this KPI (see model.limits)"
+        )
+
+
 def kpi_names(strategies: list[str]) -> list[str]:
     """The keys of ``run_kpis`` for a network with these strategies, in order."""
     names = []

@@ -41,20 +41,24 @@ def param(
     le: float | None = None,
     lt: float | None = None,
     choices: tuple[str, ...] | None = None,
+    zero_ok: bool = False,
 ) -> Any:
     """Declare a scenario field with its docstring and allowed values.
 
-    ``ge``/``gt``/``le``/``lt`` bound numbers (inclusive / exclusive); ``choices`` lists the names a
-    string field may take.
+    ``ge``/``gt``/``le``/``lt`` bound numbers (inclusive / exclusive); ``zero_ok`` also allows
+    exactly 0 below such a range (an amount that is either absent or at least a minimum);
+    ``choices`` lists the names a string field may take.
     """
-    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "zero_ok": zero_ok}
     if dataclasses.is_dataclass(default):
         return dataclasses.field(default_factory=lambda: default, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
 def number_text(x: float) -> str:
-    """A bound or default as TOML writes it: ``1_000_000``, ``0.5``, ``1e-09``."""
+    """A bound or default as TOML writes it: ``1_000_000``, ``0.5``, ``1e-09``, ``1e+15``."""
+    if isinstance(x, int):
+        return f"{x:_}"
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{x:_.0f}"
     return f"{x:g}"
@@ -76,10 +80,11 @@ def allowed_text(f: dataclasses.Field, kind: type) -> str:
     hi_open = m.get("lt") is not None
     if hi_open:
         hi = number_text(m["lt"])
+    zero = "0, or " if m.get("zero_ok") else ""
     if lo is not None and hi is not None:
-        return f"{noun} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        return f"{zero}{noun} in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
     if lo is not None:
-        return f"{noun} {'>' if lo_open else '>='} {lo}"
+        return f"{zero}{noun} {'>' if lo_open else '>='} {lo}"
     if hi is not None:
         return f"{noun} {'<' if hi_open else '<='} {hi}"
     return noun
@@ -139,7 +144,7 @@ def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tup
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         return value, bad
-    if kind in (int, float):
+    if kind in (int, float) and not (m.get("zero_ok") and value == 0):
         if m.get("ge") is not None and value < m["ge"]:
             return value, bad
         if m.get("gt") is not None and value <= m["gt"]:

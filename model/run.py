@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.kpis import run_kpis, strategy_figures, strategy_table
+from model.kpis import check_finite, run_kpis, strategy_figures, strategy_table
 from model.network import FLNetwork
 from model.scenario import Scenario, with_overrides
 
@@ -34,18 +34,24 @@ def run_scenario(
     rounds: int | None = None,
     trajectory: bool = False,
 ) -> RunResult:
-    """Simulate ``scenario`` with ``seed`` (default: the scenario's) for its rounds (or ``rounds``)."""
+    """Simulate ``scenario`` with ``seed`` (default: the scenario's) for its rounds (or ``rounds``).
+
+    Raises ``model.kpis.KPIRangeError`` naming any KPI that came out infinite (the schema's bounds
+    are meant to make that impossible) and ``model.ledger.LedgerError`` if tokens were not conserved.
+    """
     if rounds is not None:
         scenario = with_overrides(scenario, {"rounds": rounds})  # validated like a file
     net = FLNetwork(scenario, seed, record_trajectory=trajectory)
     net.run()
     net.ledger.check()  # conservation and non-negative balances, once per run (cheap)
     figures = strategy_figures(net)
+    kpis = run_kpis(net, figures)
+    check_finite(kpis)
     used_seed = scenario.seed if seed is None else seed
     return RunResult(
         scenario=scenario,
         seed=used_seed if isinstance(used_seed, int) else None,
-        kpis=run_kpis(net, figures),
+        kpis=kpis,
         strategies=strategy_table(net, figures),
         trajectory=net.recorder.frame() if trajectory else None,
     )

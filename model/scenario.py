@@ -10,17 +10,37 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.limits import (
+    MAX_COST_FIAT,
+    MAX_IDENTITIES,
+    MAX_PRICE_FIAT,
+    MAX_ROUNDS,
+    MAX_SEED,
+    MAX_TOKENS,
+    MIN_PRICE_FIAT,
+    MIN_TOKENS,
+    read_toml_file,
+)
 from model.params import ScenarioError, _field_kind, build, field_docs, param, to_dict
 
 SHARE_TOLERANCE = 1e-9
-#: Most participants of one strategy (and, with Sybil identities, of a whole network).
-MAX_GROUP = 1_000_000
+#: Most participants of one strategy (a run holds at most MAX_IDENTITIES identities in all).
+MAX_GROUP = MAX_IDENTITIES
+
+
+def tokens(default: float, doc: str, *, zero_ok: bool = True) -> Any:
+    """A token amount: 0 (unless ``zero_ok`` is False) or in [MIN_TOKENS, MAX_TOKENS]."""
+    return param(default, doc, ge=MIN_TOKENS, le=MAX_TOKENS, zero_ok=zero_ok)
+
+
+def fiat_per_round(default: float, doc: str) -> Any:
+    """A fiat cost or gain per round, in [0, MAX_COST_FIAT]."""
+    return param(default, doc, ge=0, le=MAX_COST_FIAT)
 
 
 def _shares_problem(path: str, names: tuple[str, ...], values: tuple[float, ...]) -> list[str]:
@@ -51,8 +71,13 @@ class Population:
         if self.honest_validators + self.copying_validators == 0:
             out.append(f"{path}: at least one validator of some strategy is required")
         identities = trainers - self.sybil_owners + self.sybil_owners * self.sybil_identities_per_owner
-        if identities > MAX_GROUP:
-            out.append(f"{path}: {identities:_} trainer identities is more than the {MAX_GROUP:_} allowed")
+        validators = self.honest_validators + self.copying_validators
+        if identities + validators > MAX_IDENTITIES:
+            out.append(
+                f"{path}: {identities + validators:_} identities ({identities:_} trainer identities, Sybil "
+                f"ones counted one by one, and {validators:_} validators) is not allowed: at most "
+                f"MAX_IDENTITIES = {MAX_IDENTITIES:_} identities in one run"
+            )
         return out
 
 
@@ -60,30 +85,32 @@ class Population:
 class Token:
     """Supply and price of the network's token."""
 
-    genesis_supply_tokens: float = param(
+    genesis_supply_tokens: float = tokens(
         1_000_000.0,
         "Tokens in existence at round 0; what participants do not hold is treasury.",
-        gt=0,
+        zero_ok=False,
     )
-    price_fiat: float = param(1.0, "Fiat value of one token (fixed in this model).", gt=0)
+    price_fiat: float = param(
+        1.0, "Fiat value of one token (fixed in this model).", ge=MIN_PRICE_FIAT, le=MAX_PRICE_FIAT
+    )
 
 
 @dataclass(frozen=True)
 class Staking:
     """Stake, registration and unbonding rules for every identity."""
 
-    min_trainer_stake_tokens: float = param(
-        100.0, "Stake a trainer identity must hold to submit; slashed stake is restored from liquid.", ge=0
+    min_trainer_stake_tokens: float = tokens(
+        100.0, "Stake a trainer identity must hold to submit; slashed stake is restored from liquid."
     )
-    validator_stake_tokens: float = param(1_000.0, "Stake each validator bonds.", gt=0)
-    initial_liquid_tokens: float = param(
-        100.0, "Liquid tokens each identity holds at genesis (its buffer for top-ups).", ge=0
+    validator_stake_tokens: float = tokens(1_000.0, "Stake each validator bonds.", zero_ok=False)
+    initial_liquid_tokens: float = tokens(
+        100.0, "Liquid tokens each identity holds at genesis (its buffer for top-ups)."
     )
-    registration_cost_tokens: float = param(
-        1.0, "Tokens burned to register one identity (paid once, at genesis).", ge=0
+    registration_cost_tokens: float = tokens(
+        1.0, "Tokens burned to register one identity (paid once, at genesis)."
     )
     unbonding_period_rounds: int = param(
-        7, "Full rounds a leaving identity's stake stays locked before it turns liquid.", ge=0, le=1_000_000
+        7, "Full rounds a leaving identity's stake stays locked before it turns liquid.", ge=0, le=MAX_ROUNDS
     )
 
 
@@ -96,14 +123,14 @@ class Emission:
         "Emission schedule by name.",
         choices=("constant", "exponential_decay", "halving"),
     )
-    initial_tokens_per_round: float = param(1_000.0, "Tokens minted in round 0.", ge=0)
+    initial_tokens_per_round: float = tokens(1_000.0, "Tokens minted in round 0.")
     decay_rate_per_round: float = param(
         0.001, "exponential_decay: fraction by which emission falls each round.", ge=0, lt=1
     )
-    halving_supply_cap_tokens: float = param(
+    halving_supply_cap_tokens: float = tokens(
         21_000_000.0,
         "halving: issuance cap; emission halves each time issuance crosses half the remaining gap.",
-        gt=0,
+        zero_ok=False,
     )
     owner_share: float = param(0.18, "Share of each round's emission to the network owner.", ge=0, le=1)
     trainer_share: float = param(0.41, "Share of each round's emission to trainers.", ge=0, le=1)
@@ -139,7 +166,10 @@ class Slashing:
         le=1,
     )
     ejection_strikes: int = param(
-        0, "Flags after which an identity is ejected and its stake unbonds; 0 = never.", ge=0
+        0,
+        "Flags after which an identity is ejected and its stake unbonds; 0 = never.",
+        ge=0,
+        le=MAX_ROUNDS,  # an identity is flagged at most once a round: more strikes would mean never
     )
 
     def problems(self, path: str) -> list[str]:
@@ -205,18 +235,16 @@ class Quality:
 class Costs:
     """Fiat costs and the poisoners' outside gain."""
 
-    train_cost_fiat_per_round: float = param(5.0, "Cost of training one real update.", ge=0)
-    validate_cost_fiat_per_round: float = param(20.0, "Cost of evaluating one round's submissions.", ge=0)
+    train_cost_fiat_per_round: float = fiat_per_round(5.0, "Cost of training one real update.")
+    validate_cost_fiat_per_round: float = fiat_per_round(20.0, "Cost of evaluating one round's submissions.")
     capital_cost_rate_per_round: float = param(
         0.0005,
         "Opportunity cost of staked capital, as a fraction of its fiat value per round.",
         ge=0,
         le=1,
     )
-    poison_gain_fiat_per_round: float = param(
-        0.0,
-        "Outside gain g a poisoner collects in each round an undetected poison enters the model.",
-        ge=0,
+    poison_gain_fiat_per_round: float = fiat_per_round(
+        0.0, "Outside gain g a poisoner collects in each round an undetected poison enters the model."
     )
     outside_option_return_per_round: float = param(
         0.0,
@@ -240,8 +268,8 @@ class Scenario:
 
     name: str = param("unnamed", "Short name shown in summaries and reports.")
     description: str = param("", "Free text about the scenario.")
-    rounds: int = param(200, "Rounds (epochs) to simulate.", ge=1, le=1_000_000)
-    seed: int = param(0, "Default seed of a run when none is given.", ge=0)
+    rounds: int = param(200, "Rounds (epochs) to simulate.", ge=1, le=MAX_ROUNDS)
+    seed: int = param(0, "Default seed of a run when none is given.", ge=0, le=MAX_SEED)
     population: Population = param(Population(), "Participants by strategy.")
     token: Token = param(Token(), "Token supply and price.")
     staking: Staking = param(Staking(), "Stake, registration and unbonding.")
@@ -311,18 +339,11 @@ def scenario_from_dict(data: Mapping[str, Any], source: str | None = None) -> Sc
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario TOML file; refuse it (ScenarioError) if anything in it is wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([f"cannot read the scenario file: {exc.strerror}"], str(path)) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(["not a text file: a scenario is UTF-8 TOML"], str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    """Read a scenario TOML file; refuse it (ScenarioError) if anything in it is wrong.
+
+    The file must be a regular UTF-8 file of at most ``model.limits.MAX_FILE_BYTES``.
+    """
+    data = read_toml_file(path, "scenario")  # refuses devices, huge files, deep nesting (model.limits)
     return scenario_from_dict(data, str(path))
 
 

@@ -50,7 +50,7 @@ BAD_SCENARIOS = {
     ),
     "negative stake": (
         "[staking]\nmin_trainer_stake_tokens = -10\n",
-        ["staking.min_trainer_stake_tokens", "-10", ">= 0"],
+        ["staking.min_trainer_stake_tokens", "-10", "0, or a number in [1e-09, 1e+15]"],
     ),
     "typo'd section": ("[slahsing]\nslash_fraction = 0.2\n", ["unknown key 'slahsing'", "slashing"]),
     "wrong type": ('rounds = "ten"\n', ["rounds = 'ten'", "a whole number"]),

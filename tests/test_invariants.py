@@ -7,9 +7,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import Scenario, with_overrides
+from model.limits import MIN_TOKENS
 from model.network import FLNetwork
 
 FRACTION = st.floats(0.0, 1.0)
+
+
+def tokens(high: float) -> st.SearchStrategy[float]:
+    """A token amount up to ``high``: 0 or at least MIN_TOKENS (the schema refuses anything between)."""
+    return st.one_of(st.just(0.0), st.floats(MIN_TOKENS, high))
 
 
 @st.composite
@@ -20,7 +26,7 @@ def scenarios(draw) -> Scenario:
     owner = draw(FRACTION)
     trainer = draw(st.floats(0.0, 1.0 - owner))
     rule = draw(st.sampled_from(["equal", "stake_weighted", "score_weighted"]))
-    min_stake = draw(st.floats(0.0 if rule != "stake_weighted" else 1.0, 500.0))
+    min_stake = draw(tokens(500.0) if rule != "stake_weighted" else st.floats(1.0, 500.0))
     overrides = {
         "rounds": draw(st.integers(1, 25)),
         "population.honest_trainers": draw(st.integers(0, 8)),
@@ -34,11 +40,11 @@ def scenarios(draw) -> Scenario:
         "token.price_fiat": draw(st.floats(0.01, 100.0)),
         "staking.min_trainer_stake_tokens": min_stake,
         "staking.validator_stake_tokens": draw(st.floats(1.0, 5000.0)),
-        "staking.initial_liquid_tokens": draw(st.floats(0.0, 200.0)),
-        "staking.registration_cost_tokens": draw(st.floats(0.0, 10.0)),
+        "staking.initial_liquid_tokens": draw(tokens(200.0)),
+        "staking.registration_cost_tokens": draw(tokens(10.0)),
         "staking.unbonding_period_rounds": draw(st.integers(0, 5)),
         "emission.schedule": draw(st.sampled_from(["constant", "exponential_decay", "halving"])),
-        "emission.initial_tokens_per_round": draw(st.floats(0.0, 5000.0)),
+        "emission.initial_tokens_per_round": draw(tokens(5000.0)),
         "emission.decay_rate_per_round": draw(st.floats(0.0, 0.5)),
         "emission.halving_supply_cap_tokens": draw(st.floats(1.0, 1e5)),
         "emission.owner_share": owner,

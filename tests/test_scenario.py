@@ -61,7 +61,10 @@ def test_int_is_accepted_for_a_float_field():
     ("data", "fragments"),
     [
         ({"slashing": {"slash_fraction": 1.5}}, ["slashing.slash_fraction", "1.5", "[0, 1]"]),
-        ({"staking": {"min_trainer_stake_tokens": -5}}, ["staking.min_trainer_stake_tokens", "-5", ">= 0"]),
+        (
+            {"staking": {"min_trainer_stake_tokens": -5}},
+            ["staking.min_trainer_stake_tokens", "-5", "0, or a number in [1e-09, 1e+15]"],
+        ),
         ({"slahsing": {"slash_fraction": 0.2}}, ["unknown key 'slahsing'", "did you mean 'slashing'"]),
         ({"slashing": {"slash_fraktion": 0.2}}, ["unknown key 'slashing.slash_fraktion'", "slash_fraction"]),
         ({"rounds": "many"}, ["rounds = 'many'", "a whole number"]),

@@ -56,13 +56,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model import Scenario, ScenarioError, load_scenario, scenario_from_dict, with_overrides
+from model.limits import MAX_SEED, read_toml_file
 from model.params import to_dict
 from model.scenario import did_you_mean, key_type, scenario_keys
 
@@ -85,6 +86,16 @@ SWEEP_KEYS = {
 PARAMETER_KEYS = {"path", "low", "high", "steps", "scale", "type", "values"}
 #: Most runs one sweep may hold (points × designs × mixes × replications); split bigger studies.
 MAX_RUNS = 10_000_000
+#: Most tokenomics designs, and most population mixes, in one sweep (each is validated against
+#: every other, and the report draws one panel per design).
+MAX_DESIGNS = MAX_MIXES = 100
+#: Most numbers a sampled design draws (its points × parameters), 400 MB of float64 in the parent.
+MAX_DESIGN_NUMBERS = 50_000_000
+#: Most rounds kept of one run's trajectory (``trajectory_points``).
+MAX_TRAJECTORY_POINTS = 1_000
+#: Most trajectory rows one sweep keeps (runs × points); the report loads them all at once, at
+#: about 300 bytes a row.
+MAX_TRAJECTORY_ROWS = 5_000_000
 #: Morris grid levels when the sweep does not say.
 DEFAULT_MORRIS_LEVELS = 4
 #: What a sweep without ``[designs]`` (or ``[mixes]``) has: one entry, "base", overriding nothing.
@@ -218,15 +229,25 @@ class _Settings:
     seed: int
     trajectories: bool
     trajectory_points: int
+    trajectory_points_given: bool
+    """Whether the file set ``trajectory_points`` (the default is not held against short runs)."""
     notes: str
 
 
-def _int_field(table: Mapping, key: str, default: Any, minimum: int, problems: list[str]) -> Any:
+def _int_field(
+    table: Mapping, key: str, default: Any, minimum: int, maximum: int, problems: list[str]
+) -> Any:
+    """``table[key]``, a whole number in [minimum, maximum]; ``default`` if missing or refused.
+
+    A number written with an exponent (``1e9``) is a float in TOML, and refused as not whole.
+    """
     value = table.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        problems.append(f"sweep.{key} = {value!r} is not allowed: expected a whole number >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        problems.append(
+            f"sweep.{key} = {value!r} is not allowed: expected a whole number in [{minimum:_}, {maximum:_}]"
+        )
         return default
     return value
 
@@ -246,7 +267,7 @@ def _settings(table: Mapping, source: str | None, problems: list[str]) -> _Setti
         )
         design = None
     n_problems = len(problems)
-    points = _int_field(table, "points", None, 1, problems)
+    points = _int_field(table, "points", None, 1, MAX_RUNS, problems)
     points_refused = len(problems) > n_problems
     trajectories = table.get("trajectories", False)
     if not isinstance(trajectories, bool):
@@ -263,10 +284,11 @@ def _settings(table: Mapping, source: str | None, problems: list[str]) -> _Setti
         points=points,
         points_refused=points_refused,
         morris_levels=_morris_levels(table, design, problems),
-        replications=_int_field(table, "replications", 1, 1, problems),
-        seed=_int_field(table, "seed", 0, 0, problems),
+        replications=_int_field(table, "replications", 1, 1, MAX_RUNS, problems),
+        seed=_int_field(table, "seed", 0, 0, MAX_SEED, problems),
         trajectories=trajectories,
-        trajectory_points=_int_field(table, "trajectory_points", 50, 2, problems),
+        trajectory_points=_int_field(table, "trajectory_points", 50, 2, MAX_TRAJECTORY_POINTS, problems),
+        trajectory_points_given="trajectory_points" in table,
         notes=notes if isinstance(notes, str) else "",
     )
 
@@ -380,8 +402,8 @@ def _parameters(raw: Any, problems: list[str]) -> tuple[list[Parameter], list[Pa
             parameters.append(parameter)
             if len(problems) == before:
                 sound.append(parameter)
-    paths = [p.path for p in parameters]
-    for path in sorted({p for p in paths if paths.count(p) > 1}):
+    counts = Counter(p.path for p in parameters)
+    for path in sorted(path for path, n in counts.items() if n > 1):
         problems.append(f"parameter {path!r} is varied twice")
     return parameters, sound
 
@@ -438,11 +460,58 @@ def _check_size(
         return
     if design != "grid" and settings.points is None:
         return
-    total = _design_size(design, parameters, settings.points) * n_designs * n_mixes * settings.replications
+    points = _design_size(design, parameters, settings.points)
+    total = points * n_designs * n_mixes * settings.replications
     if total > MAX_RUNS:
         problems.append(
             f"the sweep holds {total:_} runs (points × designs × mixes × replications); at most "
-            f"{MAX_RUNS:_} are allowed in one sweep: split it, or use a sampled design"
+            f"MAX_RUNS = {MAX_RUNS:_} are allowed in one sweep: split it, or use a sampled design"
+        )
+    numbers = points * len(parameters)
+    if design != "grid" and numbers > MAX_DESIGN_NUMBERS:
+        problems.append(
+            f"the {design!r} design draws {numbers:_} numbers ({points:_} points × {len(parameters)} "
+            f"parameters); at most MAX_DESIGN_NUMBERS = {MAX_DESIGN_NUMBERS:_} are allowed: "
+            "draw fewer points or vary fewer parameters"
+        )
+    if settings.trajectories and total <= MAX_RUNS:
+        rows = total * settings.trajectory_points
+        if rows > MAX_TRAJECTORY_ROWS:
+            problems.append(
+                f"sweep.trajectories = true keeps {rows:_} trajectory rows ({total:_} runs × "
+                f"trajectory_points = {settings.trajectory_points}); at most MAX_TRAJECTORY_ROWS = "
+                f"{MAX_TRAJECTORY_ROWS:_} are allowed in one sweep: keep fewer points, or trajectories "
+                "in a smaller sweep"
+            )
+
+
+def _largest_rounds(base: Scenario, parameters: list[Parameter], designs: Overrides, mixes: Overrides) -> int:
+    """The most rounds any run of the sweep can have (the base's, a design's, a mix's or a swept one)."""
+    candidates: list[Any] = [base.rounds]
+    candidates += [overrides.get("rounds") for _, overrides in (*designs, *mixes)]
+    for p in parameters:
+        if p.path == "rounds":
+            candidates += list(p.values) if p.is_list else [p.high]
+    numbers = [c for c in candidates if isinstance(c, int | float) and not isinstance(c, bool)]
+    return int(max(numbers))
+
+
+def _check_trajectory_points(
+    settings: _Settings,
+    base: Scenario,
+    parameters: list[Parameter],
+    designs: Overrides,
+    mixes: Overrides,
+    problems: list[str],
+) -> None:
+    """A trajectory cannot keep more points than the longest run has rounds."""
+    if not settings.trajectory_points_given:
+        return
+    rounds = _largest_rounds(base, parameters, designs, mixes)
+    if settings.trajectory_points > rounds:
+        problems.append(
+            f"sweep.trajectory_points = {settings.trajectory_points} is not allowed: at most the rounds "
+            f"of the longest run ({rounds:_}), since a trajectory keeps at most one point per round"
         )
 
 
@@ -480,6 +549,11 @@ def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
         return ONLY_BASE
     if not isinstance(raw, Mapping) or not raw:
         problems.append(f"{table} must hold one or more [{table}.NAME] tables of scenario keys, got {raw!r}")
+        return ONLY_BASE
+    if len(raw) > MAX_DESIGNS:  # MAX_DESIGNS == MAX_MIXES
+        problems.append(
+            f"{table} holds {len(raw):_} tables; at most {MAX_DESIGNS} {table} are allowed in one sweep"
+        )
         return ONLY_BASE
     return tuple(
         (name, _overrides(f"{table}.{name}", overrides, problems)) for name, overrides in raw.items()
@@ -626,6 +700,7 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
     else:
         whole = False
     _check_parameters(reference, sound, problems)
+    _check_trajectory_points(settings, reference, sound, designs, mixes, problems)
     _check_designs_and_mixes(reference, whole, designs, mixes, problems)
     if problems:
         raise ScenarioError(problems, source, "sweep")
@@ -648,16 +723,10 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file; raise ScenarioError naming every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([f"cannot read the sweep file: {exc.strerror}"], str(path), "sweep") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(["not a text file: a sweep file is UTF-8 TOML"], str(path), "sweep") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"not valid TOML: {exc}"], str(path), "sweep") from None
-    return sweep_from_dict(data, path.parent, str(path))
+    """Read and validate a sweep file; raise ScenarioError naming every problem.
+
+    The file must be a regular UTF-8 file of at most ``model.limits.MAX_FILE_BYTES``, nested at
+    most ``MAX_NESTING_DEPTH`` deep (and so must its base scenario).
+    """
+    data = read_toml_file(path, "sweep")
+    return sweep_from_dict(data, Path(path).parent, str(path))
