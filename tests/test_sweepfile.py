@@ -364,3 +364,24 @@ def test_morris_levels_enter_the_content_hash():
 def test_the_valid_sweep_used_here_is_valid():
     sweep = sweep_from_dict(copy.deepcopy(valid()), Path("."))
     assert sweep.fixed == {"rounds": 20} and sweep.base.rounds == 20
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "steps", "scale", "distinct"),
+    [(0, 2, 5, "linear", 3), (1, 10, 10, "log", 7)],
+)
+def test_an_int_grid_that_would_repeat_whole_numbers_is_refused(low, high, steps, scale, distinct):
+    data = valid()
+    data["parameters"].append(
+        {"path": "slashing.ejection_strikes", "low": low, "high": high, "steps": steps, "scale": scale}
+    )
+    problems = refusal(data)
+    assert mentioned(problems, f"steps = {steps} repeats whole numbers")
+    assert mentioned(problems, f"holds {distinct} distinct steps")
+
+
+def test_an_int_grid_with_one_step_per_whole_number_is_accepted():
+    data = valid()
+    data["parameters"].append({"path": "slashing.ejection_strikes", "low": 0, "high": 4, "steps": 5})
+    sweep = sweep_from_dict(data, Path("."))
+    assert sweep.parameters[-1].grid_values() == [0, 1, 2, 3, 4]

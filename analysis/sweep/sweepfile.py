@@ -364,7 +364,28 @@ def _parameter(i: int, raw: Any, keys: list[str], problems: list[str]) -> Parame
         problems.append(
             f"{where}.steps = {steps!r} is not allowed: expected a whole number in [1, {MAX_RUNS:_}]"
         )
-    return Parameter(path=path, low=low, high=high, steps=steps, scale=scale, kind=kind)
+    parameter = Parameter(path=path, low=low, high=high, steps=steps, scale=scale, kind=kind)
+    if kind == "int" and isinstance(steps, int) and not problems_for(where, problems):
+        _check_whole_number_steps(where, parameter, problems)
+    return parameter
+
+
+def problems_for(where: str, problems: list[str]) -> bool:
+    """Whether a problem was already recorded for the parameter ``where``."""
+    return any(p.startswith(where) for p in problems)
+
+
+def _check_whole_number_steps(where: str, p: Parameter, problems: list[str]) -> None:
+    """An int grid whose steps round onto the same whole number would run a point twice and
+    weigh it twice in the analysis: refuse it, saying how many distinct steps the range holds."""
+    whole_numbers = int(p.high - p.low) + 1
+    if p.steps > whole_numbers or len(set(p.grid_values())) < p.steps:
+        distinct = len(set(p.grid_values())) if p.steps <= whole_numbers else whole_numbers
+        problems.append(
+            f"{where}.steps = {p.steps} repeats whole numbers: the range {p.low:g} to {p.high:g}"
+            f"{' (log scale)' if p.scale == 'log' else ''} holds {distinct} distinct steps; use "
+            f"steps <= {distinct} or a list of values"
+        )
 
 
 def _range_kind(where: str, path: str, declared: Any, problems: list[str]) -> str:
