@@ -14,6 +14,11 @@ A grid axis is read level by level and never binned: it is one when the sweep's 
 or the parameter is a list of values (``parameter_specs`` in the manifest). Older manifests lack the
 specs; there an axis of a sampled design counts as a grid axis when its values repeat (at most half
 as many levels as points, and at most :data:`MAX_GRID_LEVELS`).
+
+A whole-number axis (a strike count, a population: ``kind = "int"`` in its spec, else an integer
+column) is never evaluated at fractions: in a sampled design it is read level by level when it has
+at most :data:`MAX_GRID_LEVELS` distinct values, and otherwise evaluated at whole numbers
+(:func:`evaluation_levels`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class Axis:
     """Numeric axes: the upper end of the swept range."""
     scale: str = "linear"
     """``linear`` or ``log``: how the range was sampled, used to scale it onto [0, 1]."""
+    integer: bool = False
+    """Levels are whole numbers (a strike count, a population): never evaluated at fractions."""
 
     def to_unit(self, values) -> np.ndarray:
         """``values`` mapped onto [0, 1] over the range, on the axis's scale."""
@@ -90,8 +97,11 @@ def read_axes(results: pd.DataFrame, parameters: list[str], manifest: dict[str, 
         numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
         levels = tuple(sorted(column.dropna().unique().tolist(), key=lambda v: (str(type(v)), v)))
         spec = specs.get(path)
+        integer = numeric and _whole_numbers(column, spec)
         if design not in SAMPLED_DESIGNS or not numeric:
             grid = True
+        elif integer and len(levels) <= MAX_GRID_LEVELS:
+            grid = True  # few whole numbers: each level is a value the parameter really takes
         elif spec is not None:
             grid = spec.get("kind") == "list"
         else:  # an older manifest: a sampled axis whose values repeat is a list's
@@ -103,8 +113,27 @@ def read_axes(results: pd.DataFrame, parameters: list[str], manifest: dict[str, 
             if spec is not None and spec.get("low") is not None and spec.get("high") is not None:
                 low, high = float(spec["low"]), float(spec["high"])
                 scale = spec.get("scale") or "linear"
-        axes.append(Axis(path, numeric, grid, levels, low, high, scale))
+        axes.append(Axis(path, numeric, grid, levels, low, high, scale, integer))
     return axes
+
+
+def _whole_numbers(column: pd.Series, spec: dict[str, Any] | None) -> bool:
+    """A parameter of whole numbers: its spec says ``kind = "int"``, else its column is integer."""
+    if spec is not None and spec.get("kind") in ("int", "real"):
+        return spec["kind"] == "int"
+    return pd.api.types.is_integer_dtype(column)
+
+
+def evaluation_levels(axis: Axis, count: int = 9) -> list[Any]:
+    """The levels of ``axis`` a fitted boundary is evaluated at: a grid axis's own levels;
+    otherwise ``count`` evenly spaced values over the range (on its scale), rounded to distinct
+    whole numbers for an integer axis."""
+    if axis.grid:
+        return list(axis.levels)
+    values = axis.from_unit(np.linspace(0.0, 1.0, count))
+    if axis.integer:
+        return [int(v) for v in np.unique(np.round(values))]
+    return [float(v) for v in values]
 
 
 def varying_numeric(axes: list[Axis]) -> list[Axis]:

@@ -39,6 +39,17 @@ ABOVE_ZERO, BELOW_ZERO = "above zero throughout", "below zero throughout"
 NO_DATA = "no data"
 #: What each named boundary is about: the margin in ``dominance.classify`` and its expected direction.
 NAMED = {"deterrence": ("trainers", RISING), "participation": ("participation", FALLING)}
+#: The columns of :func:`boundary_row`, in order.
+ROW_COLUMNS = (
+    "estimate",
+    "band_low",
+    "band_high",
+    "where",
+    "direction",
+    "crossings",
+    "between_low",
+    "between_high",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,10 @@ class Crossing:
     """Where it crosses zero (linear interpolation between the two neighbouring points)."""
     direction: str
     """``rising`` (from < 0 to ≥ 0) or ``falling`` (from ≥ 0 to < 0)."""
+    left: float = math.nan
+    """The neighbouring point below (or at) ``x`` on the old side of the sign change."""
+    right: float = math.nan
+    """The neighbouring point above (or at) ``x`` on the new side: the sign changes between the two."""
 
 
 def crossings(x: Sequence[float], v: Sequence[float]) -> list[Crossing]:
@@ -74,27 +89,8 @@ def crossings(x: Sequence[float], v: Sequence[float]) -> list[Crossing]:
             at = x[i]
         else:
             at = x[i] + (-a / (b - a)) * (x[i + 1] - x[i])
-        found.append(Crossing(float(at), direction))
+        found.append(Crossing(float(at), direction, float(x[i]), float(x[i + 1])))
     return found
-
-
-def crossing(x: Sequence[float], v: Sequence[float], rising: bool) -> tuple[float, str]:
-    """The first ``x`` where ``v`` crosses zero upward (``rising``) or downward, interpolated.
-
-    Returns (x, where): ``where`` is ``inside`` for a crossing found between two points,
-    ``below range`` when ``v`` is already past zero at the first point, ``above range`` when it
-    never gets there (x is then NaN). Points with NaN are skipped.
-    """
-    x, v = np.asarray(x, float), np.asarray(v, float)
-    keep = ~np.isnan(v)
-    if not keep.any():
-        return math.nan, ABOVE
-    first = v[keep][0]
-    if (first >= 0) if rising else (first < 0):
-        return float(x[keep][0]), BELOW
-    wanted = RISING if rising else FALLING
-    found = next((c for c in crossings(x, v) if c.direction == wanted), None)
-    return (found.x, INSIDE) if found else (math.nan, ABOVE)
 
 
 def band_around(found: Crossing, x, band_lower, band_upper) -> tuple[float, float]:
@@ -127,7 +123,9 @@ def _series(group: pd.DataFrame, x: str, name: str) -> tuple[np.ndarray, ...]:
     )
 
 
-def _groups(table: pd.DataFrame, by: list[str]):
+def groups(table: pd.DataFrame, by: list[str]):
+    """``(key, rows)`` per group of ``table`` by the ``by`` columns, the key as ``{column: value}``;
+    one group ``({}, table)`` when ``by`` is empty. NaN levels form groups of their own."""
     if not by:
         yield {}, table
         return
@@ -137,13 +135,14 @@ def _groups(table: pd.DataFrame, by: list[str]):
 
 def boundary_row(xs, mean, band_lower, band_upper, rising: bool) -> dict:
     """The boundary of one series: ``estimate``, ``band_low``, ``band_high``, ``where``,
-    ``direction`` and ``crossings`` (how many sign changes the mean has in all).
+    ``direction``, ``crossings`` (how many sign changes the mean has in all) and ``between_low``
+    / ``between_high`` (the two neighbouring points the sign changes between).
 
     The estimate is the first crossing in the expected direction (``rising`` or not); failing
     that, the first crossing the other way (``direction`` says which). With no crossing ``where``
     is ``below range`` (the mean is already past zero at the first point: it holds throughout for
     a rising margin, nowhere for a falling one), ``above range``, or ``no data`` (no point has a
-    value); estimate and band are then NaN.
+    value); estimate, band and neighbours are then NaN.
     """
     expected = RISING if rising else FALLING
     found = crossings(xs, mean)
@@ -154,12 +153,14 @@ def boundary_row(xs, mean, band_lower, band_upper, rising: bool) -> dict:
         "where": ABOVE,
         "direction": expected,
         "crossings": len(found),
+        "between_low": math.nan,
+        "between_high": math.nan,
     }
     pick = next((c for c in found if c.direction == expected), found[0] if found else None)
     if pick is not None:
         low, high = band_around(pick, xs, band_lower, band_upper)
         row |= {"estimate": pick.x, "band_low": low, "band_high": high, "where": INSIDE}
-        row["direction"] = pick.direction
+        row |= {"direction": pick.direction, "between_low": pick.left, "between_high": pick.right}
     else:
         finite = mean[~np.isnan(mean)]
         if not len(finite):
@@ -182,18 +183,16 @@ def boundary(
     ``classified`` is the output of ``dominance.classify`` (worst-mix ``<name>_mean`` and band per
     point). ``by`` defaults to ``["design"]`` when that column is present. Columns: the ``by``
     columns, ``y`` (when given), then those of :func:`boundary_row`: ``estimate``, ``band_low``,
-    ``band_high``, ``where`` (``inside``, ``below range`` or ``above range``), ``direction`` and
-    ``crossings``. Outside the range the estimate and band are NaN; a band end whose bound never
-    crosses inside the range is ±inf.
+    ``band_high``, ``where`` (``inside``, ``below range`` or ``above range``), ``direction``,
+    ``crossings``, ``between_low`` and ``between_high``. Outside the range the estimate and band
+    are NaN; a band end whose bound never crosses inside the range is ±inf.
     """
     by = list(by) if by is not None else (["design"] if "design" in classified else [])
     levels = [*by, y] if y is not None else by
     rows = []
-    for key, group in _groups(classified, levels):
+    for key, group in groups(classified, levels):
         rows.append(key | boundary_row(*_series(group, x, name), rising))
-    return pd.DataFrame(
-        rows, columns=[*levels, "estimate", "band_low", "band_high", "where", "direction", "crossings"]
-    )
+    return pd.DataFrame(rows, columns=[*levels, *ROW_COLUMNS])
 
 
 def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -201,14 +200,15 @@ def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.D
 
     For ``deterrence`` (the trainers' margin) and ``participation`` (honest profit minus the
     outside option), per ``by`` group: one row per crossing of the worst-mix mean, with
-    ``estimate``, the band (``band_low``, ``band_high``), ``direction`` (rising / falling) and
-    ``where`` = ``inside``; a margin that never changes sign gets one row with ``where`` =
-    ``above zero throughout``, ``below zero throughout`` or ``no data`` (NaN estimate and band, no
+    ``estimate``, the band (``band_low``, ``band_high``), ``direction`` (rising / falling),
+    ``where`` = ``inside`` and ``between_low`` / ``between_high`` (the neighbouring levels the sign
+    changes between); a margin that never changes sign gets one row with ``where`` = ``above zero
+    throughout``, ``below zero throughout`` or ``no data`` (NaN estimate, band and neighbours, no
     direction).
     """
     by = list(by)
     rows = []
-    for key, group in _groups(classified, by):
+    for key, group in groups(classified, by):
         for label, (name, _) in NAMED.items():
             xs, mean, band_lower, band_upper = _series(group, x, name)
             found = crossings(xs, mean)
@@ -223,6 +223,8 @@ def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.D
                         "band_high": high,
                         "direction": c.direction,
                         "where": INSIDE,
+                        "between_low": c.left,
+                        "between_high": c.right,
                     }
                 )
             if not found:
@@ -237,7 +239,19 @@ def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.D
                         "band_high": math.nan,
                         "direction": None,
                         "where": where,
+                        "between_low": math.nan,
+                        "between_high": math.nan,
                     }
                 )
-    columns = [*by, "name", "estimate", "band_low", "band_high", "direction", "where"]
+    columns = [
+        *by,
+        "name",
+        "estimate",
+        "band_low",
+        "band_high",
+        "direction",
+        "where",
+        "between_low",
+        "between_high",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -6,8 +6,9 @@
 * :func:`compare_designs` — per design: how often honesty dominates, its safe band, and what it
   costs per round (tokens emitted, their fiat value, tokens burned and slashed) over the runs where
   honesty dominates and over all runs;
-* :func:`winners` — per parameter point: the designs under which honesty dominates and the one
-  with the largest worst-mix lower bound of the trainers' margin;
+* :func:`winners` — per parameter point: the designs under which honesty dominates (joined with
+  :data:`DESIGN_SEPARATOR`, as design names may contain commas) and the one with the largest
+  worst-mix lower bound of the trainers' margin;
 * :func:`dropped_runs` — ok runs whose margin is NaN, counted per design, mix and KPI, with why.
 """
 
@@ -26,6 +27,8 @@ from analysis.settings import value_per_run
 if TYPE_CHECKING:
     from analysis.findings import Findings
 
+#: Joins the names of the designs that dominate at a point (names may contain commas).
+DESIGN_SEPARATOR = " | "
 #: Cost per round of a design, from its runs' KPIs: column → (KPI, valued in fiat).
 COSTS = {
     "emitted_tokens_per_round": ("minted_tokens", False),
@@ -41,14 +44,17 @@ def _boundary_tables(f: Findings) -> tuple[pd.DataFrame, pd.DataFrame, list[str]
         return None
     if f.deterrence is not None and f.participation is not None:
         return f.deterrence, f.participation, [*f.group_columns, f.y]
-    if f.shape == "1-D" and f.thresholds is not None:
-        keys = ["design", *f.categorical]
-        tables = [
-            boundaries.boundary(f.classified, f.x, None, name, expected == boundaries.RISING, keys)
-            for name, expected in boundaries.NAMED.values()
-        ]
-        return tables[0], tables[1], keys
+    if f.boundaries_1d is not None:
+        table = f.boundaries_1d
+        return (
+            table[table["name"] == "deterrence"].drop(columns="name"),
+            table[table["name"] == "participation"].drop(columns="name"),
+            list(f.group_columns),
+        )
     return None
+
+
+SAFE_BAND_COLUMNS = ("low", "high", "width", "open_low", "open_high")
 
 
 def safe_bands(f: Findings) -> pd.DataFrame | None:
@@ -80,7 +86,7 @@ def safe_bands(f: Findings) -> pd.DataFrame | None:
             {k: r[k] for k in keys}
             | {"low": low, "high": high, "width": high - low, "open_low": open_low, "open_high": open_high}
         )
-    return pd.DataFrame(rows, columns=[*keys, "low", "high", "width", "open_low", "open_high"])
+    return pd.DataFrame(rows, columns=[*keys, *SAFE_BAND_COLUMNS])
 
 
 def _band_end(row: pd.Series, suffix: str, direction: str, range_end: float) -> tuple[float | None, bool]:
@@ -110,7 +116,10 @@ def compare_designs(f: Findings) -> pd.DataFrame:
 
     Columns: ``design``, ``points``, ``dominates``, ``uncertain``, ``fails``, ``share_dominates``
     (and ``share_uncertain``, ``share_fails``); ``safe_band_levels`` (levels with a safe slashing
-    band) and ``safe_band_mean_width`` (NaN without one); then each cost of :data:`COSTS` twice —
+    band), of them ``safe_band_closed`` (both ends are boundaries) with ``safe_band_mean_width`` —
+    the mean width of the closed bands only, NaN without one — and ``safe_band_open`` (an end is the
+    swept range's: the band reaches past it) with ``safe_band_open_min_width`` (every open band is
+    at least this wide; NaN without one); then each cost of :data:`COSTS` twice —
     ``<cost>_where_dominates`` (mean over the runs at points where honesty dominates; NaN when
     there are none) and ``<cost>_all`` (mean over every ok run).
     """
@@ -128,9 +137,7 @@ def compare_designs(f: Findings) -> pd.DataFrame:
             row[v] = int(counts.get(v, 0))
         for v in (dominance.DOMINATES, dominance.UNCERTAIN, dominance.FAILS):
             row[f"share_{v}"] = row[v] / len(points) if len(points) else math.nan
-        bands = f.safe_bands[f.safe_bands["design"] == design] if f.safe_bands is not None else pd.DataFrame()
-        row["safe_band_levels"] = len(bands)
-        row["safe_band_mean_width"] = float(bands["width"].mean()) if len(bands) else math.nan
+        row |= _safe_band_widths(f.safe_bands, design)
         mine = (ok["design"] == design).to_numpy()
         for column in COSTS:
             values = costs.loc[mine, column]
@@ -142,10 +149,25 @@ def compare_designs(f: Findings) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _safe_band_widths(bands: pd.DataFrame | None, design: str) -> dict[str, float | int]:
+    """A design's safe bands summarised: closed ones by their mean width, open ones (cut at an end
+    of the swept range, so really wider) by how many and how wide at least."""
+    mine = bands[bands["design"] == design] if bands is not None else pd.DataFrame(columns=SAFE_BAND_COLUMNS)
+    is_open = (mine["open_low"] | mine["open_high"]).to_numpy(bool)
+    closed, cut = mine[~is_open], mine[is_open]
+    return {
+        "safe_band_levels": len(mine),
+        "safe_band_closed": len(closed),
+        "safe_band_mean_width": float(closed["width"].mean()) if len(closed) else math.nan,
+        "safe_band_open": len(cut),
+        "safe_band_open_min_width": float(cut["width"].min()) if len(cut) else math.nan,
+    }
+
+
 def winners(f: Findings) -> pd.DataFrame | None:
-    """Per parameter point (None with one design): ``dominating_designs`` (comma-joined, in design
-    order; empty when none) and ``best_design`` (largest worst-mix lower bound of the trainers'
-    margin; None when no design has a finite bound there)."""
+    """Per parameter point (None with one design): ``dominating_designs`` (joined with
+    :data:`DESIGN_SEPARATOR`, in design order; empty when none) and ``best_design`` (largest
+    worst-mix lower bound of the trainers' margin; None when no design has a finite bound there)."""
     if len(f.designs) < 2:
         return None
     order = {d: i for i, d in enumerate(f.designs)}
@@ -156,7 +178,9 @@ def winners(f: Findings) -> pd.DataFrame | None:
     for key, group in groups:
         group = group.sort_values("design", key=lambda s: s.map(order))
         row = dict(zip(f.parameters, key if isinstance(key, tuple) else (key,), strict=True))
-        row["dominating_designs"] = ", ".join(group.loc[group["honesty"] == dominance.DOMINATES, "design"])
+        row["dominating_designs"] = DESIGN_SEPARATOR.join(
+            group.loc[group["honesty"] == dominance.DOMINATES, "design"]
+        )
         finite = group[np.isfinite(group["trainers_lower"].astype(float))]
         row["best_design"] = finite.loc[finite["trainers_lower"].idxmax(), "design"] if len(finite) else None
         rows.append(row)

@@ -4,9 +4,9 @@ At a parameter point θ with R replications, the honesty margin ``Δ = π_honest
 best deviation by mean payoff at θ; ``margin_validators`` for honest vs copying validators) has a one-sided
 95 % lower bound ``mean − t(0.95, R−1)·sd/√R`` and upper bound ``mean + t(…)·sd/√R``. Honesty
 
-* **dominates** at θ when the lower bound is > 0 under every population mix (and every mix has
-  data) and honest work is individually rational (the lower bound of ``π_honest − outside option``
-  is ≥ 0 under every mix);
+* **dominates** at θ when the lower bound is > 0 under every population mix where the margin's
+  question exists (and every such mix has data) and honest work is individually rational (the
+  lower bound of ``π_honest − outside option`` is ≥ 0 under every mix);
 * **fails** when the upper bound is < 0 under some mix (or honest work is not rational there);
 * is **uncertain** otherwise — more replications would tell.
 
@@ -16,6 +16,13 @@ margin gets a two-sided band (95 % by default: ``mean ± t(0.975, R−1)·sd/√
 boundaries' bands are built from. Only runs with status ``ok`` count; failed runs are reported
 separately, and runs whose margin is NaN (no cheating strategy present, no capital committed) are
 left out of that margin and counted by the findings.
+
+A mix where the deviating side of a margin is absent — no lazy, Sybil or poisoning trainer for the
+trainers' margin, no copying validator for the validators' — has no value of that margin because
+the question does not arise there: it is left out of that margin's worst case (column
+``<name>_absent`` of :func:`point_statistics`). A mix whose runs failed or are missing, or whose
+margin is undefined for another reason (no honest trainers, no capital committed), still keeps the
+point from dominating.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from analysis.settings import with_design_column
+from model.kpis import TRAINER_DEVIATIONS
 
 DOMINATES, UNCERTAIN, FAILS = "dominates", "uncertain", "fails"
 ID_COLUMNS = ("run_id", "point", "design", "mix", "replication", "seed", "status", "error")
@@ -35,6 +45,12 @@ MARGINS = {
     "margin_trainers": "trainers",
     "margin_validators": "validators",
     "honest_surplus": "participation",
+}
+#: Per margin, the payoff columns of its deviating side: where none has a value while honest
+#: players' payoff does, the deviation is absent and the margin's question does not arise.
+DEVIATING_SIDE = {
+    "trainers": ("pi_honest", tuple(f"pi_{d}" for d in TRAINER_DEVIATIONS)),
+    "validators": ("pi_honest_validator", ("pi_copying_validator",)),
 }
 
 
@@ -77,9 +93,6 @@ def interval(values: pd.Series, confidence: float = CONFIDENCE) -> tuple[float, 
     sd = float(v.std(ddof=1))
     half = float(t_half_width(sd, n, confidence))
     return mean, sd, mean - half, mean + half, n
-
-
-TRAINER_DEVIATIONS = ("lazy", "sybil", "poisoning")
 
 
 def margin_samples(group: pd.DataFrame) -> pd.Series:
@@ -129,9 +142,10 @@ def point_statistics(
     interval) and ``<name>_n`` (replications with a value) for ``trainers`` (π_honest minus the best
     deviation, see :func:`margin_samples`), ``validators`` and ``participation`` (π_honest − outside
     option, per run), plus every ``pi_<strategy>`` mean, beside ``design``, the parameter columns
-    and ``mix``. Results without a ``design`` column are one design, ``"base"``.
+    and ``mix``; and ``<name>_absent`` (see :func:`deviation_absent`). Results without a ``design``
+    column are one design, ``"base"``.
     """
-    results = _with_design(results)
+    results = with_design_column(results)
     ok = with_honest_surplus(results[results["status"] == "ok"], _aligned(outside_option, results))
     keys = [*_point_keys(results), "mix"]
     samples = pd.DataFrame(
@@ -157,12 +171,27 @@ def point_statistics(
         table[f"{name}_band_lower"] = np.where(n > 1, mean - two_sided, -np.inf)
         table[f"{name}_band_upper"] = np.where(n > 1, mean + two_sided, np.inf)
         table[f"{name}_n"] = n.astype(int)
+        table[f"{name}_absent"] = deviation_absent(ok, keys, name).reindex(table.index).to_numpy(bool)
     table = table.reset_index()
     return table[[*keys, *[c for c in table.columns if c not in keys]]]
 
 
-def _with_design(results: pd.DataFrame) -> pd.DataFrame:
-    return results if "design" in results.columns else results.assign(design="base")
+def deviation_absent(ok: pd.DataFrame, keys: list[str], name: str) -> pd.Series:
+    """Per ``keys`` group of ok runs: whether margin ``name``'s deviating side is absent.
+
+    True when no run of the group has a payoff for any deviation of the margin
+    (:data:`DEVIATING_SIDE`) while some run has the honest side's payoff — a strategy's payoff per
+    unit of capital is NaN exactly when it has no capital, and with no capital committed at all
+    the honest payoff is NaN too. Always False for ``participation`` (no deviation) and for
+    results without the payoff columns.
+    """
+    index = ok.groupby(keys, sort=True, dropna=False).size().index
+    honest, deviations = DEVIATING_SIDE.get(name, (None, ()))
+    deviations = [c for c in deviations if c in ok]
+    if honest not in ok or not deviations:
+        return pd.Series(False, index=index)
+    counts = ok[[*keys, honest, *deviations]].groupby(keys, sort=True, dropna=False).count()
+    return (counts[deviations].sum(axis=1) == 0) & (counts[honest] > 0)
 
 
 def _aligned(outside_option: float | pd.Series, results: pd.DataFrame) -> float | pd.Series:
@@ -198,29 +227,35 @@ def classify(
     ``_band_upper``: the smallest over mixes, so a boundary drawn from them agrees with the
     verdict); ``honesty`` — the verdict for trainers and participation together (honest trainers
     beat every deviation and honest work pays at least the outside option); ``honesty_all`` — the
-    same with validators too; and ``mixes`` (how many mixes had data).
+    same with validators too; and ``mixes`` (how many mixes had data). A mix where a margin's
+    deviating side is absent is left out of that margin's worst case (see the module docstring);
+    with no mix left, the margin's statistics are NaN (bounds ±inf) and its verdict uncertain.
     """
-    results = _with_design(results)
+    results = with_design_column(results)
     return classify_statistics(point_statistics(results, confidence, outside_option), results)
 
 
 def classify_statistics(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """:func:`classify` from already computed :func:`point_statistics` of ``results``."""
-    results = _with_design(results)
+    results = with_design_column(results)
     keys = _point_keys(results)
     expected = results["mix"].nunique()  # every design runs under every mix
-    grouped = per_mix.groupby(keys, sort=True, dropna=False)
-    table = grouped.size().rename("mixes").to_frame()
+    table = per_mix.groupby(keys, sort=True, dropna=False).size().rename("mixes").to_frame()
     missing = table["mixes"].to_numpy() < expected
     for name in MARGINS.values():
-        worst = grouped[[f"{name}_{stat}" for stat in STATISTICS]].min()
+        worst = _worst_over_mixes(per_mix, keys, name).reindex(table.index)
+        for stat, fill in (
+            ("lower", -np.inf),
+            ("band_lower", -np.inf),
+            ("upper", np.inf),
+            ("band_upper", np.inf),
+        ):
+            worst[f"{name}_{stat}"] = worst[f"{name}_{stat}"].fillna(fill)  # no mix where it arises
         table = table.join(worst)
-        fails = grouped[f"{name}_upper"].min() < 0
-        lower = grouped[f"{name}_lower"].min()
+        fails = (table[f"{name}_upper"] < 0).to_numpy()
+        lower = table[f"{name}_lower"]
         above = (lower >= 0) if name == "participation" else (lower > 0)  # individual rationality: ≥
-        table[name] = np.select(
-            [fails.to_numpy(), above.to_numpy() & ~missing], [FAILS, DOMINATES], UNCERTAIN
-        )
+        table[name] = np.select([fails, above.to_numpy() & ~missing], [FAILS, DOMINATES], UNCERTAIN)
     table["honesty"] = [combine(t, p) for t, p in zip(table["trainers"], table["participation"], strict=True)]
     table["honesty_all"] = [
         combine(t, p, v)
@@ -230,6 +265,13 @@ def classify_statistics(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.Data
     verdicts = ["trainers", "validators", "participation", "honesty", "honesty_all"]
     stats_columns = [f"{name}_{stat}" for name in MARGINS.values() for stat in STATISTICS]
     return table[[*keys, *verdicts, *stats_columns, "mixes"]]
+
+
+def _worst_over_mixes(per_mix: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+    """The smallest over mixes of each of ``name``'s statistics, mixes where it is absent left out."""
+    absent = per_mix.get(f"{name}_absent", pd.Series(False, index=per_mix.index)).to_numpy(bool)
+    columns = [f"{name}_{stat}" for stat in STATISTICS]
+    return per_mix.loc[~absent, [*keys, *columns]].groupby(keys, sort=True, dropna=False)[columns].min()
 
 
 def combine(*verdicts: str) -> str:

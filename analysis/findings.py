@@ -21,7 +21,7 @@ from analysis import axes as axes_module
 from analysis import boundaries, comparison, dominance, surface, theory
 from analysis.axes import SLASH, Axis
 from analysis.settings import base_scenario, design_names, mix_names, value_per_run, with_design_column
-from analysis.summary import STRATEGY_LABELS, best_deviation, findings_table, short, summarise
+from analysis.summary import STRATEGY_LABELS, findings_table, short, summarise
 from analysis.sweep.store import ResultStore
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "short",
     "summarise",
 ]
-__all__ += ["best_deviation"]
 
 OUTSIDE_OPTION = "costs.outside_option_return_per_round"
 GRID_METHOD = "linear interpolation of the worst mix's mean margin between neighbouring grid levels"
@@ -57,6 +56,9 @@ class Findings:
     """Varied parameters with numeric levels."""
     categorical: list[str]
     """Varied parameters with named levels (e.g. a reward rule)."""
+    integer: list[str]
+    """Numeric parameters of whole numbers (a strike count, a population): never read at fractions;
+    their boundary rows say between which two whole numbers (``between_low``, ``between_high``)."""
     designs: list[str]
     """The tokenomics designs (``["base"]`` when the sweep has none)."""
     shape: str
@@ -76,6 +78,9 @@ class Findings:
     mixes: list[str] = field(default_factory=list)
     thresholds: pd.DataFrame | None = None
     """1-D: every sign change of each margin along x (``boundaries.thresholds``)."""
+    boundaries_1d: pd.DataFrame | None = None
+    """1-D: per group (``group_columns``) and ``name`` (deterrence, participation), the one boundary
+    bounding the region where the margin holds (``boundaries.boundary``'s columns)."""
     deterrence: pd.DataFrame | None = None
     """2-D, n-D, sampled: the deterrence boundary per (design, slice, category, y level)."""
     participation: pd.DataFrame | None = None
@@ -94,6 +99,10 @@ class Findings:
     """Several designs: per point, the designs under which honesty dominates and the best one."""
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per (design, mix, KPI) with NaN values among ok runs: runs, reason."""
+    left_out: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per (design, mix, margin) where the mix is left out of the margin's worst case
+    because its deviating side is absent: ``design``, ``mix``, ``margin``, ``points`` (where it is
+    absent), ``of`` (points with runs of the mix) and ``reason``."""
     notes: list[str] = field(default_factory=list)
     """How it was computed: interval methods and levels, boundary method, slices chosen."""
     boundary_method: str = ""
@@ -119,17 +128,6 @@ class Findings:
     def group_columns(self) -> list[str]:
         """The columns each boundary table is split by: design, slice axes, categorical axes."""
         return ["design", *self.slice_axes, *self.categorical]
-
-
-def load_base(manifest: dict[str, Any]):
-    """The sweep's base scenario as the manifest recorded it (None for older manifests)."""
-    return base_scenario(manifest)
-
-
-def choose_axes(parameters: list[str], numeric: list[str]) -> tuple[str | None, str | None]:
-    """x: the slash fraction if varied, else the first numeric parameter; y: a reward level if
-    varied, else the next numeric parameter."""
-    return axes_module.choose_axes(numeric)
 
 
 def analyze(
@@ -165,6 +163,7 @@ def analyze(
         parameters=parameters,
         numeric=[a.path for a in axes if a.numeric],
         categorical=[a.path for a in axes if not a.numeric],
+        integer=[a.path for a in axes if a.integer],
         designs=design_names(results, manifest),
         shape=axes_module.shape_of(axes, manifest.get("design")),
         x=x,
@@ -174,6 +173,8 @@ def analyze(
         mixes=mix_names(results, manifest),
     )
     f.notes += _interval_notes(confidence)
+    f.left_out = _left_out_mixes(per_mix)
+    f.notes += _left_out_notes(f)
     if slices is not None and f.shape != "n-D":
         raise ValueError(
             f"slices apply to sweeps of three or more numeric axes; this sweep is {f.shape} "
@@ -196,6 +197,40 @@ def analyze(
     return f
 
 
+#: The margins as the notes name them.
+MARGIN_LABELS = {
+    "trainers": "trainers' margin",
+    "validators": "validators' margin",
+    "participation": "participation margin",
+}
+#: Why a mix is left out of a margin's worst case: the margin's deviating side is absent there.
+ABSENT_REASONS = {
+    "trainers": "no lazy, Sybil or poisoning trainers",
+    "validators": "no copying validators",
+}
+
+
+def _left_out_mixes(per_mix: pd.DataFrame) -> pd.DataFrame:
+    """Per (design, mix, margin): the points where the mix is left out of the margin's worst case."""
+    rows = []
+    for (design, mix), group in per_mix.groupby(["design", "mix"], sort=True):
+        for name, reason in ABSENT_REASONS.items():
+            absent = int(group.get(f"{name}_absent", pd.Series(False, index=group.index)).sum())
+            if absent:
+                rows.append([design, mix, name, absent, len(group), reason])
+    return pd.DataFrame(rows, columns=["design", "mix", "margin", "points", "of", "reason"])
+
+
+def _left_out_notes(f: Findings) -> list[str]:
+    return [
+        f"Mix {r.mix}{_under(f, r.design)} has {r.reason} at {r.points} of its {r.of} points: there it is "
+        f"left out of the worst case of the {MARGIN_LABELS[r.margin]}, because a verdict for every mix is "
+        "about the mixes where that question arises (a mix whose runs failed or are missing still keeps a "
+        "point from dominating)."
+        for r in f.left_out.itertuples()
+    ]
+
+
 def _interval_notes(confidence: float) -> list[str]:
     return [
         f"Dominance uses one-sided {confidence:.0%} Student-t bounds of each margin over the replications "
@@ -209,21 +244,42 @@ def _interval_notes(confidence: float) -> list[str]:
 
 # -- boundaries per shape ----------------------------------------------------------------------
 def _thresholds(f: Findings, axis: Axis, rng: np.random.Generator) -> None:
-    by = ["design", *f.categorical]
+    """1-D: every sign change along x (``thresholds``) and the one boundary per margin
+    (``boundaries_1d``), read off the grid or, for a sampled axis, off a fitted curve."""
+    by = f.group_columns
     if axis.grid:
         f.thresholds = boundaries.thresholds(f.classified, f.x, by)
+        f.boundaries_1d = pd.concat(
+            [
+                boundaries.boundary(f.classified, f.x, None, name, expected == boundaries.RISING, by).assign(
+                    name=label
+                )
+                for label, (name, expected) in boundaries.NAMED.items()
+            ],
+            ignore_index=True,
+        )
         f.boundary_method = GRID_METHOD
         return
     rows = []
-    for key, per_mix in _groups(f.per_mix, by):
+    for key, per_mix in boundaries.groups(f.per_mix, by):
         for label, (name, expected) in boundaries.NAMED.items():
             found, _, _ = surface.fitted_boundaries(
-                _mix_data(per_mix, name, [axis]), [None], expected == boundaries.RISING, rng
+                _mix_data(f, per_mix, name, [axis], key), [None], expected == boundaries.RISING, rng
             )
-            row = _to_axis_units(found[0], axis)
-            rows.append(key | {"name": label, **{k: row[k] for k in ("estimate", "band_low", "band_high")}})
-            rows[-1] |= {"direction": row["direction"], "where": row["where"]}
-    f.thresholds = pd.DataFrame(rows)
+            rows.append(key | {"name": label} | _to_axis_units(found[0], axis))
+    f.boundaries_1d = pd.DataFrame(rows, columns=[*by, "name", *boundaries.ROW_COLUMNS])
+    columns = [
+        *by,
+        "name",
+        "estimate",
+        "band_low",
+        "band_high",
+        "direction",
+        "where",
+        "between_low",
+        "between_high",
+    ]
+    f.thresholds = f.boundaries_1d[columns].copy()
     f.boundary_method = f"{surface.METHOD}; band: bootstrap over design points"
     f.notes.append(
         f"Thresholds along the sampled axis {f.x} come from a fitted curve ({surface.METHOD}, bandwidth "
@@ -258,7 +314,7 @@ def _grid_boundaries(f: Findings, others: list[Axis], named: dict[str, list[Any]
         f.slices = [dict(zip(levels, combo, strict=True)) for combo in _product(list(levels.values()))]
     by = ["design", *f.categorical]
     tables = {"deterrence": [], "participation": []}
-    for fixed in f.slices:
+    for fixed in f.slices:  # the slice axes' levels are added to each slice's table
         part = axes_module.at_levels(f.classified, fixed)
         for label, (name, expected) in boundaries.NAMED.items():
             table = boundaries.boundary(part, f.x, f.y, name, expected == boundaries.RISING, by)
@@ -273,29 +329,34 @@ def _sampled_boundaries(
     f: Findings, by_path: dict[str, Axis], numeric_axes: list[Axis], rng: np.random.Generator
 ) -> None:
     x_axis, y_axis = by_path[f.x], by_path[f.y]
-    y_unit = list(np.unique(y_axis.to_unit(y_axis.levels))) if y_axis.grid else list(np.linspace(0, 1, 9))
-    y_levels = [_plain_level(y_axis, u) for u in y_unit]
-    by = ["design", *f.categorical]
+    y_levels = axes_module.evaluation_levels(y_axis)
+    y_unit = [float(u) for u in y_axis.to_unit(y_levels)]
+    by = f.group_columns
     tables = {"deterrence": [], "participation": []}
     resamples = set()
-    for key, per_mix in _groups(f.per_mix, by):
+    for key, per_mix in boundaries.groups(f.per_mix, by):
         for label, (name, expected) in boundaries.NAMED.items():
             found, n_boot, _ = surface.fitted_boundaries(
-                _mix_data(per_mix, name, [x_axis, y_axis]), y_unit, expected == boundaries.RISING, rng
+                _mix_data(f, per_mix, name, [x_axis, y_axis], key), y_unit, expected == boundaries.RISING, rng
             )
             resamples.add(n_boot)
             for level, row in zip(y_levels, found, strict=True):
                 tables[label].append(key | {f.y: level} | _to_axis_units(row, x_axis))
     for label, rows in tables.items():
-        setattr(f, label, pd.DataFrame(rows))
+        setattr(f, label, pd.DataFrame(rows, columns=[*by, f.y, *boundaries.ROW_COLUMNS]))
     f.boundary_method = (
         f"{surface.METHOD}, bandwidth by leave-one-out cross-validation; zero contour on a "
         f"{surface.GRID_POINTS}-point grid in x; band: 95 % percentile bootstrap over design points"
     )
+    if y_axis.grid:
+        evaluated = f"each level of {f.y}"
+    elif y_axis.integer:
+        evaluated = f"{len(y_levels)} evenly spaced whole numbers of {f.y}"
+    else:
+        evaluated = f"{len(y_levels)} evenly spaced levels of {f.y}"
     f.notes.append(
         f"Sampled design ({f.manifest.get('design')}): boundaries come from a fitted surface of each mix's "
-        f"mean margin over ({f.x}, {f.y}) — {surface.METHOD} — evaluated at "
-        f"{'each level of ' + f.y if y_axis.grid else f'{len(y_levels)} evenly spaced levels of ' + f.y}; "
+        f"mean margin over ({f.x}, {f.y}) — {surface.METHOD} — evaluated at {evaluated}; "
         "the band is the 2.5–97.5 % percentile of the boundary over "
         f"{', '.join(map(str, sorted(resamples)))} bootstrap resamples of the design points."
     )
@@ -304,35 +365,56 @@ def _sampled_boundaries(
         f.notes.append(f"The fitted surface averages over the other sampled axes ({', '.join(others)}).")
 
 
-def _mix_data(per_mix: pd.DataFrame, name: str, axes: list[Axis]) -> list[surface.MixData]:
+def _mix_data(
+    f: Findings, per_mix: pd.DataFrame, name: str, axes: list[Axis], key: dict[str, Any]
+) -> list[surface.MixData]:
+    """Each mix's points with a value of margin ``name``, for the fitted worst case.
+
+    A mix where the margin's deviating side is absent is left out (the question does not arise
+    there; ``f.left_out`` says so). A mix with too few points to fit is left out too, with a note.
+    """
     out = []
-    for _, rows in per_mix.groupby("mix", sort=True):
-        rows = rows[rows[f"{name}_mean"].notna()]
+    for mix, rows in per_mix.groupby("mix", sort=True):
+        absent = rows.get(f"{name}_absent", pd.Series(False, index=rows.index)).to_numpy(bool)
+        rows = rows[~absent & rows[f"{name}_mean"].notna().to_numpy()]
+        if absent.all():
+            continue
         points = np.column_stack([a.to_unit(rows[a.path]) for a in axes])
-        out.append(surface.MixData(points, rows[f"{name}_mean"].to_numpy(float)))
+        data = surface.MixData(points, rows[f"{name}_mean"].to_numpy(float))
+        if surface.too_few_points(data):
+            group = ", ".join(f"{k} = {v}" for k, v in key.items() if k != "design" or len(f.designs) > 1)
+            n = len(data.values)
+            f.notes.append(
+                f"Mix {mix}{' (' + group + ')' if group else ''} has {n} point{'s' if n != 1 else ''} with a "
+                f"value of the {MARGIN_LABELS[name]}, fewer than the {surface.MIN_POINTS} a fitted surface "
+                "needs: it is left out of the fitted worst case, so the boundary there is the worst case "
+                "over the other mixes only."
+            )
+        out.append(data)
     return out
 
 
 def _to_axis_units(row: dict, axis: Axis) -> dict:
-    """A boundary row found in unit x, with its numbers mapped back onto the axis (±inf kept)."""
+    """A boundary row found in unit x, with its numbers mapped back onto the axis (±inf kept).
+
+    ``between_low`` / ``between_high`` become the two whole numbers the verdict changes between on
+    an integer axis — the one below the estimate (or at it, for a falling margin, which still holds
+    there) and the next — and NaN on a real one: a fitted curve has no swept levels to name.
+    """
     out = dict(row)
     for key in ("estimate", "band_low", "band_high"):
         value = out[key]
         if isinstance(value, float) and math.isfinite(value):
             out[key] = float(axis.from_unit(value))
+    out["between_low"] = out["between_high"] = math.nan
+    if axis.integer and out["where"] == boundaries.INSIDE:
+        if out["direction"] == boundaries.RISING:  # holds from the first whole number at or above it
+            out["between_high"] = float(math.ceil(out["estimate"]))
+            out["between_low"] = out["between_high"] - 1
+        else:  # holds up to the last whole number at or below it
+            out["between_low"] = float(math.floor(out["estimate"]))
+            out["between_high"] = out["between_low"] + 1
     return out
-
-
-def _plain_level(axis: Axis, u: float) -> Any:
-    value = float(axis.from_unit(u))
-    if axis.grid:
-        return axes_module.match_level(axis.levels, value)
-    return value
-
-
-def _groups(table: pd.DataFrame, by: list[str]):
-    for key, group in table.groupby(by, sort=True, dropna=False):
-        yield dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)), group
 
 
 def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
@@ -348,30 +430,35 @@ def _levels_text(levels: list[Any]) -> str:
 
 # -- theory ------------------------------------------------------------------------------------
 def _theory(f: Findings) -> None:
-    """The closed form's bounds over the same scenarios, when the boundaries are in slash fraction."""
+    """The closed form's bounds over the same scenarios, when the boundaries are in slash fraction.
+
+    One analytic row per simulated boundary row, its scenario built from the full parameter values
+    of the points that row stands for (every swept parameter but x): a parameter constant over
+    them takes its value, one the fitted surface of a sampled design averages over takes its median
+    there (with a note).
+    """
     if f.x != SLASH or base_scenario(f.manifest) is None:
         return
-    simulated = {"deterrence": f.deterrence, "participation": f.participation}
-    if f.shape == "1-D":
-        keys = ["design", *f.categorical]
-        groups = f.classified[keys].drop_duplicates().to_dict("records")
-        f.analytic = theory.analytic_table(f.manifest, f.mixes, groups, None, [])
-        simulated = {
-            label: boundaries.boundary(f.classified, f.x, None, name, expected == boundaries.RISING, keys)
-            for label, (name, expected) in boundaries.NAMED.items()
-        }
-    elif f.deterrence is not None:
-        keys = f.group_columns
-        groups = f.deterrence[keys].drop_duplicates().to_dict("records")
-        levels = list(dict.fromkeys(f.deterrence[f.y].tolist()))
-        table = theory.analytic_table(f.manifest, f.mixes, groups, f.y, levels)
-        # One scenario per (group, level): keep the rows the simulated tables have.
-        f.analytic = None if table is None else table.merge(f.deterrence[[*keys, f.y]], on=[*keys, f.y])
-        keys = [*keys, f.y]
+    keys = list(f.group_columns)
+    if f.shape == "1-D" and f.boundaries_1d is not None:
+        simulated = {label: f.boundaries_1d[f.boundaries_1d["name"] == label] for label in boundaries.NAMED}
+    elif f.deterrence is not None and f.participation is not None:
+        simulated = {"deterrence": f.deterrence, "participation": f.participation}
+        keys.append(f.y)
     else:
         return
+    groups = simulated["deterrence"][keys].drop_duplicates().to_dict("records")
+    averaged: set[str] = set()
+    settings = [_scenario_values(f, group, averaged) for group in groups]
+    f.analytic = theory.analytic_table(f.manifest, f.mixes, groups, settings)
     if f.analytic is None:
         return
+    if averaged:
+        f.notes.append(
+            "The closed form is evaluated at the median of "
+            + ", ".join(sorted(averaged))
+            + " over the design points each boundary stands for (the fitted surface averages over them)."
+        )
     f.distances = {
         label: theory.boundary_distance(simulated[label], f.analytic, f.y, label, on=keys)
         for label in ("deterrence", "participation")
@@ -383,6 +470,35 @@ def _theory(f: Findings) -> None:
             )
             for label in ("deterrence", "participation")
         }
+
+
+def _scenario_values(f: Findings, group: dict[str, Any], averaged: set[str]) -> dict[str, Any]:
+    """Every swept parameter's value (x aside) for the analytic scenario of one boundary row.
+
+    The points the row stands for are those at the row's group levels, and at its y level when the
+    sweep has points there (a sampled y is evaluated between them). Parameters constant over those
+    points take that value, others their median (whole for an integer axis; added to ``averaged``).
+    """
+    fixed = {k: v for k, v in group.items() if k != "design" and k != f.y}
+    points = axes_module.at_levels(f.classified[f.classified["design"] == group["design"]], fixed)
+    if f.y is not None and f.y in group:
+        at_y = axes_module.at_levels(points, {f.y: group[f.y]})
+        points = at_y if len(at_y) else points
+    values: dict[str, Any] = {}
+    for p in f.parameters:
+        if p == f.x:
+            continue
+        if p in group:
+            values[p] = group[p]
+            continue
+        distinct = points[p].dropna().unique()
+        if len(distinct) == 1:
+            values[p] = distinct[0]
+        elif len(distinct) > 1 and p in f.numeric:
+            median = float(np.median(points[p].astype(float)))
+            values[p] = round(median) if p in f.integer else median
+            averaged.add(p)
+    return values
 
 
 # -- regions -----------------------------------------------------------------------------------
@@ -415,40 +531,59 @@ def _under(f: Findings, design: str) -> str:
 
 
 def _sensitivity(f: Findings, numeric: list[str]) -> None:
+    """What matters for the trainers' margin — the margin dominance uses (best deviation by mean per
+    point and mix, ``dominance.trainer_margins``) — over the first design's runs: Sobol' indices for
+    a ``saltelli`` design, Morris μ* for ``morris``, the correlation ratio η² otherwise."""
     from analysis import sensitivity
 
     runs = f.results[f.results["design"] == f.designs[0]]
     ok = runs[runs["status"] == "ok"]
-    if (
-        f.manifest.get("design") == "saltelli"
-        and ok["margin_trainers"].notna().all()
-        and len(ok) == len(runs)
-    ):
-        # Sobol' indices need the design's block order (A, B, AB_1 … AB_d): one value per design
-        # point — consecutive runs with the same parameters, over its mixes and replications.
-        ordered = runs.sort_values("run_id")
-        starts = (ordered[f.parameters] != ordered[f.parameters].shift()).any(axis=1).cumsum()
-        per_design = ordered.groupby(starts.to_numpy())["margin_trainers"].mean().to_numpy()
-        try:
-            f.sensitivity = sensitivity.sobol_indices(
-                per_design, len(per_design) // (len(numeric) + 2), numeric
-            )
-            f.sensitivity_method = "Sobol' indices of the trainers' margin (bootstrap 95 % intervals)"
+    margin = dominance.trainer_margins(ok, ["design", *f.parameters, "mix"])
+    design = f.manifest.get("design")
+    if design in ("saltelli", "morris") and len(ok) == len(runs):
+        per_design_point = _per_design_point(f, ok, margin)
+        if per_design_point is not None and design == "saltelli":
+            try:
+                f.sensitivity = sensitivity.sobol_indices(
+                    per_design_point.to_numpy(), len(per_design_point) // (len(numeric) + 2), numeric
+                )
+                f.sensitivity_method = "Sobol' indices of the trainers' margin (bootstrap 95 % intervals)"
+                return
+            except ValueError:
+                pass
+        if per_design_point is not None and design == "morris" and _morris(f, ok, per_design_point):
             return
-        except ValueError:
-            pass
-    complete = ok["margin_trainers"].notna().all() and len(ok) == len(runs)
-    if f.manifest.get("design") == "morris" and complete and _morris(f, runs):
-        return
-    per_point = ok.groupby(numeric)["margin_trainers"].mean().reset_index()
-    if len(per_point) >= 4 and per_point["margin_trainers"].std() > 0:
-        f.sensitivity = sensitivity.rank_parameters(
-            per_point[numeric].astype(float), per_point["margin_trainers"]
-        )
+    per_point = ok[numeric].assign(margin=margin).groupby(numeric)["margin"].mean().dropna().reset_index()
+    if len(per_point) >= 4 and per_point["margin"].std() > 0:
+        f.sensitivity = sensitivity.rank_parameters(per_point[numeric].astype(float), per_point["margin"])
         f.sensitivity_method = "correlation ratio η² (and Spearman ρ) of the trainers' margin, per point"
 
 
-def _morris(f: Findings, runs: pd.DataFrame) -> bool:
+def _per_design_point(f: Findings, ok: pd.DataFrame, margin: pd.Series) -> pd.Series | None:
+    """The trainers' margin per design point of a sampled design, in the design's order, averaged
+    over the mixes (where it has a value) and replications; None unless every design point has one.
+
+    Equal neighbouring design points stay separate (see :func:`_design_point`).
+    """
+    means = margin.groupby(_design_point(f, ok)).mean()
+    expected = f.manifest.get("design_points")
+    if means.isna().any() or (isinstance(expected, int) and len(means) != expected):
+        return None
+    if not (means.index.to_numpy() == np.arange(len(means))).all():
+        return None
+    return means
+
+
+def _design_point(f: Findings, runs: pd.DataFrame) -> pd.Series:
+    """Each run's design point: ``point // (designs × mixes)`` — the results' ``point`` counts
+    parameter points, then designs, then mixes — with the counts from the manifest's ``designs`` and
+    ``mixes`` lists (from the runs for older manifests that lack them)."""
+    n_designs = len(f.manifest.get("designs") or []) or f.results["design"].nunique()
+    n_mixes = len(f.manifest.get("mixes") or []) or f.results["mix"].nunique()
+    return runs["point"] // (n_designs * n_mixes)
+
+
+def _morris(f: Findings, ok: pd.DataFrame, means: pd.Series) -> bool:
     """Morris elementary effects of the trainers' margin (a ``morris`` design): one value per
     design point, in the design's trajectory order, averaged over mixes and replications."""
     from analysis import sensitivity
@@ -457,10 +592,7 @@ def _morris(f: Findings, runs: pd.DataFrame) -> bool:
     levels = f.manifest.get("morris_levels")
     if not specs or not isinstance(levels, int):
         return False
-    per_parameter_point = max(len(f.designs), 1) * max(len(f.mixes), 1)
-    parameter_point = runs["point"] // per_parameter_point
-    means = runs.groupby(parameter_point)["margin_trainers"].mean()
-    values = runs.groupby(parameter_point)[f.parameters].first().loc[means.index]
+    values = ok.groupby(_design_point(f, ok))[f.parameters].first().loc[means.index]
     try:
         f.sensitivity = sensitivity.morris_indices(values, means.to_numpy(), specs, levels)
     except ValueError:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis import boundaries, dominance
 from analysis.axes import SLASH, at_levels
+from model.kpis import TRAINER_DEVIATIONS
 
 if TYPE_CHECKING:
     from analysis.findings import Findings
@@ -57,7 +58,7 @@ def short(parameter: str | None) -> str:
 
 def best_deviation(row: pd.Series) -> str:
     """The cheating strategy with the highest mean payoff at a per-mix point row."""
-    candidates = {s: row.get(f"pi_{s}", np.nan) for s in ("lazy", "sybil", "poisoning")}
+    candidates = {s: row.get(f"pi_{s}", np.nan) for s in TRAINER_DEVIATIONS}
     candidates = {s: v for s, v in candidates.items() if not pd.isna(v)}
     return max(candidates, key=candidates.get) if candidates else "none"
 
@@ -71,6 +72,18 @@ def _band(low: float, high: float) -> str:
     if math.isinf(high):
         return f"95 % band {_fmt(low)} to beyond the swept range"
     return f"95 % band {_fmt(low)}–{_fmt(high)}"
+
+
+def _whole(value: float) -> str:
+    """A whole number of an integer axis (a level, or a whole number next to a boundary)."""
+    return _fmt(value) if isinstance(value, str) or not math.isfinite(value) else f"{round(value):,d}"
+
+
+def _whole_band(low: float, high: float) -> str:
+    """A boundary's band on an integer axis, widened to the whole numbers around it."""
+    return _band(
+        math.floor(low) if math.isfinite(low) else low, math.ceil(high) if math.isfinite(high) else high
+    )
 
 
 def _counts(points: pd.DataFrame, column: str = "honesty") -> dict[str, int]:
@@ -95,6 +108,7 @@ def summarise(f: Findings) -> list[str]:
         lines += _design_comparison(f)
     for design in f.designs:
         lines += _design_sentences(f, design)
+    lines += _left_out_sentences(f)
     lines += _dropped_sentences(f)
     failures = len(f.failures)
     if failures:
@@ -137,14 +151,28 @@ def _design_comparison(f: Findings) -> list[str]:
                 f"— {_fmt(r['emitted_tokens_per_round_where_dominates'])} emitted where honesty dominates"
             )
         if r["safe_band_levels"]:
-            words.append(
-                f"; its safe slashing band exists at {r['safe_band_levels']} levels, "
-                f"{_fmt(r['safe_band_mean_width'])} wide on average"
-            )
+            words.append(_safe_band_words(r))
         elif f.x == SLASH:
             words.append("; it has no safe slashing band in the swept range")
         lines.append(" ".join(words).replace(" ;", ";") + ".")
     return lines
+
+
+def _safe_band_words(r: pd.Series) -> str:
+    """A design's safe slashing band in words: closed bands by their mean width, open ones — cut
+    at an end of the swept range, so wider than measured — by how wide they are at least."""
+    parts = []
+    if r["safe_band_closed"]:
+        parts.append(f"{r['safe_band_closed']} closed, {_fmt(r['safe_band_mean_width'])} wide on average")
+    if r["safe_band_open"]:
+        parts.append(
+            f"{r['safe_band_open']} reaching past the swept range (at least "
+            f"{_fmt(r['safe_band_open_min_width'])} wide)"
+        )
+    levels = r["safe_band_levels"]
+    return f"; its safe slashing band exists at {levels} level{'s' if levels != 1 else ''}: " + " and ".join(
+        parts
+    )
 
 
 def _design_sentences(f: Findings, design: str) -> list[str]:
@@ -225,6 +253,13 @@ def _threshold_sentences(f: Findings, design: str, prefix: str) -> list[str]:
                 if r["where"] != boundaries.INSIDE:
                     continue
                 becomes = good if r["direction"] == boundaries.RISING else bad
+                if f.x in f.integer:
+                    changes.append(
+                        f"between {_whole(r['between_low'])} and {_whole(r['between_high'])} {x_name} "
+                        f"({_whole_band(r['band_low'], r['band_high'])}): from {_whole(r['between_high'])} "
+                        f"on, {becomes}"
+                    )
+                    continue
                 changes.append(
                     f"from {_fmt(r['estimate'])} ({_band(r['band_low'], r['band_high'])}) {becomes}"
                 )
@@ -262,7 +297,9 @@ def _boundary_overview(f: Findings, group: pd.DataFrame) -> str:
         f"the deterrence boundary in {short(f.x)} lies inside the swept range at {len(inside)} of "
         f"{len(group)} levels of {short(f.y)}"
     )
-    if len(inside):
+    if len(inside) and f.x in f.integer:
+        text += f" (from {_whole(inside['between_high'].min())} to {_whole(inside['between_high'].max())})"
+    elif len(inside):
         text += f" (from {_fmt(inside['estimate'].min())} to {_fmt(inside['estimate'].max())})"
     return text + f"; no deterrence is needed at {below} and none in the range deters at {above}."
 
@@ -283,6 +320,21 @@ def _level_sentence(f: Findings, design: str, fixed: dict, row: pd.Series, part:
         )
     elif row["where"] == boundaries.NO_DATA:
         text = f"{at[0].upper()}{at[1:]}, the trainers' margin has no value (see the runs left out)"
+    elif f.x in f.integer:  # whole numbers only: say between which two the verdict changes
+        between = (
+            f"(it changes between {_whole(row['between_low'])} and {_whole(row['between_high'])}; "
+            f"{_whole_band(row['band_low'], row['band_high'])})"
+        )
+        if row["direction"] == boundaries.RISING:
+            text = (
+                f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation for {x_name} ≥ "
+                f"{_whole(row['between_high'])} {between}; below it {cheat} pays best"
+            )
+        else:
+            text = (
+                f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation only for {x_name} ≤ "
+                f"{_whole(row['between_low'])} {between}"
+            )
     elif row["direction"] == boundaries.RISING:
         text = (
             f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation for {x_name} ≥ "
@@ -301,9 +353,14 @@ def _level_sentence(f: Findings, design: str, fixed: dict, row: pd.Series, part:
         if len(p):
             p = p.iloc[0]
             if p["where"] == boundaries.INSIDE and p["direction"] == boundaries.FALLING:
+                where = (
+                    f"from {_whole(p['between_high'])} on"
+                    if f.x in f.integer
+                    else f"above {_fmt(p['estimate'])}"
+                )
                 text += (
-                    f"; above {_fmt(p['estimate'])} honest trainers' false-positive slashing losses push "
-                    "their profit below the outside option"
+                    f"; {where} honest trainers' false-positive slashing losses push their profit below the "
+                    "outside option"
                 )
             elif p["where"] == boundaries.BELOW:
                 text += f"; but honest work does not pay the outside option here at any {x_name} swept"
@@ -376,14 +433,31 @@ def _outside_unit_interval(label: str, bounds: pd.Series) -> str:
     return f"the analytic {label} bound lies outside [0, 1] everywhere ({'; '.join(parts) or 'undefined'})"
 
 
+def _left_out_sentences(f: Findings) -> list[str]:
+    """One sentence per mix left out of a margin's worst case: which mix, which margin and why."""
+    verdict = {"trainers": "the trainers' verdict", "validators": "the validators' verdict"}
+    out = []
+    for r in f.left_out.itertuples():
+        where = f"Under design {r.design}, mix {r.mix}" if len(f.designs) > 1 else f"Mix {r.mix}"
+        at = f"at all {r.of} points" if r.points == r.of else f"at {r.points} of its {r.of} points"
+        out.append(
+            f"{where} has {r.reason} {at}, so it is left out of {verdict.get(r.margin, r.margin)} there: "
+            "a verdict for every mix is about the mixes where that question arises."
+        )
+    return out
+
+
 def _dropped_sentences(f: Findings) -> list[str]:
     labels = {
         "margin_trainers": "the trainers' margin",
         "margin_validators": "the validators' margin",
         "pi_honest": "honest profit per unit of capital (so the participation margin)",
     }
+    explained = {(r.design, r.mix, r.margin) for r in f.left_out.itertuples() if r.points == r.of}
     out = []
     for _, r in f.dropped.iterrows():
+        if (r["design"], r["mix"], r["quantity"]) in explained:
+            continue  # a mix without the deviation: its sentence in _left_out_sentences says why
         where = f"under design {r['design']}, mix {r['mix']}" if len(f.designs) > 1 else f"in mix {r['mix']}"
         out.append(
             f"{r['runs']} runs {where} have no value of {labels.get(r['kpi'], r['kpi'])}: {r['reason']}; "
@@ -398,21 +472,14 @@ def findings_table(f: Findings) -> pd.DataFrame:
     per design, category and threshold (1-D), or per design and category (the other shapes)."""
     if f.deterrence is not None and f.participation is not None:
         return _boundary_table(f)
+    keys = list(f.group_columns)
     if f.thresholds is not None:
-        keys = ["design", *f.categorical]
-        share = _share(f, keys)
-        return f.thresholds.merge(share, on=keys, how="left")
-    keys = ["design", *f.categorical]
+        return f.thresholds.merge(_share_at(f.classified, keys), on=keys, how="left")
     rows = []
     for key, group in f.classified.groupby(keys, sort=True):
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         rows.append(row | {"points": len(group)} | _counts(group))
     return pd.DataFrame(rows)
-
-
-def _share(f: Findings, keys: list[str]) -> pd.DataFrame:
-    share = f.classified.groupby(keys)["honesty"].apply(lambda s: (s == dominance.DOMINATES).mean())
-    return share.rename("share_dominates").reset_index()
 
 
 def _boundary_table(f: Findings) -> pd.DataFrame:
@@ -434,7 +501,9 @@ def _boundary_table(f: Findings) -> pd.DataFrame:
         table = table.merge(analytic, on=keys, how="left")
     if f.shape == "sampled":  # sampled points do not sit on the evaluation levels
         return table.merge(
-            _share(f, [c for c in keys if c != f.y]), on=[c for c in keys if c != f.y], how="left"
+            _share_at(f.classified, [c for c in keys if c != f.y]),
+            on=[c for c in keys if c != f.y],
+            how="left",
         )
     shares = []
     for fixed in f.slices:
@@ -444,5 +513,6 @@ def _boundary_table(f: Findings) -> pd.DataFrame:
 
 
 def _share_at(points: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ``keys`` group of classified points: ``share_dominates``, the share where honesty dominates."""
     share = points.groupby(keys)["honesty"].apply(lambda s: (s == dominance.DOMINATES).mean())
     return share.rename("share_dominates").reset_index()

@@ -14,7 +14,9 @@ points onto one blurs the boundary by half a bin. Instead the margin is smoothed
   points (resampled with replacement, refitted with the same bandwidth). A bootstrap sample with no
   crossing counts as beyond the range on the side its sign says, so the band can be open (±inf).
 
-Other numeric axes of the design are not held fixed: the fit averages over them.
+Other numeric axes of the design are not held fixed: the fit averages over them. A mix with fewer
+than :data:`MIN_POINTS` points with a value cannot be fitted and is left out of the worst case; the
+caller names such mixes (``analysis.findings`` adds a note).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ BOOTSTRAP_GRID_POINTS = 51
 BOOTSTRAP = 200
 #: Rows of the evaluation grid handled at once (bounds the memory of the kernel weights).
 CHUNK = 512
+#: Fewest points a mix needs for its surface to be fitted (a local plane in two axes needs three).
+MIN_POINTS = 3
 
 
 def local_linear(
@@ -150,9 +154,11 @@ def fitted_boundaries(
     """Per y level (unit-scaled; None for a 1-D fit): the boundary of the worst mix's fitted margin.
 
     Returns (rows in unit x — ``boundary_row``'s columns with the band from the bootstrap —, the
-    bootstrap resamples used, the bandwidth chosen per mix).
+    bootstrap resamples used, the bandwidth chosen per mix fitted). Mixes with fewer than
+    :data:`MIN_POINTS` points are left out (see :func:`too_few_points`); with none left, every row
+    is ``no data``.
     """
-    mixes = [m for m in mixes if len(m.values) >= 3]
+    mixes = [m for m in mixes if not too_few_points(m)]
     if not mixes:
         return (
             [boundary_row(np.array([]), np.array([]), np.array([]), np.array([]), rising)]
@@ -180,6 +186,11 @@ def fitted_boundaries(
         if row["where"] == INSIDE:
             row["band_low"], row["band_high"] = float(low), float(high)
     return rows, n_boot, bandwidths
+
+
+def too_few_points(mix: MixData) -> bool:
+    """Whether ``mix`` has too few points (fewer than :data:`MIN_POINTS`) to fit its surface."""
+    return len(mix.values) < MIN_POINTS
 
 
 def _evaluation_grid(xs: np.ndarray, y_levels_unit: list[float | None]) -> np.ndarray:

@@ -17,16 +17,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.settings import scenario_for
-from model import Scenario, ScenarioError, analytic, with_overrides
-
-SLASH = "slashing.slash_fraction"
-DEVIATIONS = ("lazy", "sybil", "poisoning")
+from model import Scenario, ScenarioError, analytic
+from model.kpis import TRAINER_DEVIATIONS
 
 
 def deviations_present(s: Scenario) -> list[str]:
     """The cheating strategies with any owners in ``s``."""
     kinds = {k.name: k.identities for k in analytic.trainer_kinds(s)}
-    return [d for d in DEVIATIONS if kinds[d] > 0]
+    return [d for d in TRAINER_DEVIATIONS if kinds[d] > 0]
 
 
 def bounds_for(s: Scenario) -> tuple[float, float]:
@@ -52,53 +50,44 @@ def bounds_over(scenarios: Iterable[Scenario]) -> dict[str, Any]:
     }
 
 
-def analytic_bounds(
-    base: Scenario, mixes: Iterable[tuple[str, dict[str, Any]]], y: str | None, levels: Iterable[Any]
-) -> pd.DataFrame:
-    """Per level of ``y``: the analytic deterrence and participation slash fractions.
-
-    Columns: ``y`` (when given), ``deterrence``, ``participation``, ``assumptions`` (the closed
-    form's assumptions that any mix at that level breaks; empty means exact) and
-    ``deterrence_feasible`` / ``participation_feasible`` (the bound lies in [0, 1]).
-    """
-    mixes = list(mixes)
-    rows = []
-    for level in levels if y is not None else [None]:
-        at = {y: level} if y is not None else {}
-        rows.append(at | bounds_over(with_overrides(base, at | overrides) for _, overrides in mixes))
-    return pd.DataFrame(rows)
-
-
 def analytic_table(
-    manifest: dict[str, Any], mixes: list[str], groups: list[dict[str, Any]], y: str | None, levels: list[Any]
+    manifest: dict[str, Any],
+    mixes: list[str],
+    groups: list[dict[str, Any]],
+    settings: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame | None:
-    """The analytic bounds per group (``{"design": …, axis: level, …}``) and level of ``y``.
+    """The analytic bounds for each group (``{"design": …, axis: level, …}``): one row per group.
 
-    Each scenario is the one the sweep ran: base → the group's design → each mix → the group's
-    other levels and the y level. None when the manifest does not record its base scenario. A
-    combination the scenario refuses gets NaN bounds and the reason in ``assumptions``.
+    Each scenario is the one the sweep ran: base → the group's design → each mix → the swept
+    values ``settings[i]`` (by default the group's own levels other than ``design``); pass every
+    swept parameter's value there, or a parameter the group does not name takes the base value.
+    Columns: the group's keys, ``deterrence`` and ``participation`` (slash fractions, ±inf: none /
+    any), ``assumptions`` (the closed form's assumptions some mix breaks; empty means exact) and
+    ``deterrence_feasible`` / ``participation_feasible`` (the bound lies in [0, 1]). None when the
+    manifest does not record its base scenario. A combination the scenario refuses gets NaN bounds
+    and the reason in ``assumptions``.
     """
+    if settings is None:
+        settings = [{k: v for k, v in group.items() if k != "design"} for group in groups]
     rows = []
-    for group in groups:
+    for group, values in zip(groups, settings, strict=True):
         design = group.get("design", "base")
-        values = {k: _plain(v) for k, v in group.items() if k != "design"}
-        for level in levels if y is not None else [None]:
-            at = values | ({y: _plain(level)} if y is not None else {})
-            try:
-                scenarios = [scenario_for(manifest, design, mix, at) for mix in mixes]
-            except ScenarioError as exc:
-                row = {
-                    "deterrence": math.nan,
-                    "participation": math.nan,
-                    "assumptions": [f"scenario refused: {p}" for p in exc.problems],
-                    "deterrence_feasible": False,
-                    "participation_feasible": False,
-                }
-            else:
-                if any(s is None for s in scenarios):
-                    return None
-                row = bounds_over(scenarios)
-            rows.append(group | ({y: level} if y is not None else {}) | row)
+        at = {k: _plain(v) for k, v in values.items()}
+        try:
+            scenarios = [scenario_for(manifest, design, mix, at) for mix in mixes]
+        except ScenarioError as exc:
+            row = {
+                "deterrence": math.nan,
+                "participation": math.nan,
+                "assumptions": [f"scenario refused: {p}" for p in exc.problems],
+                "deterrence_feasible": False,
+                "participation_feasible": False,
+            }
+        else:
+            if any(s is None for s in scenarios):
+                return None
+            row = bounds_over(scenarios)
+        rows.append(group | row)
     return pd.DataFrame(rows)
 
 

@@ -50,14 +50,51 @@ def test_every_root_of_a_piecewise_linear_function_is_found_with_its_direction(c
     assert all(a != b for a, b in itertools.pairwise(directions))  # they alternate
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1, 1) | st.just(math.nan), min_size=1, max_size=15),
+    st.lists(st.integers(1, 5), min_size=15, max_size=15),
+)
+def test_each_crossing_lies_between_neighbouring_points_of_opposite_sign(values, steps):
+    xs = np.cumsum(steps[: len(values)]).astype(float)  # increasing whole numbers, gaps of 1 to 5
+    v = np.array(values)
+    known = xs[~np.isnan(v)]
+    for c in crossings(xs, v):
+        assert c.left <= c.x <= c.right
+        i = int(np.searchsorted(known, c.left))
+        assert known[i] == c.left and known[i + 1] == c.right  # neighbours among the points with values
+        left, right = v[xs == c.left][0], v[xs == c.right][0]
+        assert (left < 0) != (right < 0) and c.direction == (RISING if left < 0 else FALLING)
+
+
+def test_thresholds_and_boundaries_name_the_two_levels_the_sign_changes_between():
+    table = pd.DataFrame(
+        {
+            "strikes": [0, 1, 2, 4],
+            "trainers_mean": [-0.3, -0.1, 0.2, 0.4],
+            "participation_mean": [0.3, 0.2, 0.1, -0.1],
+        }
+    )
+    for name in ("trainers", "participation"):
+        table[f"{name}_band_lower"] = table[f"{name}_mean"] - 0.05
+        table[f"{name}_band_upper"] = table[f"{name}_mean"] + 0.05
+    t = boundaries.thresholds(table, "strikes").set_index("name")
+    assert t.loc["deterrence", "estimate"] == pytest.approx(1 + 0.1 / 0.3)
+    assert (t.loc["deterrence", "between_low"], t.loc["deterrence", "between_high"]) == (1, 2)
+    assert (t.loc["participation", "between_low"], t.loc["participation", "between_high"]) == (2, 4)
+    row = boundaries.boundary(table, "strikes", None, "participation", rising=False).iloc[0]
+    assert (row["between_low"], row["between_high"]) == (2, 4)
+
+
 def test_crossings_skip_nans_and_handle_touching_zero_and_infinite_bounds():
-    assert crossings([0, 1, 2, 3], [-1, np.nan, 1, 1]) == [boundaries.Crossing(1.0, RISING)]
+    # Between the two points with values either side of the NaN: they are the crossing's neighbours.
+    assert crossings([0, 1, 2, 3], [-1, np.nan, 1, 1]) == [boundaries.Crossing(1.0, RISING, 0.0, 2.0)]
     touch = crossings([0, 1, 2], [1.0, 0.0, 1.0])
     assert touch == []  # zero is non-negative: touching zero is no change of sign
     dip = crossings([0, 1, 2], [-1.0, 0.0, -1.0])
     assert [(c.x, c.direction) for c in dip] == [(1.0, RISING), (1.0, FALLING)]
-    assert crossings([0, 1], [-math.inf, 2.0]) == [boundaries.Crossing(1.0, RISING)]
-    assert crossings([0, 1], [2.0, -math.inf]) == [boundaries.Crossing(0.0, FALLING)]
+    assert crossings([0, 1], [-math.inf, 2.0]) == [boundaries.Crossing(1.0, RISING, 0.0, 1.0)]
+    assert crossings([0, 1], [2.0, -math.inf]) == [boundaries.Crossing(0.0, FALLING, 0.0, 1.0)]
 
 
 def test_boundary_row_prefers_the_expected_direction_and_reports_the_others():

@@ -92,3 +92,40 @@ def test_vectorised_trainer_margins_match_the_per_group_definition(rows):
             assert expected.to_numpy() == pytest.approx((0.5 - group[best]).to_numpy(), nan_ok=True)
         else:
             assert expected.isna().all()
+
+
+# -- review 2: a mix without the deviation is left out of that margin's worst case ---------------
+def test_a_mix_without_any_cheating_strategy_is_left_out_of_the_trainers_worst_case():
+    usual = runs_for("base", "usual", [0.5, 0.6, 0.55])
+    all_honest = runs_for("base", "all-honest", [0.0] * 3).assign(pi_lazy=math.nan)
+    per_mix = dominance.point_statistics(pd.concat([usual, all_honest], ignore_index=True)).set_index("mix")
+    assert per_mix.loc["all-honest", "trainers_absent"] and not per_mix.loc["usual", "trainers_absent"]
+    c = dominance.classify(pd.concat([usual, all_honest], ignore_index=True)).iloc[0]
+    alone = dominance.classify(usual).iloc[0]
+    assert c["trainers"] == dominance.DOMINATES and c["mixes"] == 2
+    assert c["trainers_lower"] == pytest.approx(alone["trainers_lower"])  # finite, not −inf
+    assert c["trainers_band_upper"] == pytest.approx(alone["trainers_band_upper"])
+
+
+def test_a_mix_with_no_value_for_another_reason_still_keeps_a_point_from_dominating():
+    usual = runs_for("base", "usual", [0.5, 0.6, 0.55])
+    no_capital = runs_for("base", "no-capital", [0.0] * 3).assign(pi_lazy=math.nan, pi_honest=math.nan)
+    c = dominance.classify(pd.concat([usual, no_capital], ignore_index=True)).iloc[0]
+    assert c["trainers"] == dominance.UNCERTAIN and c["trainers_lower"] == -math.inf
+
+
+def test_a_margin_absent_under_every_mix_is_uncertain_without_numbers():
+    c = dominance.classify(runs_for("base", "all-honest", [0.0] * 3).assign(pi_lazy=math.nan)).iloc[0]
+    assert c["trainers"] == dominance.UNCERTAIN and math.isnan(c["trainers_mean"])
+    assert (c["trainers_lower"], c["trainers_upper"]) == (-math.inf, math.inf)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1, 1), min_size=2, max_size=6), st.integers(1, 4))
+def test_adding_a_mix_without_the_deviation_changes_no_trainers_verdict(margins, n_honest_runs):
+    usual = runs_for("base", "usual", margins)
+    all_honest = runs_for("base", "all-honest", [0.0] * n_honest_runs).assign(pi_lazy=math.nan)
+    columns = ["trainers", *(f"trainers_{s}" for s in dominance.STATISTICS)]
+    alone = dominance.classify(usual)[columns]
+    both = dominance.classify(pd.concat([usual, all_honest], ignore_index=True))[columns]
+    pd.testing.assert_frame_equal(alone, both)

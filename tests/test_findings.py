@@ -82,15 +82,27 @@ def synthetic_runs(
 
 
 def write_results(directory: Path, runs: pd.DataFrame, **manifest: Any) -> Path:
-    """Write ``runs`` and a manifest (the baseline as base scenario, plus ``manifest``)."""
+    """Write ``runs`` and a manifest (the baseline as base scenario, the fields every manifest has,
+    plus ``manifest``)."""
     (directory / "runs").mkdir(parents=True, exist_ok=True)
     runs.to_parquet(directory / "runs" / "part-000000000.parquet", index=False)
     base = manifest.pop("base_scenario", to_dict(load_scenario(BASELINE)))
+    replications = int(runs["replication"].max()) + 1
     data = {
+        "content_hash": "hand-made",
+        "parameters": [c for c in runs.columns if "." in c],
+        "points": len(runs) // replications,
+        "replications": replications,
+        "total_runs": len(runs),
+        "seed": 0,
+        "sessions": [],
         "base_scenario": base,
         "mixes": sorted(runs["mix"].unique().tolist()),
         "design": "grid",
     } | manifest
+    for names, overrides in (("mixes", "mix_overrides"), ("designs", "design_overrides")):
+        if overrides in data:  # a manifest names every mix (design) it overrides, those without too
+            data[overrides] = {n: {} for n in data.get(names, [])} | data[overrides]
     (directory / "manifest.json").write_text(json.dumps(data, default=str), encoding="utf-8")
     return directory
 
@@ -281,7 +293,7 @@ def test_several_designs_are_compared_and_the_known_winner_found(tmp_path):
     assert c.loc["strict", "emitted_fiat_per_round_where_dominates"] == pytest.approx(500.0)
     w = f.winners.set_index([X, Y])
     assert w.loc[(0.4, 1.0), "dominating_designs"] == "strict"
-    assert w.loc[(0.7, 1.0), "dominating_designs"] == "lenient, strict"
+    assert w.loc[(0.7, 1.0), "dominating_designs"] == "lenient | strict"  # names may hold commas
     assert (f.winners["best_design"] == "strict").all()
     assert f.summary[0].startswith("Designs compared")
     assert "under strict at" in f.summary[0]
@@ -297,7 +309,9 @@ def test_results_without_a_design_column_are_one_base_design(tmp_path):
 
 
 # -- fix 6: NaN KPIs are counted ---------------------------------------------------------------
-def test_runs_without_a_cheating_strategy_are_counted_with_the_reason(tmp_path):
+def test_runs_without_a_cheating_strategy_are_counted_and_their_mix_left_out_of_the_worst_case(tmp_path):
+    # Review finding 2: the honest-only mix has no trainers' margin because there is no deviation to
+    # compare with; it used to make every point "uncertain" (its n = 0 gave a lower bound of −inf).
     runs = synthetic_runs(grid_points({X: XS}), lambda p, d, m: p[X] - 0.5, mixes=("all", "honest-only"))
     honest_only = runs["mix"] == "honest-only"
     runs.loc[honest_only, ["pi_lazy", "pi_sybil", "pi_poisoning", "margin_trainers"]] = np.nan
@@ -312,11 +326,27 @@ def test_runs_without_a_cheating_strategy_are_counted_with_the_reason(tmp_path):
     row = f.dropped.set_index("kpi").loc["margin_trainers"]
     assert row["runs"] == honest_only.sum() and row["mix"] == "honest-only"
     assert row["reason"] == "no cheating strategy present in mix honest-only"
-    assert any(
-        f"{honest_only.sum()} runs in mix honest-only have no value of the trainers' margin" in s
-        for s in f.summary
-    )
-    assert (f.classified["trainers"] != dominance.DOMINATES).all()  # a mix without data cannot dominate
+    by_x = f.classified.set_index(X)
+    assert (by_x.loc[[0.7, 0.8, 0.9, 1.0], "trainers"] == dominance.DOMINATES).all()
+    assert (by_x.loc[[0.0, 0.1, 0.2, 0.3], "trainers"] == dominance.FAILS).all()
+    assert np.isfinite(by_x["trainers_lower"]).all()
+    assert f.left_out[["mix", "margin", "points", "of"]].values.tolist() == [
+        ["honest-only", "trainers", 11, 11]
+    ]
+    sentence = [s for s in f.summary if s.startswith("Mix honest-only")]
+    assert len(sentence) == 1 and "no lazy, Sybil or poisoning trainers" in sentence[0]
+    assert "left out of the trainers' verdict" in sentence[0]
+    assert any("honest-only" in n and "left out of the worst case" in n for n in f.notes)
+    det = f.thresholds.set_index("name").loc["deterrence"]
+    assert det["estimate"] == pytest.approx(0.5, abs=0.01) and math.isfinite(det["band_high"])
+
+
+def test_a_mix_whose_runs_all_failed_still_keeps_points_from_dominating(tmp_path):
+    runs = synthetic_runs(grid_points({X: XS}), lambda p, d, m: p[X] - 0.5, mixes=("a", "b"))
+    runs.loc[runs["mix"] == "b", "status"] = "failed"
+    runs.loc[runs["mix"] == "b", "error"] = "ScenarioError: refused"
+    f = analyze(write_results(tmp_path, runs))
+    assert (f.classified["trainers"] != dominance.DOMINATES).all() and f.left_out.empty
 
 
 def test_runs_with_no_capital_committed_are_counted(tmp_path):
@@ -381,3 +411,209 @@ def test_the_schema_takes_numpy_numbers_as_python_numbers_but_not_numpy_booleans
         with_overrides(baseline, {"rounds": np.bool_(True)})
     with pytest.raises(ScenarioError, match="expected a number in"):
         with_overrides(baseline, {X: np.float64(1.5)})
+
+
+# -- review findings -------------------------------------------------------------------------------
+STRIKES = "slashing.ejection_strikes"
+LAZY_TRAINERS = "population.lazy_trainers"
+MIN_STAKE = "staking.min_trainer_stake_tokens"
+
+
+def test_the_closed_form_takes_a_swept_parameter_of_one_level(tmp_path):
+    # Review finding 3: min stake swept at a single level (400, the base has 100) must enter the closed form.
+    from analysis import theory
+    from analysis.settings import scenario_for
+
+    runs = synthetic_runs(grid_points({X: XS, MIN_STAKE: [400.0]}), lambda p, d, m: p[X] - 0.3)
+    f = analyze(write_results(tmp_path, runs))
+    assert f.shape == "1-D" and f.analytic is not None and len(f.analytic) == 1
+    at_400 = theory.bounds_over([scenario_for(f.manifest, "base", "base", {MIN_STAKE: 400.0})])
+    at_base = theory.bounds_over([scenario_for(f.manifest, "base", "base", {})])
+    assert at_400["deterrence"] != pytest.approx(at_base["deterrence"])
+    assert f.analytic.iloc[0]["deterrence"] == pytest.approx(at_400["deterrence"])
+    assert f.analytic.iloc[0]["participation"] == pytest.approx(at_400["participation"])
+
+
+def test_a_sampled_design_reads_a_whole_number_axis_level_by_level(tmp_path):
+    # Review finding 5: the strike count (0, 1 or 2) was evaluated at 0.25, 0.5, … strikes.
+    rng = np.random.default_rng(5)
+    points = [
+        {X: float(a), STRIKES: int(b)}
+        for a, b in zip(rng.uniform(0, 0.6, 60), rng.integers(0, 3, 60), strict=True)
+    ]
+    runs = synthetic_runs(points, lambda p, d, m: p[X] - 0.3 + 0.1 * p[STRIKES], reps=2)
+    specs = [
+        {"path": X, "kind": "real", "low": 0.0, "high": 0.6, "scale": "linear"},
+        {"path": STRIKES, "kind": "int", "low": 0, "high": 2, "scale": "linear"},
+    ]
+    f = analyze(write_results(tmp_path, runs, design="lhs", parameter_specs=specs), seed=2)
+    assert f.shape == "sampled" and (f.x, f.y) == (X, STRIKES) and f.integer == [STRIKES]
+    assert f.deterrence[STRIKES].tolist() == [0, 1, 2]
+    assert f.deterrence["estimate"].to_numpy() == pytest.approx([0.3, 0.2, 0.1], abs=0.03)
+    assert not any(re.search(r"\bAt 0\.\d+ ejection", s) for s in f.summary)
+    assert_readable(f.summary)
+
+
+def test_a_whole_number_axis_of_many_levels_is_evaluated_at_whole_numbers():
+    from analysis.axes import Axis, evaluation_levels
+
+    many = Axis(STRIKES, True, False, tuple(range(101)), 0.0, 100.0, integer=True)
+    few = Axis(STRIKES, True, False, (0, 1, 2, 3), 0.0, 3.0, integer=True)
+    real = Axis(X, True, False, (0.1, 0.5), 0.0, 1.0)
+    assert evaluation_levels(many) == [0, 12, 25, 38, 50, 62, 75, 88, 100]
+    assert evaluation_levels(few) == [0, 1, 2, 3]  # rounded, without repeats
+    assert evaluation_levels(real) == pytest.approx(list(np.linspace(0, 1, 9)))
+
+
+def test_an_integer_axis_says_between_which_whole_numbers_the_verdict_changes(tmp_path):
+    # Review finding 11: "from 0.0419 ejection strikes" → "between 0 and 1 ejection strikes".
+    runs = synthetic_runs(grid_points({STRIKES: [0, 1, 2, 3]}), lambda p, d, m: p[STRIKES] - 1.4)
+    f = analyze(write_results(tmp_path, runs, parameter_specs=[{"path": STRIKES, "kind": "int"}]))
+    det = f.thresholds.set_index("name").loc["deterrence"]
+    assert det["estimate"] == pytest.approx(1.4, abs=0.02)  # the numbers stay
+    assert (det["between_low"], det["between_high"]) == (1, 2)
+    text = " ".join(f.summary)
+    assert "between 1 and 2 ejection strikes" in text and "from 2 on, honest trainers out-earn" in text
+    assert "1.4" not in text
+
+
+def test_an_integer_x_axis_of_a_grid_gets_whole_numbers_per_level(tmp_path):
+    runs = synthetic_runs(
+        grid_points({STRIKES: [0, 1, 2, 3], Y: [1.0, 2.0]}), lambda p, d, m: p[STRIKES] - p[Y] + 0.4
+    )
+    f = analyze(write_results(tmp_path, runs))
+    assert f.x == STRIKES and f.integer == [STRIKES]
+    assert f.deterrence[["between_low", "between_high"]].values.tolist() == [[0, 1], [1, 2]]
+    text = " ".join(f.summary)
+    assert "for ejection strikes ≥ 1 (it changes between 0 and 1;" in text
+    assert "for ejection strikes ≥ 2 (it changes between 1 and 2;" in text
+
+
+def saltelli_points(n_base: int, seed: int) -> list[dict[str, Any]]:
+    """A Saltelli sample (A, B, AB_1, AB_2) of two whole-number parameters in {0, 1}: neighbouring
+    design points are often equal."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 2, (n_base, 2)), rng.integers(0, 2, (n_base, 2))
+    blocks = [a, b] + [np.where(np.arange(2) == i, b, a) for i in range(2)]
+    return [{STRIKES: int(r[0]), LAZY_TRAINERS: int(r[1])} for block in blocks for r in block]
+
+
+def test_sobol_indices_come_from_design_points_not_runs_of_equal_parameters(tmp_path):
+    # Review finding 7: equal neighbouring design points were merged into one block.
+    from analysis.sensitivity import sobol_indices
+
+    points = saltelli_points(8, seed=1)
+    assert any(p == q for p, q in itertools.pairwise(points))
+    runs = synthetic_runs(
+        points, lambda p, d, m: p[STRIKES] + 0.3 * p[LAZY_TRAINERS], mixes=("a", "b"), reps=2
+    )
+    runs["point"] = runs["point"] * 2 + (
+        runs["mix"] == "b"
+    )  # (design point × designs + design) × mixes + mix
+    specs = [
+        {"path": p, "kind": "int", "low": 0, "high": 1, "scale": "linear"} for p in (STRIKES, LAZY_TRAINERS)
+    ]
+    manifest = {"design": "saltelli", "parameter_specs": specs, "design_points": 32, "designs": ["base"]}
+    f = analyze(write_results(tmp_path, runs, **manifest))
+    assert f.sensitivity_method.startswith("Sobol'")
+    margin = dominance.trainer_margins(
+        runs,
+        ["design", STRIKES, LAZY_TRAINERS, "mix"] if "design" in runs else [STRIKES, LAZY_TRAINERS, "mix"],
+    )
+    expected = sobol_indices(
+        margin.groupby(runs["point"] // 2).mean().to_numpy(), 8, [STRIKES, LAZY_TRAINERS]
+    )
+    pd.testing.assert_frame_equal(f.sensitivity, expected)
+
+
+def test_morris_counts_the_manifests_mixes_not_the_ones_with_runs(tmp_path):
+    # Review finding 14: with mix c not run yet, design points were cut by the two mixes present.
+    from SALib.sample import morris as morris_sampler
+
+    from analysis.sensitivity import morris_indices
+
+    problem = {"num_vars": 2, "names": [STRIKES, X], "bounds": [[0.0, 1.0]] * 2}
+    unit = morris_sampler.sample(problem, 6, num_levels=4, seed=3)
+    points = [{STRIKES: round(3 * u[0]), X: float(u[1])} for u in unit]
+    runs = synthetic_runs(points, lambda p, d, m: 0.1 * p[STRIKES] + p[X], mixes=("a", "b"), reps=2)
+    runs["point"] = runs["point"] * 3 + runs["mix"].map({"a": 0, "b": 1})
+    specs = [
+        {"path": STRIKES, "kind": "int", "low": 0, "high": 3, "scale": "linear"},
+        {"path": X, "kind": "real", "low": 0.0, "high": 1.0, "scale": "linear"},
+    ]
+    manifest = {
+        "design": "morris",
+        "parameter_specs": specs,
+        "morris_levels": 4,
+        "design_points": len(points),
+        "designs": ["base"],
+        "mixes": ["a", "b", "c"],
+        "points": 3 * len(points),
+        "total_runs": 3 * len(points) * 2,
+    }
+    f = analyze(write_results(tmp_path, runs, **manifest))
+    assert f.sensitivity_method.startswith("Morris")
+    margin = dominance.trainer_margins(runs, [STRIKES, X, "mix"])
+    per_point = margin.groupby(runs["point"] // 3).mean()
+    values = pd.DataFrame(points)[[STRIKES, X]]
+    pd.testing.assert_frame_equal(f.sensitivity, morris_indices(values, per_point.to_numpy(), specs, 4))
+
+
+def test_what_matters_ranks_the_margin_dominance_uses_not_the_run_by_run_kpi(tmp_path):
+    # Review finding 12: the KPI margin_trainers (run-by-run best deviation) is not the margin judged.
+    runs = synthetic_runs(grid_points({X: XS, Y: [1.0, 2.0, 3.0]}), lambda p, d, m: p[X] - 0.5)
+    runs["margin_trainers"] = runs[Y] * 10.0  # a KPI column that disagrees: only Y would matter
+    f = analyze(write_results(tmp_path, runs))
+    assert f.sensitivity.index[0] == X and f.sensitivity.loc[X, "eta2"] > 0.95
+    assert f.sensitivity.loc[Y, "eta2"] < 0.05
+
+
+def test_the_mean_safe_band_width_counts_closed_bands_and_reports_open_ones_apart(tmp_path):
+    # Review finding 9: at y = 2 honest work pays throughout, so that band is cut at the range's end.
+    runs = synthetic_runs(
+        grid_points({X: XS, Y: [1.0, 2.0]}),
+        lambda p, d, m: p[X] - 0.2,
+        lambda p, d, m: (0.7 if p[Y] == 1.0 else 2.0) - p[X],
+        noise=0.005,
+    )
+    f = analyze(write_results(tmp_path, runs))
+    bands = f.safe_bands.set_index(Y)
+    assert not bands.loc[1.0, "open_high"] and bands.loc[2.0, "open_high"]
+    c = f.comparison.iloc[0]
+    assert c["safe_band_levels"] == 2 and c["safe_band_closed"] == 1 and c["safe_band_open"] == 1
+    assert c["safe_band_mean_width"] == pytest.approx(0.5, abs=0.02)  # 0.2 to 0.7 only
+    assert c["safe_band_open_min_width"] == pytest.approx(0.8, abs=0.02)  # 0.2 to the end, 1.0
+
+
+def test_every_table_keyed_by_level_carries_the_group_columns(tmp_path):
+    shift = {"equal": 0.2, "stake_weighted": 0.4}
+    runs = synthetic_runs(
+        grid_points({X: XS, Y: [800.0, 1600.0], RULE: list(shift)}),
+        lambda p, d, m: p[X] - shift[p[RULE]],
+        lambda p, d, m: 0.8 - p[X],
+    )
+    f = analyze(write_results(tmp_path, runs))
+    assert f.group_columns == ["design", RULE]
+    for table in (f.deterrence, f.participation, f.analytic, f.safe_bands):
+        assert {*f.group_columns, f.y} <= set(table.columns)
+        assert len(table.drop_duplicates([*f.group_columns, f.y])) == len(table) == 4
+    one_d_runs = runs[runs[Y] == 800.0].drop(columns=Y)
+    one_d = analyze(write_results(tmp_path / "1d", one_d_runs.assign(run_id=range(len(one_d_runs)))))
+    for table in (one_d.thresholds, one_d.boundaries_1d, one_d.analytic, one_d.safe_bands):
+        assert set(one_d.group_columns) <= set(table.columns)
+
+
+def test_a_mix_too_small_to_fit_is_named_in_a_note(tmp_path):
+    # Review finding 13: a mix with fewer than three points was dropped from the fitted worst case silently.
+    rng = np.random.default_rng(8)
+    points = [
+        {X: float(a), Y: float(b)} for a, b in zip(rng.uniform(0, 1, 40), rng.uniform(0, 1, 40), strict=True)
+    ]
+    runs = synthetic_runs(points, lambda p, d, m: p[X] - 0.4, mixes=("many", "few"), reps=2)
+    few = runs["mix"] == "few"
+    runs = runs[~few | runs["point"].isin([0, 1])]  # mix "few" ran at two points only
+    runs = runs.assign(run_id=range(len(runs)))
+    specs = [{"path": p, "kind": "real", "low": 0.0, "high": 1.0, "scale": "linear"} for p in (X, Y)]
+    f = analyze(write_results(tmp_path, runs, design="lhs", parameter_specs=specs), seed=1)
+    notes = [n for n in f.notes if n.startswith("Mix few")]
+    assert notes and "2 points" in notes[0] and "fewer than the 3" in notes[0]
