@@ -12,6 +12,7 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
+from model.kpis import TRAINER_DEVIATIONS
 from model.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
@@ -77,9 +78,7 @@ def format_summary(result) -> str:
             f"{_number(row.flag_rate, '.1%'):>8} {_number(row.stake_share, '.1%'):>7}"
         )
     k = result.kpis
-    trainer_deviations = [
-        d for d in ("lazy", "sybil", "poisoning") if d in t.index and t.loc[d, "owners"] > 0
-    ]
+    trainer_deviations = [d for d in TRAINER_DEVIATIONS if d in t.index and t.loc[d, "owners"] > 0]
     lines += [
         "",
         "profit/round: fiat per owner per round; pi: profit per round per unit of capital committed",

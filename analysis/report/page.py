@@ -132,13 +132,9 @@ def thresholds_section(f: Findings) -> str:
     )
     if f.thresholds is not None and not f.thresholds.empty:
         t = f.thresholds.copy()
-        t["threshold (95 % interval)"] = [
-            estimate_text(r.estimate, r.band_low, r.band_high, _step(f, f.x))
-            if r.where == boundaries.INSIDE
-            else r.where
-            for r in t.itertuples()
-        ]
-        keep = [c for c in t.columns if c not in ("estimate", "band_low", "band_high", "where")]
+        t["threshold (95 % interval)"] = _boundary_texts(t, _step(f, f.x), None, f.x in f.integer)
+        hidden = ("estimate", "band_low", "band_high", "where", "between_low", "between_high", "crossings")
+        keep = [c for c in t.columns if c not in hidden]
         body += table_html(t[keep], _headers(t[keep])) + csv_link(f.thresholds, "thresholds")
     else:
         body += paragraph(f"No verdict changes anywhere along {short(f.x)} in the swept range.")
@@ -212,10 +208,11 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
     step = _step(f, f.x)
     frame = f.deterrence[keys]
     out = frame.copy()
-    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step, "deterrence")
+    whole = f.x in f.integer
+    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step, "deterrence", whole)
     if f.participation is not None:
         out["participation (simulated)"] = _boundary_texts(
-            frame.merge(f.participation, on=keys, how="left"), step, "participation"
+            frame.merge(f.participation, on=keys, how="left"), step, "participation", whole
         )
     if f.analytic is not None:
         analytic = frame.merge(f.analytic, on=[k for k in keys if k in f.analytic], how="left")
@@ -250,20 +247,26 @@ OUTSIDE_RANGE = {
 }
 
 
-def _boundary_texts(table: pd.DataFrame, step: float | None, margin: str) -> list[str]:
+def _boundary_texts(table: pd.DataFrame, step: float | None, margin: str | None, whole: bool) -> list[str]:
+    """Each boundary row as text: the estimate with its band, or — along a whole-number axis — the
+    two whole numbers the verdict changes between; outside the range, what that means for the
+    ``margin`` (None: a 1-D threshold, whose row names its margin)."""
     texts = []
     for r in table.itertuples():
+        name = margin or getattr(r, "name", None)
+        expected = {"deterrence": "rising", "participation": "falling"}.get(name)
         if r.where == boundaries.INSIDE:
-            text = estimate_text(r.estimate, r.band_low, r.band_high, step)
-            expected = "rising" if margin == "deterrence" else "falling"
-            direction = getattr(r, "direction", expected)
-            texts.append(
-                text
-                if direction in (expected, None) or not isinstance(direction, str)
-                else f"{text}, {direction}"
-            )
+            low, high = getattr(r, "between_low", math.nan), getattr(r, "between_high", math.nan)
+            if whole and math.isfinite(low) and math.isfinite(high):
+                text = f"between {low:g} and {high:g}"
+            else:
+                text = estimate_text(r.estimate, r.band_low, r.band_high, step)
+            direction = getattr(r, "direction", None)
+            if isinstance(direction, str) and expected and direction != expected:
+                text += f", {direction}"
+            texts.append(text)
         elif isinstance(r.where, str):
-            texts.append(OUTSIDE_RANGE.get((margin, r.where), r.where))
+            texts.append(OUTSIDE_RANGE.get((name, r.where), r.where))
         else:
             texts.append("–")
     return texts
@@ -480,11 +483,22 @@ def left_out_section(f: Findings) -> str:
         body += (
             "<h3>Runs with a missing KPI</h3>"
             + paragraph(
-                "These runs finished, but a KPI was undefined (NaN) and they are left out of that KPI's "
-                "statistics:",
+                "These runs finished, but a KPI was undefined for them (not a number) and they are left "
+                "out of that KPI's statistics:",
                 "note",
             )
             + table_html(dropped, _headers(dropped))
+        )
+    left_out = getattr(f, "left_out", None)
+    if left_out is not None and not left_out.empty:
+        body += (
+            "<h3>Mixes left out of a margin</h3>"
+            + paragraph(
+                "A margin compares honest participants with a deviation; in these mixes the deviation "
+                "is absent, so the question does not arise there and the verdict rests on the other mixes:",
+                "note",
+            )
+            + table_html(left_out, _headers(left_out))
         )
     failures = f.failures
     if len(failures):
