@@ -217,7 +217,7 @@ BAD_SWEEPS = {
     "no parameters": ("", ["at least one [[parameters]] entry is required"]),
     "too many runs": (
         '[[parameters]]\npath = "slashing.slash_fraction"\nlow = 0.0\nhigh = 1.0\nsteps = 9000000\n',
-        ["runs (points × designs × mixes × replications)", "at most 10_000_000"],
+        ["runs (points × designs × mixes × replications)", "at most MAX_RUNS = 10_000_000"],
     ),
     "int range with fractional ends": (
         '[[parameters]]\npath = "population.lazy_trainers"\nlow = 1.5\nhigh = 4\nsteps = 3\ntype = "int"\n',

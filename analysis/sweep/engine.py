@@ -13,6 +13,9 @@ finished chunk to the results directory at once, keeping nothing but the chunks 
 from __future__ import annotations
 
 import math
+import shlex
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from agents import TRAINER_TYPES, VALIDATOR_TYPES
 from analysis.sweep.designs import Design, run_seed
 from analysis.sweep.executors import make_executor
 from analysis.sweep.progress import Progress
-from analysis.sweep.store import ResultStore, environment
+from analysis.sweep.store import RUNS, ResultStore, environment
 from analysis.sweep.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
@@ -85,6 +88,10 @@ class SweepSummary:
     chunk_size: int = 1
     interrupted: bool = False
     failures: list[tuple[int, str]] = field(default_factory=list)
+    #: Damaged parts moved into ``damaged/`` before running: (from, to, why).
+    set_aside: list[tuple[Path, Path, str]] = field(default_factory=list)
+    #: The command that resumes the sweep (shown when it was interrupted).
+    resume_command: str | None = None
 
     @property
     def runs_per_second(self) -> float:
@@ -94,6 +101,10 @@ class SweepSummary:
         """The closing summary printed by ``fedstake sweep``."""
         state = "interrupted" if self.interrupted else "complete"
         lines = [
+            f"set aside {source} as {target}: {why}; its runs were run again"
+            for source, target, why in self.set_aside
+        ]
+        lines += [
             f"sweep {state}: {self.already_done + self.executed:,} of {self.total_runs:,} runs have results"
             + (f" ({self.already_done:,} were already done)" if self.already_done else ""),
             f"ran {self.executed:,} runs in {self.wall_time_s:.1f} s ({self.runs_per_second:,.1f} runs/s) "
@@ -106,16 +117,57 @@ class SweepSummary:
             lines.append(f"  run {run_id}: {message}")
         lines.append(f"results: {self.directory}")
         if self.interrupted:
-            lines.append("run the same command again to resume where it stopped")
+            lines.append(
+                "finished chunks are kept; to resume where it stopped, run "
+                + (f"`{self.resume_command}`" if self.resume_command else "the same command again")
+            )
         return "\n".join(lines)
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C stopped the sweep; ``summary`` says what had been written."""
+    """SIGINT (Ctrl-C) or SIGTERM stopped the sweep; ``summary`` says what had been written and
+    ``signum`` which signal it was (exit status ``128 + signum`` by shell convention)."""
 
-    def __init__(self, summary: SweepSummary):
-        super().__init__("sweep interrupted")
+    def __init__(self, summary: SweepSummary, signum: int = signal.SIGINT):
+        super().__init__(f"sweep interrupted by {signal.Signals(signum).name}")
         self.summary = summary
+        self.signum = int(signum)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM stop a sweep, for as long as this context is entered.
+
+    Installed explicitly because the defaults cannot be relied on: a process started in the
+    background by a non-interactive shell inherits SIGINT ignored, and Python then installs no
+    handler, so Ctrl-C (or ``kill -INT``) would be ignored and the sweep would run on to the end.
+    The first signal raises KeyboardInterrupt in the main thread while ``interruptible``; later
+    ones (and any while the results are being recorded) are only noted, so the bookkeeping that
+    makes the directory resumable is never cut short. The previous handlers come back on exit.
+    Outside the main thread (where handlers cannot be set) it does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: list[int] = []
+        self.interruptible = True
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.received.append(signum)
+        if self.interruptible and len(self.received) == 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        self._previous.clear()
 
 
 # -- the worker side -------------------------------------------------------------------------
@@ -212,6 +264,32 @@ def automatic_chunk_size(base: Scenario, todo: int, workers: int) -> int:
     return max(1, min(by_time, by_balance, 1000))
 
 
+def sweep_manifest(sweep: Sweep, design: Design, sweep_file: str | None, sweep_text: str | None) -> dict:
+    """What the manifest records about the sweep itself (the store adds hash, dates, sessions)."""
+    return {
+        "sweep_name": sweep.name,
+        "sweep_file": sweep_file,
+        "sweep_text": sweep_text,
+        "notes": sweep.notes,
+        "design": sweep.design,
+        "parameters": [p.path for p in sweep.parameters],
+        "mixes": [name for name, _ in sweep.mixes],
+        "mix_overrides": {name: overrides for name, overrides in sweep.mixes},
+        "designs": [name for name, _ in sweep.designs],
+        "design_overrides": {name: overrides for name, overrides in sweep.designs},
+        "parameter_specs": [p.spec() for p in sweep.parameters],
+        "design_points": design.n_design_points,
+        "base_scenario": to_dict(sweep.base),
+        "points": len(design),
+        "replications": sweep.replications,
+        "total_runs": len(design) * sweep.replications,
+        "seed": sweep.seed,
+        "trajectories": sweep.trajectories,
+        **({"morris_levels": sweep.morris_levels} if sweep.design == "morris" else {}),
+        **environment(),
+    }
+
+
 def execute_sweep(
     sweep: Sweep,
     out: str | Path,
@@ -225,94 +303,111 @@ def execute_sweep(
 ) -> SweepSummary:
     """Run (or resume) ``sweep`` into the results directory ``out``; return how it went.
 
-    Raises ``StoreError`` if ``out`` holds another sweep, ``ExecutorError`` if the executor cannot
-    be used, and :class:`SweepInterrupted` on Ctrl-C (after recording what was written).
+    The directory is locked for the length of the call: a second sweep on it is refused. On resume,
+    damaged parts are moved into ``damaged/`` and exactly their runs, and the runs without a row,
+    are run; valid parts are never rewritten. Raises ``StoreError`` (or a subclass:
+    ``DirectoryLockedError``, ``ManifestError``) if ``out`` cannot be used, ``ExecutorError`` if the
+    executor cannot be, and :class:`SweepInterrupted` on SIGINT or SIGTERM (after recording what
+    was written).
     """
     design = Design(sweep)
     total = len(design) * sweep.replications
     store = ResultStore(out)
     pool = make_executor(executor, workers)  # before touching ``out``: a bad executor writes nothing
     try:
-        store.open_for(
-            sweep.content_hash(),
-            {
-                "sweep_name": sweep.name,
-                "sweep_file": sweep_file,
-                "sweep_text": sweep_text,
-                "notes": sweep.notes,
-                "design": sweep.design,
-                "parameters": [p.path for p in sweep.parameters],
-                "mixes": [name for name, _ in sweep.mixes],
-                "mix_overrides": {name: overrides for name, overrides in sweep.mixes},
-                "designs": [name for name, _ in sweep.designs],
-                "design_overrides": {name: overrides for name, overrides in sweep.designs},
-                "parameter_specs": [p.spec() for p in sweep.parameters],
-                "design_points": design.n_design_points,
-                "base_scenario": to_dict(sweep.base),
-                "points": len(design),
-                "replications": sweep.replications,
-                "total_runs": total,
-                "seed": sweep.seed,
-                "trajectories": sweep.trajectories,
-                **({"morris_levels": sweep.morris_levels} if sweep.design == "morris" else {}),
-                **environment(),
-            },
-        )
+        manifest = store.open_for(sweep.content_hash(), sweep_manifest(sweep, design, sweep_file, sweep_text))
     except BaseException:
         pool.close(cancel=True)
         raise
-    done, failed_before = store.scan(total)
-    already = int(done.sum())
-    todo = total - already
-    size = chunk_size or automatic_chunk_size(sweep.base, max(todo, 1), pool.workers)
-    summary = SweepSummary(
-        Path(out), total, already_done=already, workers=pool.workers, executor=pool.name, chunk_size=size
-    )
-    dtypes = parameter_dtypes(sweep)
-    trajectory_points = sweep.trajectory_points if sweep.trajectories else None
-    tasks = (
-        ChunkTask(sweep.base, batch, dtypes, trajectory_points)
-        for batch in chunks(plan_runs(sweep, design, done), size)
-    )
-    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "workers": pool.workers, "executor": executor}
-    bar = Progress(total, already, enabled=progress)
-    start = time.perf_counter()
+    resume = shlex.join(["fedstake", "sweep", sweep_file, "--out", str(out)]) if sweep_file else None
+    summary = SweepSummary(Path(out), total, workers=pool.workers, executor=pool.name, resume_command=resume)
     try:
+        with StopSignals() as stop:
+            session = {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "workers": pool.workers,
+                "executor": executor,
+            }
+            _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chunk_size, progress)
+    finally:
+        store.close()
+    if summary.interrupted:
+        raise SweepInterrupted(summary, stop.received[0] if stop.received else signal.SIGINT)
+    return summary
+
+
+def _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chunk_size, progress) -> None:
+    """The locked part of :func:`execute_sweep`: set damaged parts aside, run what is missing,
+    record the ``session`` in the manifest. Fills in ``summary``."""
+    total = summary.total_runs
+    start = time.perf_counter()
+    size, bar, failed_before = chunk_size or 1, None, 0
+    try:
+        survey = store.survey(total)
+        aside = survey.to_set_aside(sweep.trajectories)
+        summary.set_aside = store.set_aside(aside, survey.blocked)
+        if survey.blocked:
+            store.make_folder(store.directory / RUNS)
+        done, failed_before = survey.kept(aside)
+        summary.already_done = int(done.sum())
+        size = chunk_size or automatic_chunk_size(
+            sweep.base, max(total - summary.already_done, 1), pool.workers
+        )
+        summary.chunk_size = size
+        dtypes = parameter_dtypes(sweep)
+        trajectory_points = sweep.trajectory_points if sweep.trajectories else None
+        tasks = (
+            ChunkTask(sweep.base, batch, dtypes, trajectory_points)
+            for batch in chunks(plan_runs(sweep, design, done), size)
+        )
+        bar = Progress(total, summary.already_done, enabled=progress)
         for table, trajectories in pool.imap_unordered(run_chunk, tasks, max_in_flight=2 * pool.workers):
             store.write_part(table, trajectories)
-            failed = table[table["status"] == "failed"]
-            summary.executed += len(table)
-            summary.failed += len(failed)
-            summary.failures += [(int(r.run_id), str(r.error).splitlines()[0]) for r in failed.itertuples()][
-                :5
-            ]
+            _count(summary, table)
             bar.update(len(table))
     except KeyboardInterrupt:
         summary.interrupted = True
         pool.close(cancel=True)
+    except BaseException:
+        pool.close(cancel=True)
+        if not stop.received:
+            raise
+        summary.interrupted = True  # the stop signal reached the workers first and broke the pool
     else:
+        stop.interruptible = False
         pool.close()
     finally:
-        bar.close()
+        stop.interruptible = False
+        if bar is not None:
+            bar.close()
         summary.wall_time_s = time.perf_counter() - start
         summary.failed_total = failed_before + summary.failed
-        complete = not summary.interrupted and summary.already_done + summary.executed == total
-        session.update(
-            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            chunk_size=size,
-            runs_executed=summary.executed,
-            runs_failed=summary.failed,
-            wall_time_s=round(summary.wall_time_s, 3),
-            status="complete" if complete else "interrupted",
-        )
-        manifest = store.read_manifest()
-        manifest["sessions"] = [*manifest.get("sessions", []), session]
-        manifest["status"] = session["status"]
-        manifest["wall_time_s"] = round(sum(s.get("wall_time_s", 0.0) for s in manifest["sessions"]), 3)
-        store.write_manifest(manifest)
-    if summary.interrupted:
-        raise SweepInterrupted(summary)
-    return summary
+    complete = not summary.interrupted and summary.already_done + summary.executed == total
+    session.update(
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        chunk_size=size,
+        runs_executed=summary.executed,
+        runs_failed=summary.failed,
+        wall_time_s=round(summary.wall_time_s, 3),
+        status="complete" if complete else "interrupted",
+    )
+    sessions = [*manifest["sessions"], session]
+    store.write_manifest(
+        manifest
+        | {
+            "sessions": sessions,
+            "status": session["status"],
+            "wall_time_s": round(sum(s.get("wall_time_s", 0.0) for s in sessions), 3),
+        }
+    )
+
+
+def _count(summary: SweepSummary, table: pd.DataFrame) -> None:
+    """Add a written chunk's runs and failures to ``summary``."""
+    failed = table[table["status"] == "failed"]
+    summary.executed += len(table)
+    summary.failed += len(failed)
+    summary.failures += [(int(r.run_id), str(r.error).splitlines()[0]) for r in failed.itertuples()][:5]
 
 
 def run_sweep(sweep: Sweep, out: str | Path, **options) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from typing import Any
 
 DASK_PREFIX = "dask://"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+#: Seconds a cancelled worker gets to exit after SIGTERM before it is killed.
+WORKER_EXIT_S = 2.0
 
 
 class ExecutorError(RuntimeError):
@@ -59,8 +61,11 @@ def _die_with_parent(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
-    # Ctrl-C reaches the whole process group; the parent handles it and shuts the pool down.
+    # Ctrl-C reaches the whole process group; the parent handles it and shuts the pool down. The
+    # parent's own SIGTERM handler (inherited through fork) must not run here: a worker told to
+    # stop just stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class ProcessExecutor:
@@ -93,7 +98,19 @@ class ProcessExecutor:
                     pending.add(self._pool.submit(fn, nxt))
 
     def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        """Wait for the pool to finish; with ``cancel``, drop queued tasks and end running ones now
+        (a sweep being stopped does not wait for chunks it will not write)."""
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(timeout=WORKER_EXIT_S)
+            if worker.is_alive():  # pragma: no cover - SIGTERM is not ignored in workers
+                worker.kill()
 
 
 class DaskExecutor:
