@@ -148,8 +148,6 @@ def cmd_run(args) -> int:
 def cmd_sweep(args) -> int:
     """``fedstake sweep``: run or resume a sweep into a results directory, then summarise it."""
     from analysis.sweep.engine import SweepInterrupted, execute_sweep
-    from analysis.sweep.executors import ExecutorError
-    from analysis.sweep.store import StoreError
     from analysis.sweep.sweepfile import load_sweep
     from model.limits import read_text_file
 
@@ -164,8 +162,6 @@ def cmd_sweep(args) -> int:
             sweep_file=str(args.sweep),
             sweep_text=read_text_file(args.sweep, "sweep"),
         )
-    except (StoreError, ExecutorError) as exc:
-        raise UsageError(str(exc)) from None
     except SweepInterrupted as stop:
         print(stop.summary.text(), file=sys.stderr)
         return 130
@@ -174,14 +170,24 @@ def cmd_sweep(args) -> int:
 
 
 def _results_dir(path: str) -> Path:
+    """The results directory named on the command line; what is inside is checked when read."""
     from analysis.sweep.store import MANIFEST
 
     directory = Path(path)
-    if not (directory / MANIFEST).is_file():
+    if not directory.is_dir() or not (directory / MANIFEST).exists():
         raise UsageError(
             f"{directory} is not a sweep results directory (no {MANIFEST}); run `fedstake sweep` first"
         )
     return directory
+
+
+def cmd_check(args) -> int:
+    """``fedstake check``: say what in a results directory is valid, damaged or missing."""
+    from analysis.sweep.check import check_results
+
+    report = check_results(_results_dir(args.results))
+    print(report.text())
+    return 0 if report.ok else 1
 
 
 def parse_slices(texts: list[str] | None) -> dict[str, list] | None:
@@ -300,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
     analyze.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     analyze.set_defaults(func=cmd_analyze)
+
+    check = sub.add_parser(
+        "check", parents=[common], help="say what in a results directory is valid, damaged or missing"
+    )
+    check.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
+    check.set_defaults(func=cmd_check)
     return parser
 
 
@@ -311,10 +323,16 @@ def explain(exc: BaseException) -> tuple[int, str]:
     machine could not do it (a disk that is full or read-only, memory), or fedstake itself failed.
     """
     from analysis.sweep.executors import ExecutorError
+    from analysis.sweep.output import OutputError
     from analysis.sweep.store import StoreError
 
     if isinstance(exc, ScenarioError | UsageError | StoreError | ExecutorError):
         return EXIT_BAD_INPUT, str(exc)
+    if isinstance(exc, OutputError):
+        # a path that cannot name a file (under a file, or a directory) is the user's to change;
+        # a full or read-only disk is the machine's
+        unusable = exc.path.is_dir() or any(p.exists() and not p.is_dir() for p in exc.path.parents)
+        return (EXIT_BAD_INPUT if unusable else EXIT_ENVIRONMENT), str(exc)
     if isinstance(exc, ValueError) and "null byte" in str(exc):
         return EXIT_BAD_INPUT, "a path contains a NUL byte; paths are plain text"
     if isinstance(exc, RecursionError):

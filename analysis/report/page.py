@@ -335,7 +335,7 @@ def payoffs_section(f: Findings) -> str:
                 "note",
             ),
         )
-    mixes = f.manifest.get("mixes") or ["base"]
+    mixes = f.mixes or ["base"]
     chosen = views.selections(f)
     # every mix under the first selection, then the first mix under each other selection
     pairs = [(chosen[0], mix) for mix in mixes] + [(selection, mixes[0]) for selection in chosen[1:]]
@@ -539,7 +539,7 @@ def metadata_html(f: Findings) -> str:
     wall = sum(float(s.get("wall_time_s") or 0.0) for s in sessions)
     executed = sum(int(s.get("runs_executed") or 0) for s in sessions)
     versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
-    mixes = m.get("mixes") or ["base"]
+    mixes = f.mixes or ["base"]
     designs = f.designs
     points = m.get("design_points") or max(int(m.get("points") or 0) // max(len(mixes) * len(designs), 1), 0)
     items = [

@@ -161,7 +161,7 @@ def representative_points(f: Findings, selection: dict) -> list[tuple[str, pd.Se
     winning = at[at["honesty"] == "dominates"]
     if len(winning):
         chosen.append(("dominates", winning.iloc[len(winning) // 2][f.x]))
-    mix = (f.manifest.get("mixes") or ["base"])[0]
+    mix = (f.mixes or ["base"])[0]
     results = matches(f.results[f.results["mix"] == mix], at_level)
     picks, seen = [], set()
     for label, x_value in chosen:

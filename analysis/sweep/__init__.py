@@ -6,6 +6,7 @@ per run: ids, seed, status, the varied parameters, every KPI) and, on request,
 ``trajectories/*.parquet``. Nothing here imports the analysis or the report.
 """
 
+from analysis.sweep.check import CheckReport, check_results
 from analysis.sweep.engine import (
     SweepInterrupted,
     SweepSummary,
@@ -14,15 +15,30 @@ from analysis.sweep.engine import (
     load_trajectories,
     run_sweep,
 )
-from analysis.sweep.store import ResultStore, StoreError
+from analysis.sweep.output import OutputError
+from analysis.sweep.store import (
+    DamagedPartError,
+    DirectoryLockedError,
+    DuplicateRunsError,
+    ManifestError,
+    ResultStore,
+    StoreError,
+)
 from analysis.sweep.sweepfile import Sweep, load_sweep, sweep_from_dict
 
 __all__ = [
+    "CheckReport",
+    "DamagedPartError",
+    "DirectoryLockedError",
+    "DuplicateRunsError",
+    "ManifestError",
+    "OutputError",
     "ResultStore",
     "StoreError",
     "Sweep",
     "SweepInterrupted",
     "SweepSummary",
+    "check_results",
     "execute_sweep",
     "load_results",
     "load_sweep",
