@@ -195,6 +195,19 @@ def boundary(
     return pd.DataFrame(rows, columns=[*levels, *ROW_COLUMNS])
 
 
+#: The columns of a thresholds table after its grouping columns.
+THRESHOLD_COLUMNS = (
+    "name",
+    "estimate",
+    "band_low",
+    "band_high",
+    "direction",
+    "where",
+    "between_low",
+    "between_high",
+)
+
+
 def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.DataFrame:
     """A 1-D sweep's thresholds: every level of ``x`` where a verdict's margin changes sign.
 
@@ -243,15 +256,4 @@ def thresholds(classified: pd.DataFrame, x: str, by: Sequence[str] = ()) -> pd.D
                         "between_high": math.nan,
                     }
                 )
-    columns = [
-        *by,
-        "name",
-        "estimate",
-        "band_low",
-        "band_high",
-        "direction",
-        "where",
-        "between_low",
-        "between_high",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=[*by, *THRESHOLD_COLUMNS])

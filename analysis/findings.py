@@ -268,18 +268,7 @@ def _thresholds(f: Findings, axis: Axis, rng: np.random.Generator) -> None:
             )
             rows.append(key | {"name": label} | _to_axis_units(found[0], axis))
     f.boundaries_1d = pd.DataFrame(rows, columns=[*by, "name", *boundaries.ROW_COLUMNS])
-    columns = [
-        *by,
-        "name",
-        "estimate",
-        "band_low",
-        "band_high",
-        "direction",
-        "where",
-        "between_low",
-        "between_high",
-    ]
-    f.thresholds = f.boundaries_1d[columns].copy()
+    f.thresholds = f.boundaries_1d[[*by, *boundaries.THRESHOLD_COLUMNS]].copy()
     f.boundary_method = f"{surface.METHOD}; band: bootstrap over design points"
     f.notes.append(
         f"Thresholds along the sampled axis {f.x} come from a fitted curve ({surface.METHOD}, bandwidth "

@@ -93,6 +93,18 @@ def _matrix(classified: pd.DataFrame, x: str, y: str, column: str):
     return table.columns.to_numpy(float), table.index.to_numpy(), table.to_numpy(float)
 
 
+def _panel_grid(n: int, panel_height: float):
+    """A figure with ``n`` panels in rows of at most three (constrained layout, room for a legend)."""
+    rows, columns = _grid(n)
+    return plt.subplots(
+        rows,
+        columns,
+        figsize=(max(5.2 * columns, 7.5), panel_height * rows + 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
+
+
 def phase_panels(
     panels: list[Panel], x: str, y: str, name: str, title: str, sampled: bool = False, log_y: bool = False
 ) -> bytes:
@@ -101,14 +113,7 @@ def phase_panels(
     a heatmap (one row per level of y); a ``sampled`` design as its points, on continuous axes
     (``log_y``: y on a log scale), with the fitted boundary as a curve and its band shaded."""
     panels = panels[:MAX_PANELS]
-    rows, columns = _grid(len(panels))
-    fig, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(max(5.2 * columns, 7.5), 3.6 * rows + 0.8),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = _panel_grid(len(panels), 3.6)
     values = np.concatenate([p.classified[f"{name}_mean"].to_numpy(float) for p in panels]) * 100
     finite = values[np.isfinite(values)]
     limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
@@ -230,14 +235,7 @@ def verdict_panels(
     (a ``sampled`` design: its points, coloured by verdict)."""
     panels = panels[:MAX_PANELS]
     order = list(VERDICT_COLOURS)
-    rows, columns = _grid(len(panels))
-    fig, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(max(5.2 * columns, 7.5), 3.0 * rows + 0.7),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = _panel_grid(len(panels), 3.0)
     cmap = ListedColormap(list(VERDICT_COLOURS.values()))
     for ax, panel in zip(axes.flat, panels, strict=False):
         codes = panel.classified.assign(
