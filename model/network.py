@@ -19,9 +19,7 @@ Fiat accounting is derived from the counters at the end (see ``model.kpis``).
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import mesa
 import numpy as np
@@ -31,10 +29,13 @@ from model.blocks import RoundBlock, RoundBlocks
 from model.detection import DETECTION_MODES
 from model.emission import make_schedule
 from model.ledger import TokenLedger
+from model.mesa_ids import hold_models_weakly
 from model.randomness import RoundDraws, block_rounds, seed_sequence
 from model.recording import RoundRecorder
 from model.rewards import RULES, RULES_USING_SCORES
 from model.scenario import Scenario
+
+hold_models_weakly()  # Mesa 3.3 would keep every network alive (Mesa issue 3179)
 
 #: Stake below ``min_stake × (1 − STAKE_RTOL)`` makes an identity ineligible to submit.
 STAKE_RTOL = 1e-9
@@ -65,7 +66,6 @@ class FLNetwork(mesa.Model):
         """Index of the next round to run."""
         s = scenario
 
-        self._mesa_id_counter = None  # this model's agent-id counter while Mesa does not hold it
         self.n_trainers = s.trainer_identities
         n = self.n_trainers + s.validators
         self.ledger = TokenLedger(n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds)
@@ -170,34 +170,11 @@ class FLNetwork(mesa.Model):
                 vslice = slice(members.start - nt, members.stop - nt)
                 self.detects[vslice] = ev.detects
                 self.validate_cost_fiat[vslice] = ev.validate_cost_fiat
-            with self.adding_agents():
-                for account, owner_id in zip(range(start, start + count), owners.tolist(), strict=True):
-                    cls(self, account, owner_id)  # registers itself with the model
+            for account, owner_id in zip(range(start, start + count), owners.tolist(), strict=True):
+                cls(self, account, owner_id)  # registers itself with the model
             start += count
         self.owners_per_strategy = np.array(owners_per_strategy)
         """Owners playing each strategy, in ``strategies`` order (a Sybil owner counts once)."""
-
-    @contextlib.contextmanager
-    def adding_agents(self) -> Iterator[None]:
-        """Create Mesa agents of this model inside this block; afterwards Mesa holds no reference to it.
-
-        Mesa 3.3 numbers agents with a class-level ``mesa.Agent._ids``, a dict from each model to
-        its id counter that is never emptied: it keeps every model ever built alive, with its
-        agents and arrays (about 0.5 MB per baseline run; Mesa issue 3179, fixed upstream only in
-        releases that need Python >= 3.12). Inside this block the model's counter is in that dict,
-        so agent ids continue where they left off; on leaving, it is taken out again and kept here,
-        and a dropped network is freed like any other object.
-        """
-        ids = getattr(mesa.Agent, "_ids", None)  # absent once Mesa no longer keeps it
-        if ids is None:
-            yield
-            return
-        if self._mesa_id_counter is not None:
-            ids[self] = self._mesa_id_counter
-        try:
-            yield
-        finally:
-            self._mesa_id_counter = ids.pop(self, self._mesa_id_counter)
 
     # -- the round ---------------------------------------------------------------------------
     def step(self) -> None:

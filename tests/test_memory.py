@@ -1,7 +1,8 @@
 """Models are freed when dropped: a process running thousands of runs does not grow.
 
 Mesa 3.3 keeps every model ever built in the class-level ``mesa.Agent._ids`` (Mesa issue 3179);
-``FLNetwork`` takes its entry out again. Checked with weak references, not with timings or RSS.
+``model.mesa_ids`` makes that registry hold its models weakly. Checked with weak references, not
+with timings or RSS.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import model.run
 from agents import HonestTrainer
 from model import run_scenario, with_overrides
+from model.mesa_ids import WeakIdCounters
 from model.network import FLNetwork
 
 RUNS = 300
@@ -67,19 +69,23 @@ def test_a_network_stepped_by_hand_is_freed_once_dropped(tiny):
     assert all_dead(refs)
 
 
-def test_mesa_holds_no_reference_to_a_built_network(tiny):
+def test_mesa_holds_its_models_only_weakly(tiny):
+    assert isinstance(mesa.Agent._ids, WeakIdCounters)
     net = FLNetwork(tiny, 1)
-    assert net not in getattr(mesa.Agent, "_ids", {})
+    ref = weakref.ref(net)
+    assert net in mesa.Agent._ids  # its counter is there while it lives …
+    del net
+    assert all_dead([ref])  # … and goes with it
 
 
-def test_agent_ids_stay_unique_when_agents_are_added_later(tiny):
+def test_agent_ids_stay_unique_when_agents_are_added_later_the_ordinary_way(tiny):
     net = FLNetwork(tiny, 1)
     ids = sorted(agent.unique_id for agent in net.agents)
     assert ids == list(range(1, len(ids) + 1))  # numbered across every strategy, from 1
-    with net.adding_agents():
-        newcomer = HonestTrainer(net, 0, 0)
+    newcomer = HonestTrainer(net, 0, 0)  # as a user or subclass would add one
     assert newcomer.unique_id == len(ids) + 1
-    assert net not in getattr(mesa.Agent, "_ids", {})
+    other = FLNetwork(tiny, 2)
+    assert min(agent.unique_id for agent in other.agents) == 1  # each model counts its own
     ref = weakref.ref(net)
     del net, newcomer
     assert all_dead([ref])
