@@ -7,6 +7,7 @@ what is allowed, the exit status is 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 from importlib import metadata
@@ -17,6 +18,8 @@ from model.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
 EXIT_ENVIRONMENT = 1
+#: OS errors that say the machine, not the input, is at fault: exit 1 whatever raised them.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 class UsageError(Exception):
@@ -185,7 +188,7 @@ def cmd_check(args) -> int:
     """``fedstake check``: say what in a results directory is valid, damaged or missing."""
     from analysis.sweep.check import check_results
 
-    report = check_results(_results_dir(args.results))
+    report = check_results(args.results)  # it diagnoses a missing manifest too
     print(report.text())
     return 0 if report.ok else 1
 
@@ -326,6 +329,8 @@ def explain(exc: BaseException) -> tuple[int, str]:
     from analysis.sweep.output import OutputError
     from analysis.sweep.store import StoreError
 
+    if getattr(exc, "errno", None) in ENVIRONMENT_ERRNOS:  # a full, read-only or failing disk
+        return EXIT_ENVIRONMENT, str(exc)
     if isinstance(exc, ScenarioError | UsageError | StoreError | ExecutorError):
         return EXIT_BAD_INPUT, str(exc)
     if isinstance(exc, OutputError):
