@@ -33,7 +33,9 @@ from analysis.sweep.store import (
     DamagedPartError,
     DirectoryLockedError,
     DuplicateRunsError,
+    ForeignPartError,
     ManifestError,
+    PartContract,
     StoreError,
     WriterLock,
     lock_holder,
@@ -604,3 +606,346 @@ def test_any_damage_is_named_never_a_traceback_and_a_sweep_repairs_it(
     assert {k: after[k] for k in valid if k.startswith("runs/")} == {
         k: v for k, v in valid.items() if k.startswith("runs/")
     }
+
+
+# -- hostile files inside a results directory (issue 14 follow-up) ----------------------------
+def finishes(call, seconds: float = 10.0, unblock: Path | None = None):
+    """``call()``'s result, or fail if it has not returned within ``seconds`` (a reader blocked on
+    the FIFO ``unblock`` is released by opening it for writing, so the test never hangs)."""
+    import threading
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        if unblock is not None:
+            os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
+            thread.join(seconds)
+        pytest.fail(f"{call} blocked for more than {seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_a_lock_that_is_a_link_is_refused_and_what_it_points_to_is_untouched(results, sweep, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (results / ".lock").unlink()
+    (results / ".lock").symlink_to(victim)
+    report = check_results(results)
+    assert not report.ok and "is a symbolic link, not a lock file" in report.text()
+    with pytest.raises(StoreError, match=r"\.lock is a symbolic link, not a lock file") as raised:
+        sweep_into(sweep, results)
+    assert raised.value.errno is None  # the directory's content, not the machine: exit 2
+    assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_lock_that_is_a_fifo_or_a_directory_is_reported_by_check_and_refused_by_a_sweep(
+    kind, results, sweep
+):
+    lock = results / ".lock"
+    lock.unlink(missing_ok=True)
+    os.mkfifo(lock) if kind == "fifo" else lock.mkdir()
+    assert finishes(lambda: lock_holder(results), unblock=lock if kind == "fifo" else None) is None
+    report = finishes(lambda: check_results(results), unblock=lock if kind == "fifo" else None)
+    assert not report.ok and report.lock_problem.startswith("is a ")
+    assert f"remove {lock}" in report.text()
+    with pytest.raises(StoreError, match=r"\.lock is a (FIFO|directory)"):
+        finishes(lambda: sweep_into(sweep, results))
+
+
+def test_a_part_that_is_a_fifo_is_damaged_not_a_hang(results, sweep, reference):
+    fifo = part(results, 8)
+    fifo.unlink()
+    os.mkfifo(fifo)
+    with pytest.raises(DamagedPartError, match=r"part-000000008\.parquet is a FIFO \(named pipe\)"):
+        finishes(lambda: load_results(results), unblock=fifo)
+    report = finishes(lambda: check_results(results), unblock=fifo)
+    assert [p.path for p in report.damaged] == [fifo]
+    summary = finishes(lambda: sweep_into(sweep, results), seconds=60, unblock=fifo)
+    assert summary.executed == CHUNK
+    assert table_hash(load_results(results)) == reference
+
+
+def test_a_manifest_that_is_a_fifo_or_a_device_is_refused_without_reading_it(results, sweep):
+    manifest = results / "manifest.json"
+    manifest.unlink()
+    manifest.symlink_to("/dev/zero")  # read in full, this would fill memory
+    with pytest.raises(ManifestError, match="is a character device, not a manifest file"):
+        load_results(results)
+    manifest.unlink()
+    os.mkfifo(manifest)
+    with pytest.raises(ManifestError, match=r"is a FIFO \(named pipe\), not a manifest file"):
+        finishes(lambda: load_results(results), unblock=manifest)
+    assert "is a FIFO" in finishes(lambda: check_results(results), unblock=manifest).manifest_problem
+    with pytest.raises(ManifestError):
+        finishes(lambda: sweep_into(sweep, results), unblock=manifest)
+
+
+def test_a_manifest_larger_than_the_limit_is_refused(results, monkeypatch):
+    import analysis.sweep.store as store_module
+
+    size = (results / "manifest.json").stat().st_size
+    monkeypatch.setattr(store_module, "MANIFEST_MAX_BYTES", size - 1)
+    with pytest.raises(ManifestError, match=f"holds more than {size - 1:,} bytes"):
+        load_results(results)
+    monkeypatch.setattr(store_module, "MANIFEST_MAX_BYTES", size)
+    assert len(load_results(results)) == 24
+
+
+# -- parts and manifests of another sweep ------------------------------------------------------
+FOREIGN_PARTS = {
+    "another sweep's seeds": (lambda d: d.assign(seed=d["seed"] + 1), "gives run 8 the seed"),
+    "numbered with other replications": (
+        lambda d: d.assign(point=d["run_id"] // 2, replication=d["run_id"] % 2),
+        "numbers its runs otherwise: run 8 is point 4, replication 0, not point 2, replication 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOREIGN_PARTS))
+def test_a_part_of_another_sweep_is_damaged_and_redone(case, results, sweep, reference):
+    change, fragment = FOREIGN_PARTS[case]
+    foreign = part(results, 8)
+    _rewrite(foreign, change)
+    with pytest.raises(ForeignPartError, match="is not a part of this sweep") as raised:
+        load_results(results)
+    assert fragment in str(raised.value) and raised.value.path == foreign
+    report = check_results(results)
+    assert [p.path for p in report.damaged] == [foreign] and fragment in report.text()
+    summary = sweep_into(sweep, results)
+    assert summary.executed == CHUNK and [s for s, _, _ in summary.set_aside] == [foreign]
+    assert table_hash(load_results(results)) == reference
+
+
+def test_a_manifest_of_another_sweep_is_refused_and_nothing_is_set_aside(results, sweep):
+    _edit("seed", 12)(results / "manifest.json")  # valid, same content hash, another sweep's seeds
+    before = stats(results)
+    with pytest.raises(ManifestError, match="does not belong to these parts: none of the 6 runs part"):
+        load_results(results)
+    report = check_results(results)
+    assert not report.ok and report.manifest_problem.startswith("does not belong to these parts")
+    with pytest.raises(ManifestError, match="does not belong to these parts"):
+        sweep_into(sweep, results)
+    assert stats(results) == before and not (results / "damaged").exists()
+
+
+PART_COLUMN_DAMAGES = {
+    "a KPI column missing": (lambda d: d.drop(columns="pi_honest"), "lacks the column(s) 'pi_honest'", ""),
+    "a parameter column missing": (
+        lambda d: d.drop(columns="rewards.rule"),
+        "lacks the column(s) 'rewards.rule'",
+        "",
+    ),
+    "a KPI column of text": (
+        lambda d: d.assign(final_quality=d["final_quality"].astype(str)),
+        "has a column 'final_quality' of ",
+        "; allowed: numbers",
+    ),
+    "a real parameter of text": (
+        lambda d: d.assign(**{"slashing.slash_fraction": "half"}),
+        "has a column 'slashing.slash_fraction' of ",
+        "; allowed: numbers",
+    ),
+    "seeds as reals": (
+        lambda d: d.assign(seed=d["seed"].astype(float)),
+        "has a column 'seed' of float64",
+        "; allowed: whole numbers",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PART_COLUMN_DAMAGES))
+def test_a_part_without_this_sweeps_columns_is_damaged(case, results):
+    change, begins, ends = PART_COLUMN_DAMAGES[case]
+    _rewrite(part(results, 8), change)
+    with pytest.raises(DamagedPartError) as raised:
+        load_results(results)
+    assert raised.value.reason.startswith(begins) and raised.value.reason.endswith(ends)
+    assert [p.problem for p in check_results(results).damaged] == [raised.value.reason]
+
+
+@given(
+    parameter_point=st.integers(0, 10**6),
+    designs=st.integers(1, 100),
+    design=st.integers(0, 99),
+    mixes=st.integers(1, 100),
+    mix=st.integers(0, 99),
+)
+def test_the_seed_point_leaves_the_design_out(parameter_point, designs, design, mixes, mix):
+    design, mix = design % designs, mix % mixes
+    contract = PartContract(1, 1, 0, designs, mixes, (), (), False)
+    point = (parameter_point * designs + design) * mixes + mix
+    assert contract.seed_point(point) == parameter_point * mixes + mix
+
+
+# -- a first write that fails; a lock that cannot be written -----------------------------------
+def test_a_sweep_whose_first_manifest_write_failed_can_be_run_again(sweep, tmp_path, monkeypatch, reference):
+    import analysis.sweep.store as store_module
+
+    def full(data, path):
+        raise OutputError(path, os.strerror(errno.ENOSPC), errno=errno.ENOSPC)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(store_module, "write_json", full)
+    with pytest.raises(StoreError, match="No space left on device") as raised:
+        sweep_into(sweep, out)
+    assert raised.value.errno == errno.ENOSPC  # the machine's failure: exit 1
+    monkeypatch.undo()
+    sweep_into(sweep, out)
+    assert table_hash(load_results(out)) == reference
+
+
+def test_what_a_kill_before_the_first_manifest_leaves_counts_as_new(sweep, tmp_path, reference):
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)  # an older fedstake made runs/ before the manifest
+    (out / ".lock").write_text("")
+    (out / ".manifest.json.k1ll3d.tmp").write_text('{"half": ')
+    assert check_results(out).unfinished == 1
+    sweep_into(sweep, out)
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "manifest.json", "runs"]
+    assert table_hash(load_results(out)) == reference
+
+
+def test_a_temporary_manifest_left_by_a_kill_is_removed_on_resume(results, sweep):
+    (results / ".manifest.json.k1ll3d.tmp").write_text('{"half": ')
+    report = check_results(results)
+    assert report.ok and report.unfinished == 1
+    sweep_into(sweep, results)
+    assert not list(results.glob(".manifest.json.*.tmp"))
+
+
+def test_a_lock_that_cannot_be_written_is_not_left_held(results, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(StoreError, match=r"cannot write the lock file .*\.lock: No space") as raised:
+        WriterLock(results).acquire()
+    monkeypatch.undo()
+    assert raised.value.errno == errno.ENOSPC and raised.value.path == results / ".lock"
+    assert lock_holder(results) is None
+
+
+def test_a_read_only_directory_refuses_the_lock_as_the_machines_failure(results, sweep, monkeypatch):
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).endswith(".lock") and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(StoreError, match="Read-only file system; a sweep writes its --out") as raised:
+        sweep_into(sweep, results)
+    assert raised.value.errno == errno.EROFS
+
+
+def test_a_disk_filling_up_carries_its_errno(sweep, tmp_path, monkeypatch):
+    import analysis.sweep.store as store_module
+
+    def full(table, where, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store_module.pq, "write_table", full)
+    with pytest.raises(StoreError) as raised:
+        sweep_into(sweep, tmp_path / "out")
+    assert raised.value.errno == errno.ENOSPC
+
+
+# -- reading that fails is not damage ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "failure",
+    [MemoryError(), OSError(errno.EIO, os.strerror(errno.EIO)), OSError(errno.ESTALE, "Stale file handle")],
+    ids=["memory", "EIO", "ESTALE"],
+)
+def test_a_part_that_cannot_be_read_now_is_refused_never_set_aside(failure, results, sweep, monkeypatch):
+    import analysis.sweep.store as store_module
+
+    real, calls = store_module.pq.ParquetFile, []
+
+    class Failing(real):
+        def __init__(self, source, *args, **kwargs):
+            calls.append(source)
+            if len(calls) == 3:
+                raise failure
+            super().__init__(source, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.pq, "ParquetFile", Failing)
+    expected = MemoryError if isinstance(failure, MemoryError) else StoreError
+    before = stats(results)
+    for read in (load_results, lambda r: sweep_into(sweep, r)):
+        calls.clear()
+        with pytest.raises(expected) as raised:
+            read(results)
+        if expected is StoreError:
+            assert not isinstance(raised.value, DamagedPartError)
+            assert raised.value.errno == failure.errno and raised.value.path == part(results, 8)
+            assert "cannot be read" in str(raised.value)
+    calls.clear()
+    if expected is MemoryError:
+        with pytest.raises(MemoryError):
+            check_results(results)
+    else:
+        report = check_results(results)
+        assert not report.ok and not report.damaged
+        assert report.unreadable.startswith(f"{part(results, 8)} cannot be read: {failure.strerror}")
+    assert stats(results) == before and not (results / "damaged").exists()
+
+
+def test_a_runs_link_to_nothing_is_refused_not_set_aside(results, sweep, tmp_path):
+    shutil.rmtree(results / "runs")
+    (results / "runs").symlink_to(tmp_path / "unmounted" / "runs")
+    with pytest.raises(StoreError, match=r"is a symbolic link to .*, which does not exist"):
+        load_results(results)
+    report = check_results(results)
+    assert not report.ok and "which does not exist" in report.text()
+    with pytest.raises(StoreError, match="which does not exist"):
+        sweep_into(sweep, results)
+    assert (results / "runs").is_symlink() and not (results / "damaged").exists()
+
+
+# -- trajectories a sweep keeps must be there --------------------------------------------------
+def test_a_missing_trajectories_part_is_damage_and_both_are_redone(trajectory_sweep, tmp_path):
+    whole = tmp_path / "whole"
+    sweep_into(trajectory_sweep, whole)
+    expected = trajectory_hash(load_trajectories(whole)), table_hash(load_results(whole))
+    out = tmp_path / "out"
+    shutil.copytree(whole, out)
+    part(out, 4, "trajectories").unlink()
+    report = check_results(out)
+    assert [p.path for p in report.damaged] == [part(out, 4)]
+    assert "has 4 ok run(s) but no trajectories part" in report.text()
+    summary = sweep_into(trajectory_sweep, out)
+    assert summary.executed == CHUNK and [s for s, _, _ in summary.set_aside] == [part(out, 4)]
+    assert (trajectory_hash(load_trajectories(out)), table_hash(load_results(out))) == expected
+
+
+def test_trajectories_lacking_an_ok_run_are_damage_and_both_are_redone(trajectory_sweep, tmp_path):
+    whole = tmp_path / "whole"
+    sweep_into(trajectory_sweep, whole)
+    expected = trajectory_hash(load_trajectories(whole)), table_hash(load_results(whole))
+    out = tmp_path / "out"
+    shutil.copytree(whole, out)
+    _rewrite(part(out, 4, "trajectories"), lambda d: d[d["run_id"] != 6])
+    report = check_results(out)
+    assert [p.problem for p in report.damaged] == ["lacks the trajectories of ok run(s) 6 of its runs part"]
+    summary = sweep_into(trajectory_sweep, out)
+    assert {s for s, _, _ in summary.set_aside} == {part(out, 4), part(out, 4, "trajectories")}
+    assert (trajectory_hash(load_trajectories(out)), table_hash(load_results(out))) == expected
+
+
+# -- small things ------------------------------------------------------------------------------
+def test_checks_report_of_a_damaged_manifest_does_not_advise_running_check(results):
+    (results / "manifest.json").write_text('{"content_hash": ')
+    text = check_results(results).text()
+    assert "is not valid JSON (line 1" in text and "fedstake check" not in text

@@ -440,3 +440,137 @@ def test_a_morris_sweep_runs_its_trajectories_in_order(tmp_path):
     assert (
         manifest["design"] == "morris" and manifest["morris_levels"] == 4 and manifest["design_points"] == 6
     )
+
+
+# -- executors and the engine's bookkeeping (issue 14 follow-up) ------------------------------
+def test_every_run_of_a_designs_sweep_has_the_point_replication_and_seed_the_store_expects(
+    designs_table, designs_sweep
+):
+    from analysis.sweep.designs import Design
+    from analysis.sweep.engine import sweep_manifest
+    from analysis.sweep.store import PartContract, identity_problem
+
+    contract = PartContract.of(sweep_manifest(designs_sweep, Design(designs_sweep), None, None))
+    assert (contract.designs, contract.mixes) == (2, 2)
+    for i in range(len(designs_table)):  # one row at a time: every row's seed is checked
+        assert identity_problem(designs_table.iloc[[i]], contract) is None
+    shifted = designs_table.assign(seed=designs_table["seed"].shift(-4, fill_value=0))
+    assert "the seed" in identity_problem(shifted.iloc[[0]], contract)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1025, 2.5, True])
+def test_workers_outside_1_to_max_workers_are_refused(workers):
+    from analysis.sweep.executors import MAX_WORKERS, ExecutorError, make_executor
+
+    assert MAX_WORKERS == 1024
+    with pytest.raises(ExecutorError, match=f"--workers {workers!r} is not allowed: .* from 1 to 1024"):
+        make_executor("local", workers)
+
+
+def test_no_more_workers_start_than_there_are_chunks(tmp_path):
+    from analysis.sweep.engine import execute_sweep
+    from analysis.sweep.executors import MAX_WORKERS, ProcessExecutor
+
+    pool = ProcessExecutor(MAX_WORKERS)
+    pool.limit(3)
+    assert pool.workers == 3 and pool._pool is None  # nothing started before the first task
+    pool.limit(0)
+    assert pool.workers == 1
+    pool.close(cancel=True)
+
+    sweep = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2")))  # 4 points, 12 runs
+    summary = execute_sweep(sweep, tmp_path / "out", workers=64, chunk_size=6, progress=False)
+    assert summary.workers == 2
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["sessions"][-1]["workers"] == 2
+
+
+class _LosesTheScheduler:
+    """An executor that runs two chunks in this process, then loses its (pretend) Dask scheduler."""
+
+    name = "dask"
+    workers = 1
+
+    def limit(self, tasks: int) -> None:
+        pass
+
+    def imap_unordered(self, fn, tasks, max_in_flight):
+        from analysis.sweep.executors import ExecutorError
+
+        for i, task in enumerate(tasks):
+            if i == 2:
+                raise ExecutorError("lost the Dask scheduler at tcp://gone:8786 (CommClosedError: ...)")
+            yield fn(task)
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+def test_a_lost_scheduler_is_recorded_as_an_interrupted_session_and_resumes(tmp_path, monkeypatch):
+    import analysis.sweep.engine as engine
+    from analysis.sweep.executors import ExecutorError
+
+    sweep = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2")))  # 12 runs
+    out = tmp_path / "out"
+    monkeypatch.setattr(engine, "make_executor", lambda spec, workers: _LosesTheScheduler())
+    with pytest.raises(ExecutorError, match="lost the Dask scheduler"):
+        engine.execute_sweep(sweep, out, chunk_size=3, progress=False)
+    monkeypatch.undo()
+    session = json.loads((out / "manifest.json").read_text())["sessions"][-1]
+    assert session["status"] == "interrupted" and session["runs_executed"] == 6
+    assert len(load_results(out)) == 6
+    summary = engine.execute_sweep(sweep, out, workers=1, chunk_size=3, progress=False)
+    assert summary.already_done == 6 and summary.executed == 6
+
+
+def test_the_dask_executor_reports_a_closed_connection_as_a_lost_scheduler():
+    pytest.importorskip("distributed")
+    from distributed.comm.core import CommClosedError
+
+    from analysis.sweep.executors import DaskExecutor, ExecutorError
+
+    class ClosedClient:
+        loop = None
+
+        def submit(self, *args, **kwargs):
+            raise CommClosedError("in <TCP (closed)>: Stream is closed")
+
+    executor = DaskExecutor.__new__(DaskExecutor)
+    executor._client, executor.address, executor.workers = ClosedClient(), "tcp://gone:8786", 1
+    with pytest.raises(ExecutorError) as raised:
+        list(executor.imap_unordered(len, ["a", "b"], max_in_flight=2))
+    message = str(raised.value)
+    assert message.startswith("lost the Dask scheduler at tcp://gone:8786 (CommClosedError")
+    assert "finished chunks are kept; run the same command to resume" in message
+
+
+def test_a_chunk_written_as_the_stop_signal_arrives_is_counted(tmp_path, monkeypatch):
+    from analysis.sweep.engine import SweepInterrupted, execute_sweep
+    from analysis.sweep.store import ResultStore
+
+    sweep = load_sweep(write_sweep(tmp_path, GRID.replace("steps = 4", "steps = 2")))  # 12 runs
+    real, written = ResultStore.write_part, []
+
+    def write_then_stop(self, rows, trajectories=None):
+        real(self, rows, trajectories)
+        written.append(len(rows))
+        if len(written) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives after the write, before it is counted
+
+    monkeypatch.setattr(ResultStore, "write_part", write_then_stop)
+    out = tmp_path / "out"
+    with pytest.raises(SweepInterrupted) as raised:
+        execute_sweep(sweep, out, workers=1, chunk_size=3, progress=False)
+    on_disk = len(load_results(out))
+    assert on_disk == sum(written) == 6
+    assert raised.value.summary.executed == on_disk
+    assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["runs_executed"] == on_disk
+
+
+def test_set_aside_runs_will_be_run_again_when_the_sweep_was_interrupted(tmp_path):
+    from analysis.sweep.engine import SweepSummary
+
+    moved = [(tmp_path / "runs" / "part-000000004.parquet", tmp_path / "damaged" / "runs" / "p", "damaged")]
+    stopped = SweepSummary(tmp_path, 12, interrupted=True, set_aside=moved).text()
+    finished = SweepSummary(tmp_path, 12, set_aside=moved).text()
+    assert "its runs will be run again" in stopped and "were run again" not in stopped
+    assert "its runs were run again" in finished

@@ -3,8 +3,9 @@
 :func:`check_results` reads everything and changes nothing (``fedstake check RESULTS``). Its
 :class:`CheckReport` says whether the manifest is valid, which parts are valid or damaged (and
 why), how many runs are present, missing, held twice or failed out of the sweep's total, and
-whether a sweep is writing the directory now. ``ok`` means nothing is damaged; a sweep that was
-stopped part-way is ``ok`` but not ``complete``.
+whether a sweep is writing the directory now. ``ok`` means nothing is damaged or unreadable and
+the lock file is one a sweep can use; a sweep that was stopped part-way is ``ok`` but not
+``complete``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from analysis.sweep.store import (
     DAMAGED,
+    LOCK,
     MANIFEST,
     RUNS,
     TRAJECTORIES,
@@ -23,6 +25,7 @@ from analysis.sweep.store import (
     ResultStore,
     StoreError,
     lock_holder,
+    lock_problem,
 )
 
 
@@ -48,6 +51,11 @@ class CheckReport:
     set_aside: int = 0
     #: The sweep writing the directory now (pid, host, started), or None.
     writer: dict[str, Any] | None = None
+    #: Why ``.lock`` cannot be a sweep's lock (a link, a directory, a FIFO), or None.
+    lock_problem: str | None = None
+    #: A file that exists but cannot be read now (an I/O error, a link to nothing), and why; the
+    #: parts were not all checked.
+    unreadable: str | None = None
 
     @property
     def missing(self) -> int:
@@ -60,7 +68,13 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """Nothing is damaged: the manifest is valid, every part is, and no run is held twice."""
-        return self.manifest_problem is None and not self.damaged and not self.blocked
+        return (
+            self.manifest_problem is None
+            and not self.damaged
+            and not self.blocked
+            and self.lock_problem is None
+            and self.unreadable is None
+        )
 
     @property
     def complete(self) -> bool:
@@ -76,8 +90,12 @@ class CheckReport:
                 f"{MANIFEST}: {self.manifest_problem}",
                 "parts: not checked (without a valid manifest the sweep's size is unknown)",
             ]
+        elif self.unreadable is not None:
+            lines += [self.unreadable, "parts: not all checked (one cannot be read now)"]
         else:
             lines += self._runs_lines()
+        if self.lock_problem is not None:
+            lines.append(f"{self.directory / LOCK}: {self.lock_problem}")
         if self.writer is not None:
             w = self.writer
             lines.append(
@@ -115,51 +133,68 @@ class CheckReport:
         return lines
 
     def _advice(self) -> list[str]:
+        lock = (
+            [f"to repair: remove {self.directory / LOCK} (a sweep refuses it)"] if self.lock_problem else []
+        )
+        if self.unreadable is not None:
+            return ["to repair: make it readable (a disk to mount? a failing disk?), then check again"]
         if self.manifest_problem is not None:
             return [
                 f"to repair: restore {self.directory / MANIFEST} (from a backup), or run the sweep again "
                 "into a new --out; a sweep will not add to a directory whose manifest it cannot read"
             ]
-        if self.ok and (self.complete or self.writer is not None):
-            return []
+        damaged = bool(self.damaged or self.blocked)
+        if not damaged and (self.missing == 0 or self.writer is not None):
+            return lock
         sweep = self.manifest.get("sweep_file") or "SWEEP.toml"
         what = (
             "it sets damaged parts aside in damaged/ and runs their runs again"
-            if not self.ok
+            if damaged
             else "it runs the missing runs"
         )
-        return [f"to repair: run `fedstake sweep {sweep} --out {self.directory}` ({what})"]
+        return (
+            [*lock, f"then run `fedstake sweep {sweep} --out {self.directory}` ({what})"]
+            if lock
+            else [f"to repair: run `fedstake sweep {sweep} --out {self.directory}` ({what})"]
+        )
 
 
 def check_results(directory: str | Path) -> CheckReport:
     """Check every file of the results directory ``directory`` without changing any.
 
     Raises StoreError only when ``directory`` is missing or is a file; everything else wrong is
-    in the report.
+    in the report (a file that cannot be read now as ``unreadable``).
     """
     store = ResultStore(directory)
     if not store.directory.is_dir():
         what = "is a file" if store.directory.exists() else "does not exist"
         raise StoreError(f"{store.directory} {what}; a sweep results directory is allowed", store.directory)
-    report = CheckReport(store.directory, manifest_problem=None, writer=lock_holder(store.directory))
-    report.unfinished = sum(
-        1
-        for kind in (RUNS, TRAJECTORIES)
-        if (store.directory / kind).is_dir()
-        for _ in (store.directory / kind).glob(".*.tmp")
+    report = CheckReport(
+        store.directory,
+        manifest_problem=None,
+        writer=lock_holder(store.directory),
+        lock_problem=lock_problem(store.directory),
     )
+    report.unfinished = len(store.unfinished_writes())
     damaged = store.directory / DAMAGED
     report.set_aside = sum(1 for p in damaged.rglob("*") if not p.is_dir()) if damaged.is_dir() else 0
     try:
         report.manifest = store.read_manifest()
     except ManifestError as exc:
-        report.manifest_problem = str(exc).removeprefix(f"{store.manifest_path} ")
+        report.manifest_problem = exc.reason
         return report
     except StoreError as exc:  # no manifest at all
         report.manifest_problem = f"missing ({exc})"
         return report
     report.total_runs = report.manifest["total_runs"]
-    survey = store.survey(report.total_runs)
+    try:
+        survey = store.survey(report.manifest)
+    except ManifestError as exc:  # no part is of the manifest's sweep
+        report.manifest_problem = exc.reason
+        return report
+    except StoreError as exc:
+        report.unreadable = str(exc)
+        return report
     report.runs, report.trajectories, report.blocked = survey.runs, survey.trajectories, survey.blocked
     report.present = int(survey.done.sum())
     report.duplicated, report.failed = survey.duplicated, survey.failed

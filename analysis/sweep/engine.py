@@ -12,6 +12,7 @@ finished chunk to the results directory at once, keeping nothing but the chunks 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shlex
 import signal
@@ -26,11 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents import TRAINER_TYPES, VALIDATOR_TYPES
 from analysis.sweep.designs import Design, run_seed
-from analysis.sweep.executors import make_executor
+from analysis.sweep.executors import ExecutorError, make_executor
 from analysis.sweep.progress import Progress
-from analysis.sweep.store import RUNS, ResultStore, environment
+from analysis.sweep.store import RUNS, STRATEGIES, ResultStore, environment
 from analysis.sweep.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
@@ -39,7 +39,6 @@ from model.scenario import key_type
 
 #: Seconds of work a chunk should hold when the chunk size is chosen automatically.
 CHUNK_SECONDS = 1.0
-STRATEGIES = [cls.strategy for cls in TRAINER_TYPES + VALIDATOR_TYPES]
 #: The columns before the parameters and KPIs, in this order.
 ID_COLUMNS = ["run_id", "point", "design", "mix", "replication", "seed", "status", "error"]
 #: Results column type of a parameter, by the Python type of its scenario key.
@@ -100,8 +99,9 @@ class SweepSummary:
     def text(self) -> str:
         """The closing summary printed by ``fedstake sweep``."""
         state = "interrupted" if self.interrupted else "complete"
+        redone = "will be run again" if self.interrupted else "were run again"
         lines = [
-            f"set aside {source} as {target}: {why}; its runs were run again"
+            f"set aside {source} as {target}: {why}; its runs {redone}"
             for source, target, why in self.set_aside
         ]
         lines += [
@@ -126,7 +126,7 @@ class SweepSummary:
 
 class SweepInterrupted(Exception):
     """SIGINT (Ctrl-C) or SIGTERM stopped the sweep; ``summary`` says what had been written and
-    ``signum`` which signal it was (exit status ``128 + signum`` by shell convention)."""
+    ``signum`` which signal it was (``fedstake sweep`` exits 130 for either, as the README says)."""
 
     def __init__(self, summary: SweepSummary, signum: int = signal.SIGINT):
         super().__init__(f"sweep interrupted by {signal.Signals(signum).name}")
@@ -168,6 +168,18 @@ class StopSignals:
         for signum, handler in self._previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         self._previous.clear()
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A block a stop signal does not cut short: one that arrives inside it is noted and
+        raises KeyboardInterrupt only once the block is done (writing a chunk and counting it)."""
+        interruptible, self.interruptible = self.interruptible, False
+        try:
+            yield
+        finally:
+            self.interruptible = interruptible
+        if self.received and interruptible:
+            raise KeyboardInterrupt
 
 
 # -- the worker side -------------------------------------------------------------------------
@@ -305,10 +317,11 @@ def execute_sweep(
 
     The directory is locked for the length of the call: a second sweep on it is refused. On resume,
     damaged parts are moved into ``damaged/`` and exactly their runs, and the runs without a row,
-    are run; valid parts are never rewritten. Raises ``StoreError`` (or a subclass:
-    ``DirectoryLockedError``, ``ManifestError``) if ``out`` cannot be used, ``ExecutorError`` if the
-    executor cannot be, and :class:`SweepInterrupted` on SIGINT or SIGTERM (after recording what
-    was written).
+    are run; valid parts are never rewritten. No more local workers are started than there are
+    chunks to run. Raises ``StoreError`` (or a subclass: ``DirectoryLockedError``,
+    ``ManifestError``) if ``out`` cannot be used, ``ExecutorError`` if the executor cannot be (or,
+    after recording the session as interrupted, if a Dask scheduler is lost), and
+    :class:`SweepInterrupted` on SIGINT or SIGTERM (after recording what was written).
     """
     design = Design(sweep)
     total = len(design) * sweep.replications
@@ -341,9 +354,9 @@ def _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chu
     record the ``session`` in the manifest. Fills in ``summary``."""
     total = summary.total_runs
     start = time.perf_counter()
-    size, bar, failed_before = chunk_size or 1, None, 0
+    size, bar, failed_before, lost = chunk_size or 1, None, 0, None
     try:
-        survey = store.survey(total)
+        survey = store.survey(manifest)
         aside = survey.to_set_aside(sweep.trajectories)
         summary.set_aside = store.set_aside(aside, survey.blocked)
         if survey.blocked:
@@ -354,6 +367,8 @@ def _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chu
             sweep.base, max(total - summary.already_done, 1), pool.workers
         )
         summary.chunk_size = size
+        pool.limit(math.ceil((total - summary.already_done) / size))
+        summary.workers = session["workers"] = pool.workers
         dtypes = parameter_dtypes(sweep)
         trajectory_points = sweep.trajectory_points if sweep.trajectories else None
         tasks = (
@@ -362,11 +377,15 @@ def _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chu
         )
         bar = Progress(total, summary.already_done, enabled=progress)
         for table, trajectories in pool.imap_unordered(run_chunk, tasks, max_in_flight=2 * pool.workers):
-            store.write_part(table, trajectories)
-            _count(summary, table)
-            bar.update(len(table))
+            with stop.deferred():  # a chunk written is a chunk counted, or the manifest would lie
+                store.write_part(table, trajectories)
+                _count(summary, table)
+                bar.update(len(table))
     except KeyboardInterrupt:
         summary.interrupted = True
+        pool.close(cancel=True)
+    except ExecutorError as exc:  # the Dask scheduler went away: record the session, then say so
+        summary.interrupted, lost = True, exc
         pool.close(cancel=True)
     except BaseException:
         pool.close(cancel=True)
@@ -400,6 +419,8 @@ def _run_sweep(sweep, design, store, manifest, pool, summary, stop, session, chu
             "wall_time_s": round(sum(s.get("wall_time_s", 0.0) for s in sessions), 3),
         }
     )
+    if lost is not None:
+        raise lost
 
 
 def _count(summary: SweepSummary, table: pd.DataFrame) -> None:

@@ -2,12 +2,16 @@
 
 Every executor offers one operation, :meth:`imap_unordered` — apply a function to a stream of
 tasks and yield results as they finish, with a bounded number in flight — so the sweep engine does
-not care which one it has, and a run's numbers never depend on it (seeds are per run).
+not care which one it has, and a run's numbers never depend on it (seeds are per run). Before the
+first task the engine calls :meth:`limit` with the number of tasks it will give, so no more local
+workers are started than there are chunks to run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -20,10 +24,14 @@ DASK_PREFIX = "dask://"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 #: Seconds a cancelled worker gets to exit after SIGTERM before it is killed.
 WORKER_EXIT_S = 2.0
+#: The most local worker processes a sweep starts (``--workers``); more would exhaust the
+#: machine's process table and memory long before they sped anything up.
+MAX_WORKERS = 1024
 
 
 class ExecutorError(RuntimeError):
-    """The executor named on the command line cannot be used; the message says why."""
+    """The executor named on the command line cannot be used, or stopped working; the message
+    says why (and, for a sweep, that finished chunks are kept)."""
 
 
 class InlineExecutor:
@@ -31,6 +39,9 @@ class InlineExecutor:
 
     name = "local"
     workers = 1
+
+    def limit(self, tasks: int) -> None:
+        pass
 
     def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
         for task in tasks:
@@ -75,18 +86,28 @@ class ProcessExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool = cf.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=_pool_context(),
-            initializer=_die_with_parent,
-            initargs=(os.getpid(),),
-        )
+        self._pool: cf.ProcessPoolExecutor | None = None  # started by the first task
+
+    def limit(self, tasks: int) -> None:
+        """Start no more workers than ``tasks`` (the chunks there are to run), and at least one."""
+        self.workers = max(1, min(self.workers, tasks))
+
+    def _started(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_pool_context(),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
 
     def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
         pending: set[cf.Future] = set()
         tasks = iter(tasks)
         for task in tasks:
-            pending.add(self._pool.submit(fn, task))
+            pool = self._started()  # only once there is a task: a finished sweep starts no workers
+            pending.add(pool.submit(fn, task))
             if len(pending) >= max_in_flight:
                 break
         while pending:
@@ -95,11 +116,13 @@ class ProcessExecutor:
                 yield future.result()
                 nxt = next(tasks, None)
                 if nxt is not None:
-                    pending.add(self._pool.submit(fn, nxt))
+                    pending.add(pool.submit(fn, nxt))
 
     def close(self, cancel: bool = False) -> None:
         """Wait for the pool to finish; with ``cancel``, drop queued tasks and end running ones now
         (a sweep being stopped does not wait for chunks it will not write)."""
+        if self._pool is None:
+            return
         if not cancel:
             self._pool.shutdown(wait=True)
             return
@@ -135,30 +158,68 @@ class DaskExecutor:
             1, sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         )
 
+    def limit(self, tasks: int) -> None:
+        pass  # the cluster's workers exist already
+
     def imap_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int) -> Iterator[Any]:
+        """As for the other executors; ExecutorError when the scheduler is lost on the way."""
         from distributed import as_completed
 
         tasks = iter(tasks)
-        first = [
-            self._client.submit(fn, t, pure=False) for _, t in zip(range(max_in_flight), tasks, strict=False)
-        ]
-        queue = as_completed(first, loop=self._client.loop)
-        for future in queue:
-            yield future.result()
-            future.release()
-            nxt = next(tasks, None)
-            if nxt is not None:
-                queue.add(self._client.submit(fn, nxt, pure=False))
+        try:
+            first = [
+                self._client.submit(fn, t, pure=False)
+                for _, t in zip(range(max_in_flight), tasks, strict=False)
+            ]
+            queue = as_completed(first, loop=self._client.loop)
+            for future in queue:
+                result = future.result()
+                future.release()
+                yield result
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    queue.add(self._client.submit(fn, nxt, pure=False))
+        except lost_scheduler_errors() as exc:
+            raise ExecutorError(
+                f"lost the Dask scheduler at {self.address} ({type(exc).__name__}: {exc}); finished "
+                "chunks are kept; run the same command to resume"
+            ) from None
 
     def close(self, cancel: bool = False) -> None:
-        self._client.close()
+        """Disconnect; with ``cancel`` (a sweep stopping, perhaps because the scheduler is gone)
+        give up after WORKER_EXIT_S and ignore a connection that is already lost."""
+        if not cancel:
+            self._client.close()
+            return
+        with contextlib.suppress(*lost_scheduler_errors()):
+            self._client.close(timeout=WORKER_EXIT_S)
+
+
+def lost_scheduler_errors() -> tuple[type[BaseException], ...]:
+    """What ``distributed`` raises when the scheduler goes away: its connection closes, its
+    futures are cancelled, or the socket fails."""
+    errors: list[type[BaseException]] = [OSError, TimeoutError, cf.CancelledError, asyncio.CancelledError]
+    with contextlib.suppress(ImportError):
+        from distributed.comm.core import CommClosedError
+
+        errors.append(CommClosedError)
+    with contextlib.suppress(ImportError):
+        from distributed.client import FutureCancelledError
+
+        errors.append(FutureCancelledError)
+    return tuple(errors)
 
 
 def make_executor(spec: str, workers: int | None):
     """The executor for ``--executor SPEC`` (``local`` or ``dask://HOST:PORT``) and ``--workers``."""
+    whole = isinstance(workers, int) and not isinstance(workers, bool)
+    if workers is not None and not (whole and 1 <= workers <= MAX_WORKERS):
+        raise ExecutorError(
+            f"--workers {workers!r} is not allowed: expected a whole number from 1 to {MAX_WORKERS}"
+        )
     if spec == "local":
         n = workers or os.cpu_count() or 1
-        return InlineExecutor() if n == 1 else ProcessExecutor(n)
+        return InlineExecutor() if n == 1 else ProcessExecutor(min(n, MAX_WORKERS))
     if spec.startswith(DASK_PREFIX) and len(spec) > len(DASK_PREFIX):
         return DaskExecutor("tcp://" + spec[len(DASK_PREFIX) :])
     raise ExecutorError(f"--executor {spec!r} is not allowed: expected 'local' or 'dask://HOST:PORT'")

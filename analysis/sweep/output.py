@@ -22,13 +22,16 @@ class OutputError(RuntimeError):
     """A file could not be written; the message names it and the system's reason.
 
     ``path`` is the file that was to be written, ``reason`` the operating system's words for why
-    (``strerror``: "Permission denied", "No space left on device", …).
+    (``strerror``: "Permission denied", "No space left on device", …) and ``errno`` its error
+    number (``errno.ENOSPC``, …; None when the failure was not the operating system's), by which
+    the command line tells a full or failing disk from a path the user must change.
     """
 
-    def __init__(self, path: Path, reason: str, doing: str = "write"):
+    def __init__(self, path: Path, reason: str, doing: str = "write", errno: int | None = None):
         super().__init__(f"cannot {doing} {path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+        self.errno = errno
 
 
 def _umask() -> int:
@@ -53,11 +56,13 @@ def atomic_write(path: Path, write) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(path, _reason(exc), doing=f"create the directory {path.parent} for") from None
+        raise OutputError(
+            path, _reason(exc), doing=f"create the directory {path.parent} for", errno=exc.errno
+        ) from None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise OutputError(path, exc.strerror or str(exc)) from None
+        raise OutputError(path, exc.strerror or str(exc), errno=exc.errno) from None
     os.close(fd)
     try:
         write(tmp)
@@ -65,7 +70,7 @@ def atomic_write(path: Path, write) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OutputError(path, exc.strerror or str(exc)) from None
+        raise OutputError(path, exc.strerror or str(exc), errno=exc.errno) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

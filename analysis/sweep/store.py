@@ -13,17 +13,26 @@ Every file is written under a temporary name and renamed into place, so a part i
 or absent: a sweep stopped by Ctrl-C, ``kill -9`` or a power cut resumes by running exactly the runs
 that have no row yet. A directory holding a different sweep (another content hash) is refused.
 
-Nothing read is trusted blindly. The manifest is checked against :data:`MANIFEST_FIELDS` on every
-read (:class:`ManifestError`); each part is checked as it is read — readable Parquet with page
-checksums, the ID columns, run ids in ``[0, total_runs)``, named for its first run
-(:class:`DamagedPartError`); a run in two parts is refused (:class:`DuplicateRunsError`). One
-sweep at a time writes a directory: an exclusive ``flock`` on ``.lock``, which the kernel releases
-when the writer dies, so there is never a stale lock to clean up (:class:`DirectoryLockedError`).
+Nothing read is trusted blindly. Every file is opened without blocking and read only if it is a
+regular file (a FIFO or a device never hangs or floods a reader), the manifest at most
+:data:`MANIFEST_MAX_BYTES`. The manifest is checked against :data:`MANIFEST_FIELDS` on every read
+(:class:`ManifestError`); each part is checked as it is read — readable Parquet with page
+checksums, the ID, parameter and KPI columns, run ids in ``[0, total_runs)``, named for its first
+run, and of this sweep: point, replication and seed as the manifest's run numbering and seed give
+them (:class:`DamagedPartError`); a run in two parts is refused (:class:`DuplicateRunsError`). A
+file that cannot be read *now* (an I/O error, a dangling link) is not damage: it is refused with
+:class:`StoreError`, never set aside. One sweep at a time writes a directory: an exclusive
+``flock`` on ``.lock``, which the kernel releases when the writer dies, so there is never a stale
+lock to clean up (:class:`DirectoryLockedError`).
+
+Every :class:`StoreError` has an ``errno``: the operating system's error number when the machine
+failed (a full, read-only or failing disk), None when what is wrong is the directory's content.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno as errnos
 import fcntl
 import json
 import math
@@ -31,6 +40,7 @@ import os
 import platform
 import re
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -44,7 +54,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from agents import TRAINER_TYPES, VALIDATOR_TYPES
+from analysis.sweep.designs import run_seed
 from analysis.sweep.output import OutputError, atomic_write, write_json
+from model.kpis import kpi_names
+from model.params import ScenarioError
+from model.scenario import key_type
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -58,23 +73,44 @@ LOCK_PATIENCE_S = 0.5
 RUN_ID_COLUMNS = ("run_id", "point", "replication", "seed", "status", "error")
 TRAJECTORY_ID_COLUMNS = ("run_id", "round")
 STATUSES = ("ok", "failed")
-PART_NAME = re.compile(r"part-(\d{9})\.parquet")
+#: Temporary files of a manifest being written (see :func:`analysis.sweep.output.atomic_write`).
+MANIFEST_TEMPORARY = re.compile(re.escape(f".{MANIFEST}.") + r".+\.tmp")
+#: The most bytes read from a manifest: far more than any manifest holds (a 10,000,000-run
+#: sweep's is some hundred KiB), far less than would exhaust memory.
+MANIFEST_MAX_BYTES = 64 * 2**20
+#: The most bytes read from a part: more than the largest part a sweep writes (a chunk holds at
+#: most 1,000 runs and a sweep at most 5,000,000 trajectory rows).
+PART_MAX_BYTES = 2 * 2**30
+#: The strategies whose KPIs every runs part holds.
+STRATEGIES = tuple(cls.strategy for cls in TRAINER_TYPES + VALIDATOR_TYPES)
 
 
 # -- errors ------------------------------------------------------------------------------------
 class StoreError(RuntimeError):
     """The results directory cannot be used as asked; the message says why and what to do.
 
-    ``path`` is the file or directory at fault.
+    ``path`` is the file or directory at fault; ``errno`` the operating system's error number when
+    the machine failed (``errno.ENOSPC``, ``errno.EIO``, …), None when the directory's content is
+    what is wrong.
     """
 
-    def __init__(self, message: str, path: str | Path | None = None):
+    def __init__(self, message: str, path: str | Path | None = None, errno: int | None = None):
         super().__init__(message)
         self.path = Path(path) if path is not None else None
+        self.errno = errno
 
 
 class ManifestError(StoreError):
-    """``manifest.json`` is missing, unreadable or does not hold what a manifest holds."""
+    """``manifest.json`` is missing, unreadable or does not hold what a manifest holds.
+
+    ``reason`` says what is wrong with it, without its path or advice on what to do.
+    """
+
+    def __init__(
+        self, message: str, path: str | Path | None = None, errno: int | None = None, reason: str = ""
+    ):
+        super().__init__(message, path, errno)
+        self.reason = reason or message
 
 
 class DamagedPartError(StoreError):
@@ -83,6 +119,11 @@ class DamagedPartError(StoreError):
     def __init__(self, path: Path, reason: str, advice: str = ""):
         super().__init__(f"{path} {reason}" + (f"; {advice}" if advice else ""), path)
         self.reason = reason
+
+
+class ForeignPartError(DamagedPartError):
+    """A part whose runs are not this sweep's: their point, replication or seed is not what the
+    manifest's run numbering and seed give (a part copied from another sweep, or the manifest)."""
 
 
 class DuplicateRunsError(StoreError):
@@ -266,36 +307,102 @@ def parse_manifest(raw: bytes, path: Path) -> dict[str, Any]:
     A byte-order mark counts as damage: fedstake never writes one, so the file was changed since.
     """
     advice = f"`fedstake check {path.parent}` says what else is damaged"
+
+    def damaged(reason: str, then: str = advice) -> ManifestError:
+        return ManifestError(f"{path} {reason}" + (f"; {then}" if then else ""), path, reason=reason)
+
     if not raw.strip():
-        raise ManifestError(f"{path} is empty (damaged?); {advice}", path)
+        raise damaged("is empty (damaged?)")
     if raw.startswith(b"\xef\xbb\xbf"):
-        raise ManifestError(
-            f"{path} begins with a byte-order mark, which fedstake never writes: it was changed since "
-            "(re-saved by an editor?); remove the first 3 bytes to use it again",
-            path,
+        raise damaged(
+            "begins with a byte-order mark, which fedstake never writes: it was changed since "
+            "(re-saved by an editor?)",
+            "remove the first 3 bytes to use it again",
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ManifestError(
-            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}; damaged?); "
-            + advice,
-            path,
+        raise damaged(
+            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}; damaged?)"
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}; damaged?); "
-            + advice,
-            path,
+        raise damaged(
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}; damaged?)"
         ) from None
     except RecursionError:
-        raise ManifestError(f"{path} is not a manifest (nested too deeply; damaged?)", path) from None
+        raise damaged("is not a manifest (nested too deeply; damaged?)", "") from None
     problems = manifest_problems(data)
     if problems:
-        raise ManifestError(f"{path} is not a valid manifest: " + "; ".join(problems), path)
+        raise damaged("is not a valid manifest: " + "; ".join(problems), "")
     return data
+
+
+# -- reading files that may be anything --------------------------------------------------------
+class NotARegularFile(Exception):
+    """A path that should be a regular file is something else; ``kind`` says what, in words."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class TooLarge(Exception):
+    """A file holds more bytes than a reader accepts."""
+
+
+def file_kind(mode: int) -> str:
+    """What a file of mode ``mode`` is, in words ("a directory", "a FIFO (named pipe)", …)."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    )
+    return next((words for test, words in kinds if test(mode)), "not a regular file")
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (a link to one is followed), at most ``limit``.
+
+    Opened without blocking and checked before reading, so a FIFO, a device (``/dev/zero``) or a
+    directory raises :class:`NotARegularFile` instead of hanging or filling memory; a file of more
+    than ``limit`` bytes raises :class:`TooLarge`. OSError when it cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(file_kind(mode))
+        blocks, size = [], 0
+        while size <= limit:
+            block = os.read(fd, min(1 << 24, limit + 1 - size))
+            if not block:
+                break
+            blocks.append(block)
+            size += len(block)
+        if size > limit:
+            raise TooLarge(f"more than {limit:,} bytes")
+        return b"".join(blocks)
+    finally:
+        os.close(fd)
+
+
+def unreadable(path: Path, exc: OSError) -> StoreError:
+    """The refusal for a file that exists but cannot be read now (not damage: nothing is moved)."""
+    if exc.errno == errnos.ENOENT and path.is_symlink():
+        what = f"is a symbolic link to {os.readlink(path)}, which does not exist (an unmounted disk?)"
+    else:
+        what = f"cannot be read: {exc.strerror or exc}"
+    return StoreError(
+        f"{path} {what}; fedstake sets aside only files it has read and found damaged, so it stops "
+        "here: make it readable and run the command again",
+        path,
+        exc.errno,
+    )
 
 
 # -- one writer at a time ----------------------------------------------------------------------
@@ -313,17 +420,35 @@ def _read_holder(fd: int) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def lock_problem(directory: str | Path) -> str | None:
+    """What is wrong with ``directory``'s lock file, in words (None when it is absent or a
+    regular file): a link, a directory, a FIFO or a device is refused by a sweep."""
+    try:
+        mode = os.lstat(Path(directory) / LOCK).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return (
+        f"is {file_kind(mode)}, not a lock file: fedstake's {LOCK} is always a regular file, and a "
+        "sweep will not write through anything else; remove it"
+    )
+
+
 def lock_holder(directory: str | Path) -> dict[str, Any] | None:
     """Who is writing ``directory`` now (``pid``, ``host``, ``started``), or None if no sweep is.
 
     Probes the lock for an instant; a writer starting in that instant waits it out
-    (:data:`LOCK_PATIENCE_S`).
+    (:data:`LOCK_PATIENCE_S`). A lock file that is not a regular file is never opened for long
+    (no blocking on a FIFO): no sweep can hold it, so None.
     """
     try:
-        fd = os.open(Path(directory) / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(Path(directory) / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return _read_holder(fd)
@@ -341,6 +466,8 @@ class WriterLock:
 
     ``flock`` on ``.lock``: the kernel drops it when the holder's process ends, however it ends.
     The file holds the writer's pid, host and start time, for the message that refuses the next.
+    ``.lock`` is opened without following a link and used only if it is a regular file, so a
+    sweep never writes (or truncates) a file a link points to.
     """
 
     def __init__(self, directory: Path):
@@ -353,15 +480,53 @@ class WriterLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise DirectoryLockedError naming the sweep that holds it."""
+        fd = self._open()
+        self._wait_for(fd)
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}", self.path) from None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise StoreError(
+                f"cannot write the lock file {self.path}: {exc.strerror}", self.path, exc.errno
+            ) from None
+        self._fd = fd
+
+    def _open(self) -> int:
+        """A descriptor of the lock file (created if missing); StoreError if it is not a regular file."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            problem = lock_problem(self.path.parent)
+            if problem is not None:  # a link (ELOOP) or a directory (EISDIR)
+                raise StoreError(f"{self.path} {problem}", self.path) from None
+            only_read = "; a sweep writes its --out (`fedstake check` and `analyze` only read it)"
+            raise StoreError(
+                f"cannot create the lock file {self.path}: {exc.strerror}"
+                + (only_read if exc.errno == errnos.EROFS else ""),
+                self.path,
+                exc.errno,
+            ) from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise StoreError(
+                f"{self.path} is {file_kind(mode)}, not a lock file: fedstake's {LOCK} is always a regular "
+                "file; remove it",
+                self.path,
+            )
+        return fd
+
+    def _wait_for(self, fd: int) -> None:
+        """Lock ``fd`` exclusively, waiting up to LOCK_PATIENCE_S; closes it when refusing."""
         deadline = time.monotonic() + LOCK_PATIENCE_S
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return
             except BlockingIOError:
                 if time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -382,11 +547,8 @@ class WriterLock:
                     f"cannot lock {self.path}: {exc.strerror}; the results directory must be on a file "
                     "system with file locks",
                     self.path,
+                    exc.errno,
                 ) from None
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
-        self._fd = fd
 
     def release(self) -> None:
         """Give the lock up (the file stays: removing it would let two writers lock two files)."""
@@ -400,15 +562,42 @@ class WriterLock:
 
 
 # -- parts -------------------------------------------------------------------------------------
-def _parquet_magic(path: Path) -> bool:
-    """Whether the file starts and ends with Parquet's magic bytes ``PAR1``."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-            f.seek(-4, os.SEEK_END)
-            return head == b"PAR1" and f.read(4) == b"PAR1"
-    except OSError:
-        return False
+@dataclass(frozen=True)
+class PartContract:
+    """What every part of one sweep must hold, as its manifest says.
+
+    Runs are numbered ``run_id = point × replications + replication`` and seeded by
+    :func:`~analysis.sweep.designs.run_seed` (sweep seed, seed point, replication), where
+    ``point = (parameter point × designs + design) × mixes + mix`` and the seed point is
+    ``parameter point × mixes + mix``.
+    """
+
+    total_runs: int
+    replications: int
+    seed: int
+    designs: int
+    mixes: int
+    parameters: tuple[str, ...]
+    kpis: tuple[str, ...]
+    trajectories: bool
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any]) -> PartContract:
+        """The contract of the sweep ``manifest`` describes (older manifests: one design, one mix)."""
+        return cls(
+            total_runs=manifest["total_runs"],
+            replications=manifest["replications"],
+            seed=manifest["seed"],
+            designs=max(len(manifest.get("designs", [])), 1),
+            mixes=max(len(manifest.get("mixes", [])), 1),
+            parameters=tuple(manifest["parameters"]),
+            kpis=tuple(kpi_names(list(STRATEGIES))),
+            trajectories=bool(manifest.get("trajectories", False)),
+        )
+
+    def seed_point(self, point: int) -> int:
+        """The point that seeds ``point``'s runs: its parameter point × mixes + its mix."""
+        return point // (self.designs * self.mixes) * self.mixes + point % self.mixes
 
 
 def _first_line(exc: BaseException, limit: int = 120) -> str:
@@ -417,19 +606,37 @@ def _first_line(exc: BaseException, limit: int = 120) -> str:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """The rows of the Parquet file ``path``, pages verified against their checksums."""
-    if path.is_dir():
-        raise DamagedPartError(path, "is a directory, not a Parquet file")
+    """The rows of the Parquet file ``path``, pages verified against their checksums.
+
+    DamagedPartError when it is not a regular file or not a readable Parquet file; StoreError
+    (with the errno) when the system cannot read it now — that is not damage.
+    """
     try:
-        with pq.ParquetFile(path, page_checksum_verification=True) as f:
+        raw = read_regular(path, PART_MAX_BYTES)
+    except NotARegularFile as exc:
+        raise DamagedPartError(path, f"is {exc.kind}, not a Parquet file") from None
+    except TooLarge as exc:
+        raise DamagedPartError(path, f"holds {exc}, more than any part a sweep writes") from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    try:
+        with pq.ParquetFile(pa.BufferReader(raw), page_checksum_verification=True) as f:
             table = f.read(use_threads=False)
         return table.to_pandas()
-    except PermissionError as exc:
-        raise DamagedPartError(path, f"cannot be read: {exc.strerror}") from None
+    except MemoryError:
+        raise
+    except OSError as exc:
+        if exc.errno is not None:  # the system failed; pyarrow's decoding errors carry no errno
+            raise unreadable(path, exc) from None
+        raise _damaged(path, raw, exc) from None
     except Exception as exc:  # a damaged file makes pyarrow raise any of a dozen kinds; each means the same
-        if not _parquet_magic(path):
-            raise DamagedPartError(path, "is not a Parquet file (damaged?)") from None
-        raise DamagedPartError(path, f"is a damaged Parquet file ({_first_line(exc)})") from None
+        raise _damaged(path, raw, exc) from None
+
+
+def _damaged(path: Path, raw: bytes, exc: BaseException) -> DamagedPartError:
+    if not (raw[:4] == b"PAR1" and raw[-4:] == b"PAR1" and len(raw) >= 8):
+        return DamagedPartError(path, "is not a Parquet file (damaged?)")
+    return DamagedPartError(path, f"is a damaged Parquet file ({_first_line(exc)})")
 
 
 def _few(values: np.ndarray) -> str:
@@ -437,8 +644,45 @@ def _few(values: np.ndarray) -> str:
     return shown + (f" and {len(values) - 3} more" if len(values) > 3 else "")
 
 
-def part_problem(frame: pd.DataFrame, path: Path, kind: str, total_runs: int) -> str | None:
-    """What is wrong with a part's rows, in words (None when nothing is)."""
+def _column_kind_problem(frame: pd.DataFrame, name: str, allowed: str, accepts: Callable) -> str | None:
+    if accepts(frame[name].dtype):
+        return None
+    return f"has a column '{name}' of {frame[name].dtype}; allowed: {allowed}"
+
+
+_WHOLE = ("whole numbers", pd.api.types.is_integer_dtype)
+_NUMBERS = ("numbers", lambda t: pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t))
+#: What a parameter column may hold, by its scenario key's type.
+_PARAMETER_KINDS = {
+    float: _NUMBERS,
+    int: _WHOLE,
+    bool: ("true/false", pd.api.types.is_bool_dtype),
+    str: ("text", lambda t: pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t)),
+}
+
+
+def _column_problems(frame: pd.DataFrame, contract: PartContract) -> str | None:
+    """A runs part's missing or mistyped parameter and KPI columns (None when all are there)."""
+    missing = [c for c in (*contract.parameters, *contract.kpis) if c not in frame.columns]
+    if missing:
+        return (
+            "lacks the column(s) "
+            + ", ".join(f"'{c}'" for c in missing[:5])
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
+    checks = [(c, *_WHOLE) for c in ("point", "replication", "seed")]
+    for name in contract.parameters:
+        # a key this version does not know: presence is all that is asked
+        with contextlib.suppress(ScenarioError, KeyError):
+            checks.append((name, *_PARAMETER_KINDS[key_type(name)]))
+    checks += [(c, *_NUMBERS) for c in contract.kpis]
+    return next((p for c in checks if (p := _column_kind_problem(frame, *c)) is not None), None)
+
+
+def part_problem(frame: pd.DataFrame, path: Path, kind: str, contract: PartContract) -> str | None:
+    """What is wrong with a part's rows, in words (None when nothing is). Whether they are this
+    sweep's runs is :func:`identity_problem`'s question."""
+    total_runs = contract.total_runs
     required = RUN_ID_COLUMNS if kind == RUNS else TRAJECTORY_ID_COLUMNS
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -465,27 +709,72 @@ def part_problem(frame: pd.DataFrame, path: Path, kind: str, total_runs: int) ->
         return f"has status values other than 'ok' and 'failed': {', '.join(map(repr, sorted(statuses)))}"
     if path.name != f"part-{int(ids.min()):09d}.parquet":
         return f"is named for another chunk: its first run is {int(ids.min())}"
+    return _column_problems(frame, contract)
+
+
+def identity_problem(frame: pd.DataFrame, contract: PartContract) -> str | None:
+    """Why a (well-formed) runs part's rows are not this sweep's runs, or None when they are.
+
+    Every row's point and replication must be ``divmod(run_id, replications)``; the seeds of the
+    part's first and last rows must be :func:`run_seed`'s. (Two seeds per part, not all: a seed
+    costs some 10 µs, and a part of another sweep, or a manifest of another sweep, differs in
+    every seed.)
+    """
+    ids = frame["run_id"].to_numpy(np.int64)
+    point, replication = np.divmod(ids, contract.replications)
+    wrong = (frame["point"].to_numpy() != point) | (frame["replication"].to_numpy() != replication)
+    if wrong.any():
+        run = int(ids[wrong.argmax()])
+        return (
+            f"numbers its runs otherwise: run {run} is point {int(frame['point'].iloc[wrong.argmax()])}, "
+            f"replication {int(frame['replication'].iloc[wrong.argmax()])}, not point "
+            f"{int(point[wrong.argmax()])}, replication {int(replication[wrong.argmax()])} as with "
+            f"{contract.replications} replication(s)"
+        )
+    for row in {0, len(frame) - 1}:
+        expected = run_seed(contract.seed, contract.seed_point(int(point[row])), int(replication[row]))
+        if int(frame["seed"].iloc[row]) != expected:
+            return f"gives run {int(ids[row])} the seed {int(frame['seed'].iloc[row])}, not {expected}"
     return None
 
 
-def read_part(path: Path, kind: str, total_runs: int, advice: str = "") -> pd.DataFrame:
-    """The rows of one part, checked; DamagedPartError (naming it and why) when it is damaged."""
+def read_part(path: Path, kind: str, contract: PartContract, advice: str = "") -> pd.DataFrame:
+    """The rows of one part, checked; DamagedPartError (naming it and why) when it is damaged,
+    ForeignPartError when its runs are not this sweep's, StoreError when it cannot be read now."""
     try:
         frame = _read_parquet(path)
     except DamagedPartError as exc:
         raise DamagedPartError(path, exc.reason, advice) from None
-    problem = part_problem(frame, path, kind, total_runs)
+    problem = part_problem(frame, path, kind, contract)
     if problem:
         raise DamagedPartError(path, problem, advice)
+    if kind == RUNS and (problem := identity_problem(frame, contract)):
+        raise ForeignPartError(path, f"is not a part of this sweep: it {problem}", advice)
     return frame
+
+
+def foreign_manifest_error(manifest_path: Path, parts: int) -> ManifestError:
+    """The refusal when no runs part matches the manifest: it is the manifest that is foreign."""
+    reason = (
+        f"does not belong to these parts: none of the {parts} runs part(s) has the run numbering and "
+        "seeds it gives (replaced by another sweep's?)"
+    )
+    return ManifestError(
+        f"{manifest_path} {reason}; nothing was set aside: restore the manifest that came with the "
+        "parts, or choose another --out",
+        manifest_path,
+        reason=reason,
+    )
 
 
 @dataclass
 class PartCheck:
-    """One part as found: its run ids, failed runs and, if it cannot be used, why (``problem``).
+    """One part as found: its run ids (and those of its ``ok`` runs), failed runs and, if it
+    cannot be used, why (``problem``).
 
     ``leftover`` marks a trajectories part without its runs part: a sweep stopped between writing
-    the two. It is not damage; a resumed sweep sets it aside with the damaged ones.
+    the two. It is not damage; a resumed sweep sets it aside with the damaged ones. ``foreign``
+    marks a part whose runs are not this sweep's.
     """
 
     path: Path
@@ -494,6 +783,8 @@ class PartCheck:
     failed: int = 0
     problem: str | None = None
     leftover: bool = False
+    ok_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    foreign: bool = False
 
     @property
     def usable(self) -> bool:
@@ -536,13 +827,18 @@ class Survey:
         return done, failed
 
 
-def _check_part(path: Path, kind: str, total_runs: int) -> tuple[PartCheck, pd.DataFrame | None]:
+def _check_part(path: Path, kind: str, contract: PartContract) -> PartCheck:
     try:
-        frame = read_part(path, kind, total_runs)
+        frame = read_part(path, kind, contract)
+    except ForeignPartError as exc:
+        return PartCheck(path, kind, problem=exc.reason, foreign=True)
     except DamagedPartError as exc:
-        return PartCheck(path, kind, problem=exc.reason), None
-    failed = int((frame["status"] == "failed").sum()) if kind == RUNS else 0
-    return PartCheck(path, kind, frame["run_id"].to_numpy(np.int64), failed), frame
+        return PartCheck(path, kind, problem=exc.reason)
+    ids = frame["run_id"].to_numpy(np.int64)
+    if kind == TRAJECTORIES:
+        return PartCheck(path, kind, ids)
+    ok = (frame["status"] == "ok").to_numpy()
+    return PartCheck(path, kind, ids, int((~ok).sum()), ok_ids=ids[ok])
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -596,30 +892,33 @@ class ResultStore:
     def read_manifest(self) -> dict[str, Any]:
         """The manifest, checked; StoreError if the directory holds no sweep results,
         ManifestError if its manifest is damaged."""
+        path = self.manifest_path
         if self.directory.exists() and not self.directory.is_dir():
             raise StoreError(f"{self.directory} is a file, not a sweep results directory", self.directory)
         try:
-            raw = self.manifest_path.read_bytes()
+            raw = read_regular(path, MANIFEST_MAX_BYTES)
         except FileNotFoundError:
-            raise StoreError(
-                f"{self.directory} holds no sweep results (no {MANIFEST})", self.manifest_path
-            ) from None
-        except IsADirectoryError:
-            raise ManifestError(
-                f"{self.manifest_path} is a directory, not a manifest file (damaged?)", self.manifest_path
-            ) from None
+            if path.is_symlink():
+                reason = f"is a symbolic link to {os.readlink(path)}, which does not exist"
+                raise ManifestError(f"{path} {reason}", path, errnos.ENOENT, reason) from None
+            raise StoreError(f"{self.directory} holds no sweep results (no {MANIFEST})", path) from None
+        except NotARegularFile as exc:
+            reason = f"is {exc.kind}, not a manifest file (damaged?)"
+            raise ManifestError(f"{path} {reason}", path, reason=reason) from None
+        except TooLarge as exc:
+            reason = f"holds {exc}, far more than any manifest (damaged?)"
+            raise ManifestError(f"{path} {reason}", path, reason=reason) from None
         except OSError as exc:
-            raise ManifestError(
-                f"cannot read {self.manifest_path}: {exc.strerror}", self.manifest_path
-            ) from None
-        return parse_manifest(raw, self.manifest_path)
+            reason = f"cannot be read: {exc.strerror or exc}"
+            raise ManifestError(f"{path} {reason}", path, exc.errno, reason) from None
+        return parse_manifest(raw, path)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Replace the manifest atomically."""
         try:
             write_json(manifest, self.manifest_path)
         except OutputError as exc:
-            raise StoreError(str(exc), exc.path) from None
+            raise StoreError(str(exc), exc.path, exc.errno) from None
 
     def advice(self, manifest: dict[str, Any] | None = None) -> str:
         """What to do about a damaged part: the command that redoes its chunk."""
@@ -645,7 +944,9 @@ class ResultStore:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(
-                f"cannot create the results directory {self.directory}: {exc.strerror}", self.directory
+                f"cannot create the results directory {self.directory}: {exc.strerror}",
+                self.directory,
+                exc.errno,
             ) from None
         self.lock.acquire()
         try:
@@ -654,13 +955,20 @@ class ResultStore:
             self.lock.release()
             raise
 
+    def _holds_nothing(self) -> bool:
+        """Whether the directory holds nothing a sweep wrote but what one killed before its first
+        manifest was in place leaves: the lock file, an empty ``runs/``, temporary manifests."""
+        for entry in self.directory.iterdir():
+            if entry.name == LOCK or MANIFEST_TEMPORARY.fullmatch(entry.name):
+                continue
+            if entry.name == RUNS and entry.is_dir() and not entry.is_symlink() and not any(entry.iterdir()):
+                continue
+            return False
+        return True
+
     def _refuse_foreign_directory(self) -> None:
         is_results = self.manifest_path.exists() or self.manifest_path.is_symlink()
-        if (
-            self.directory.is_dir()
-            and not is_results
-            and any(p.name != LOCK for p in self.directory.iterdir())
-        ):
+        if self.directory.is_dir() and not is_results and not self._holds_nothing():
             raise StoreError(
                 f"{self.directory} is not empty and is not a fedstake results directory "
                 f"(no {MANIFEST}); choose another --out",
@@ -688,29 +996,37 @@ class ResultStore:
             self._remove_unfinished_writes()
             return existing
         self._refuse_foreign_directory()  # again, now that no other writer can be creating it
+        self._remove_unfinished_writes()
         manifest = {**manifest, "content_hash": content_hash, "created": _now(), "sessions": []}
-        self.make_folder(self.directory / RUNS)
+        # The manifest first: until it is in place the directory counts as new, so a sweep that
+        # failed (or was killed) before it can simply be run again.
         self.write_manifest(manifest)
+        self.make_folder(self.directory / RUNS)
         return manifest
 
     def make_folder(self, folder: Path) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create {folder}: {exc.strerror}", folder) from None
+            raise StoreError(f"cannot create {folder}: {exc.strerror}", folder, exc.errno) from None
 
     def close(self) -> None:
         """Unlock the directory (a no-op when this process does not hold it)."""
         self.lock.release()
 
-    def _remove_unfinished_writes(self) -> None:
-        """Delete temporary files a killed sweep left behind (their chunks will be run again)."""
+    def unfinished_writes(self) -> list[Path]:
+        """Temporary files a killed sweep left behind: of parts, and of the manifest."""
+        found = [p for p in self.directory.iterdir() if MANIFEST_TEMPORARY.fullmatch(p.name)]
         for kind in (RUNS, TRAJECTORIES):
             folder = self.directory / kind
             if folder.is_dir():
-                for tmp in folder.glob(".*.tmp"):
-                    if tmp.is_file():
-                        tmp.unlink(missing_ok=True)
+                found += folder.glob(".*.tmp")
+        return [p for p in found if p.is_file() and not p.is_symlink()]
+
+    def _remove_unfinished_writes(self) -> None:
+        """Delete temporary files a killed sweep left behind (their chunks will be run again)."""
+        for tmp in self.unfinished_writes():
+            tmp.unlink(missing_ok=True)
 
     # -- what the directory holds ----------------------------------------------------------
     def parts(self, kind: str = RUNS) -> list[Path]:
@@ -719,22 +1035,42 @@ class ResultStore:
         return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
 
     def blocked(self) -> list[tuple[Path, str]]:
-        """Paths that should be folders of parts but are something else, with why."""
+        """Paths that should be folders of parts but are something else, with why.
+
+        StoreError for a folder that is a link to nothing (an unmounted disk?): what it should
+        hold may come back, so it is refused rather than set aside and its runs all run again.
+        """
         out = []
         for kind in (RUNS, TRAJECTORIES):
             folder = self.directory / kind
-            if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+            if folder.is_symlink() and not folder.exists():
+                raise StoreError(
+                    f"{folder} is a symbolic link to {os.readlink(folder)}, which does not exist (an "
+                    "unmounted disk?); fedstake will not set it aside and run its runs again: mount or "
+                    "restore its target, or remove the link",
+                    folder,
+                    errnos.ENOENT,
+                )
+            if folder.exists() and not folder.is_dir():
                 out.append((folder, "is a file, not a folder of parts (damaged?)"))
         return out
 
-    def survey(self, total_runs: int) -> Survey:
-        """Check every part (reading each in full). Where two parts hold a run, the first by name
-        is kept and the other counted as damaged; trajectories are kept only beside their runs part."""
-        owner = np.full(total_runs, -1, dtype=np.int64)
+    def survey(self, manifest: dict[str, Any]) -> Survey:
+        """Check every part (reading each in full) against the sweep ``manifest`` describes.
+
+        Where two parts hold a run, the first by name is kept and the other counted as damaged;
+        trajectories are kept only beside their runs part and, when the sweep keeps them, a runs
+        part must have the trajectories of each of its ``ok`` runs. ManifestError when no runs
+        part is of the manifest's sweep (it is the manifest that does not belong); StoreError when
+        a part cannot be read now.
+        """
+        contract = PartContract.of(manifest)
+        blocked = self.blocked()
+        owner = np.full(contract.total_runs, -1, dtype=np.int64)
         runs: list[PartCheck] = []
-        duplicated = failed = 0
+        duplicated = 0
         for path in self.parts(RUNS):
-            check, _ = _check_part(path, RUNS, total_runs)
+            check = _check_part(path, RUNS, contract)
             if check.problem is None:
                 clash = check.run_ids[owner[check.run_ids] >= 0]
                 if len(clash):
@@ -745,16 +1081,33 @@ class ResultStore:
                     duplicated += len(clash)
                 else:
                     owner[check.run_ids] = len(runs)
-                    failed += check.failed
             runs.append(check)
+        foreign = [p for p in runs if p.foreign]
+        if foreign and not any(p.problem is None for p in runs):
+            raise foreign_manifest_error(self.manifest_path, len(foreign))
         by_name = {p.path.name: p for p in runs if p.problem is None}
         trajectories = [
-            self._check_trajectories(path, total_runs, by_name) for path in self.parts(TRAJECTORIES)
+            self._check_trajectories(path, contract, by_name) for path in self.parts(TRAJECTORIES)
         ]
-        return Survey(total_runs, runs, trajectories, self.blocked(), owner >= 0, failed, duplicated)
+        if contract.trajectories:
+            with_trajectories = {t.path.name for t in trajectories}
+            for part in by_name.values():
+                if len(part.ok_ids) and part.path.name not in with_trajectories:
+                    part.problem = (
+                        f"has {len(part.ok_ids)} ok run(s) but no trajectories part, and this sweep "
+                        "keeps trajectories"
+                    )
+        kept = [p for p in runs if p.problem is None]
+        done = np.zeros(contract.total_runs, dtype=bool)
+        for part in kept:
+            done[part.run_ids] = True
+        failed = sum(p.failed for p in kept)
+        return Survey(contract.total_runs, runs, trajectories, blocked, done, failed, duplicated)
 
-    def _check_trajectories(self, path: Path, total_runs: int, runs: dict[str, PartCheck]) -> PartCheck:
-        check, _ = _check_part(path, TRAJECTORIES, total_runs)
+    def _check_trajectories(
+        self, path: Path, contract: PartContract, runs: dict[str, PartCheck]
+    ) -> PartCheck:
+        check = _check_part(path, TRAJECTORIES, contract)
         if check.problem is not None:
             return check
         beside = runs.get(path.name)
@@ -763,6 +1116,9 @@ class ResultStore:
         elif not np.isin(check.run_ids, beside.run_ids).all():
             stray = np.unique(check.run_ids[~np.isin(check.run_ids, beside.run_ids)])
             check.problem = f"holds run(s) {_few(stray)} that its runs part does not"
+        elif contract.trajectories and not np.isin(beside.ok_ids, check.run_ids).all():
+            lacking = beside.ok_ids[~np.isin(beside.ok_ids, check.run_ids)]
+            check.problem = f"lacks the trajectories of ok run(s) {_few(lacking)} of its runs part"
         return check
 
     def set_aside(
@@ -809,24 +1165,31 @@ class ResultStore:
         try:
             atomic_write(path, lambda tmp: pq.write_table(table, tmp, write_page_checksum=True))
         except OutputError as exc:
-            raise StoreError(str(exc), exc.path) from None
+            raise StoreError(str(exc), exc.path, exc.errno) from None
 
     def load(self, kind: str = RUNS) -> pd.DataFrame:
         """Every row written so far, sorted by run id (and round, for trajectories), each part
-        checked. DamagedPartError for a damaged part, DuplicateRunsError for a run in two parts
-        (refused rather than deduplicated: such a directory was written by two sweeps at once, and
-        which copy to believe is for ``fedstake sweep`` to settle by redoing them)."""
+        checked. DamagedPartError for a damaged part (ForeignPartError for a part of another
+        sweep), DuplicateRunsError for a run in two parts (refused rather than deduplicated: such a
+        directory was written by two sweeps at once, and which copy to believe is for ``fedstake
+        sweep`` to settle by redoing them), ManifestError when no runs part is of the manifest's
+        sweep, StoreError when a part cannot be read now."""
         manifest = self.read_manifest()
-        total = manifest["total_runs"]
+        contract = PartContract.of(manifest)
         advice = self.advice(manifest)
         for path, why in self.blocked():
             if path.name == kind:
                 raise StoreError(f"{path} {why}; {advice.replace('that chunk', 'its runs')}", path)
         frames: list[pd.DataFrame] = []
         paths: list[Path] = []
-        owner = np.full(total, -1, dtype=np.int64)  # index in ``frames`` of the part holding each run
+        foreign: list[ForeignPartError] = []
+        owner = np.full(contract.total_runs, -1, dtype=np.int64)  # index in ``frames`` of each run's part
         for path in self.parts(kind):
-            frame = read_part(path, kind, total, advice)
+            try:
+                frame = read_part(path, kind, contract, advice)
+            except ForeignPartError as exc:
+                foreign.append(exc)
+                continue
             ids = np.unique(frame["run_id"].to_numpy(np.int64))
             clash = ids[owner[ids] >= 0]
             if len(clash):
@@ -839,6 +1202,8 @@ class ResultStore:
             owner[ids] = len(frames)
             frames.append(frame)
             paths.append(path)
+        if foreign:
+            raise foreign_manifest_error(self.manifest_path, len(foreign)) if not frames else foreign[0]
         if not frames:
             return pd.DataFrame()
         df = pd.concat(frames, ignore_index=True)
