@@ -17,7 +17,10 @@ import pytest
 from analysis import boundaries, dominance
 from analysis.findings import analyze, findings_table
 from analysis.settings import value_per_run
+from analysis.sweep.designs import run_seed
+from analysis.sweep.store import STRATEGIES, PartContract
 from model import load_scenario
+from model.kpis import kpi_names
 from model.params import to_dict
 
 from .conftest import BASELINE
@@ -81,17 +84,18 @@ def synthetic_runs(
     return pd.DataFrame(rows)
 
 
-def write_results(directory: Path, runs: pd.DataFrame, **manifest: Any) -> Path:
+def write_results(directory: Path, runs: pd.DataFrame, *, numbered: bool = False, **manifest: Any) -> Path:
     """Write ``runs`` and a manifest (the baseline as base scenario, the fields every manifest has,
     plus ``manifest``)."""
     (directory / "runs").mkdir(parents=True, exist_ok=True)
-    runs.to_parquet(directory / "runs" / "part-000000000.parquet", index=False)
+    missing = [k for k in kpi_names(list(STRATEGIES)) if k not in runs]  # the contract has every KPI
+    runs = runs.assign(**dict.fromkeys(missing, np.nan))
     base = manifest.pop("base_scenario", to_dict(load_scenario(BASELINE)))
     replications = int(runs["replication"].max()) + 1
     data = {
         "content_hash": "hand-made",
         "parameters": [c for c in runs.columns if "." in c],
-        "points": len(runs) // replications,
+        "points": len(runs) // replications,  # runs hold every (point, design, mix) × replications
         "replications": replications,
         "total_runs": len(runs),
         "seed": 0,
@@ -103,6 +107,29 @@ def write_results(directory: Path, runs: pd.DataFrame, **manifest: Any) -> Path:
     for names, overrides in (("mixes", "mix_overrides"), ("designs", "design_overrides")):
         if overrides in data:  # a manifest names every mix (design) it overrides, those without too
             data[overrides] = {n: {} for n in data.get(names, [])} | data[overrides]
+    # number and seed the runs as the sweep engine does, so the store takes them for this sweep's
+    contract = PartContract.of(data)
+    mixes = data.get("mixes") or ["base"]
+    designs = data.get("designs") or ["base"]
+    design = runs["design"] if "design" in runs else pd.Series("base", index=runs.index)
+    if numbered:  # the test numbered its points as the engine does
+        point = runs["point"]
+    else:
+        parameter_point = runs["point"].rank(method="dense").astype(int) - 1  # 0, 1, … without gaps
+        point = (parameter_point * len(designs) + design.map(designs.index)) * len(mixes)
+        point = point + runs["mix"].map(mixes.index)
+        if "points" not in manifest:  # every (point, design, mix), also those a test left out
+            data["points"] = int(parameter_point.max() + 1) * len(designs) * len(mixes)
+            data["total_runs"] = data["points"] * replications
+    runs = runs.assign(
+        point=point,
+        run_id=point * replications + runs["replication"],
+        seed=[
+            run_seed(data["seed"], contract.seed_point(int(p)), int(r))
+            for p, r in zip(point, runs["replication"], strict=True)
+        ],
+    )
+    runs.to_parquet(directory / "runs" / "part-000000000.parquet", index=False)
     (directory / "manifest.json").write_text(json.dumps(data, default=str), encoding="utf-8")
     return directory
 
@@ -514,7 +541,7 @@ def test_sobol_indices_come_from_design_points_not_runs_of_equal_parameters(tmp_
         {"path": p, "kind": "int", "low": 0, "high": 1, "scale": "linear"} for p in (STRIKES, LAZY_TRAINERS)
     ]
     manifest = {"design": "saltelli", "parameter_specs": specs, "design_points": 32, "designs": ["base"]}
-    f = analyze(write_results(tmp_path, runs, **manifest))
+    f = analyze(write_results(tmp_path, runs, numbered=True, **manifest))
     assert f.sensitivity_method.startswith("Sobol'")
     margin = dominance.trainer_margins(
         runs,
@@ -551,7 +578,7 @@ def test_morris_counts_the_manifests_mixes_not_the_ones_with_runs(tmp_path):
         "points": 3 * len(points),
         "total_runs": 3 * len(points) * 2,
     }
-    f = analyze(write_results(tmp_path, runs, **manifest))
+    f = analyze(write_results(tmp_path, runs, numbered=True, **manifest))
     assert f.sensitivity_method.startswith("Morris")
     margin = dominance.trainer_margins(runs, [STRIKES, X, "mix"])
     per_point = margin.groupby(runs["point"] // 3).mean()
