@@ -105,6 +105,14 @@ def _panel_grid(n: int, panel_height: float):
     )
 
 
+def _finish_grid(axes, used: int, y_label: str) -> None:
+    """Label the first column's y axes and hide the panels left empty."""
+    for ax in axes[:, 0]:
+        ax.set_ylabel(y_label)
+    for ax in list(axes.flat)[used:]:
+        ax.set_visible(False)
+
+
 def phase_panels(
     panels: list[Panel], x: str, y: str, name: str, title: str, sampled: bool = False, log_y: bool = False
 ) -> bytes:
@@ -155,10 +163,7 @@ def phase_panels(
             ax.set_yticks(index, [level_label(v) for v in ys])
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(short(y))
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
+    _finish_grid(axes, len(panels), short(y))
     fig.colorbar(mesh, ax=axes, label="margin, % of capital per round (worst mix)", shrink=0.9)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, 2)
@@ -252,10 +257,7 @@ def verdict_panels(
             ax.set_yticks(index, [level_label(v) for v in ys])
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(short(y))
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
+    _finish_grid(axes, len(panels), short(y))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
     _legend_below(fig, handles, order)
     fig.suptitle(textwrap.fill(title, 90))
