@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 import traceback
 from importlib import metadata
@@ -18,6 +19,8 @@ from model.params import ScenarioError
 
 EXIT_BAD_INPUT = 2
 EXIT_ENVIRONMENT = 1
+#: What a Unix tool killed by SIGPIPE reports (128 + 13).
+EXIT_BROKEN_PIPE = 141
 #: OS errors that say the machine, not the input, is at fault: exit 1 whatever raised them.
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
@@ -367,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fedstake: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``fedstake analyze … | head``): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         status, message = explain(exc)
         print(f"fedstake: error: {message}", file=sys.stderr)

@@ -228,3 +228,18 @@ def test_an_output_path_under_a_file_is_bad_input(finished, tmp_path, capsys):
     assert main(["report", str(results), "-o", str(tmp_path / "a-file" / "r.html")]) == 2
     captured = capsys.readouterr()
     assert "a-file" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(finished):
+    # `fedstake analyze RESULTS | head -1`: the pipe closes while the findings are printed.
+    import subprocess
+    import sys
+
+    _, results = finished
+    fedstake = Path(sys.executable).with_name("fedstake")
+    command = [str(fedstake)] if fedstake.exists() else [sys.executable, "-m", "analysis.cli"]
+    shell = f"{' '.join(command)} analyze {results} | head -c 1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=120
+    )
+    assert done.stderr == "", done.stderr
