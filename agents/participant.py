@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import mesa
+import numpy as np
 
 
 class Participant(mesa.Agent):
@@ -23,6 +24,40 @@ class Participant(mesa.Agent):
         """Index of this identity's row in the network's arrays."""
         self.owner = owner
         """Index of the owner; a Sybil owner's identities share one."""
+
+    # -- decisions: what an owner's choice does to this identity ----------------------------
+    def leave(self) -> None:
+        """Stop taking part: unbond the stake (returned after the unbonding period) and withdraw the
+        liquid tokens. The agent stays, unregistered, so the run can still be inspected."""
+        self.model.retire(np.array([self.account]))
+
+    def switch_to(self, cls: type[Participant]) -> Participant:
+        """Play ``cls``'s strategy from the next round on; returns the agent that now holds the row.
+
+        Mesa types agents by class, so the identity's agent is replaced by one of the new class
+        (same account and owner); the network's arrays are updated for the row.
+        """
+        model, account, owner = self.model, self.account, self.owner
+        model.assign_strategy(np.array([account]), cls)
+        self.remove()
+        agent = cls(model, account, owner)
+        model.agent_at[account] = agent
+        return agent
+
+    @classmethod
+    def join(cls, model: mesa.Model, accounts, owner: int) -> list[Participant]:
+        """A waiting owner joins with its identities ``accounts``: it brings stake and buffer in,
+        burns the registration and plays ``cls``'s strategy from the next round on."""
+        model.admit(np.asarray(accounts))
+        agents = [cls(model, int(account), owner) for account in accounts]
+        for agent in agents:
+            model.agent_at[agent.account] = agent
+        return agents
+
+    @property
+    def registered(self) -> bool:
+        """False once the identity has left (ejected, out of stake, or its owner chose to)."""
+        return bool(self.model.registered[self.account])
 
     @property
     def liquid_tokens(self) -> float:

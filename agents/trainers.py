@@ -34,8 +34,8 @@ class TrainerAgent(Participant):
     def settle_hook(cls, s: Scenario):
         """This strategy's per-round bookkeeping under ``s``, or None if it has none.
 
-        A hook is called as ``hook(network, members)`` once per round, after aggregation, with the
-        slice of the network's arrays that holds this strategy's identities.
+        A hook is called as ``hook(network, members, accepted)`` once per round, after aggregation,
+        with the rows laid out for this strategy (a slice) and which trainer rows were accepted.
         """
         return None
 
@@ -43,11 +43,6 @@ class TrainerAgent(Participant):
     def flags(self) -> int:
         """Times this identity has been flagged."""
         return int(self.model.flags[self.account])
-
-    @property
-    def registered(self) -> bool:
-        """False once the identity has been ejected."""
-        return bool(self.model.registered[self.account])
 
 
 class HonestTrainer(TrainerAgent):
@@ -122,8 +117,11 @@ class SybilTrainer(TrainerAgent):
         return cls.charge_shared_training if s.behaviour.sybil_update == "honest" else None
 
     @classmethod
-    def charge_shared_training(cls, network, members: slice) -> None:
-        """An honest-update owner pays one training cost in each round any identity submits."""
+    def charge_shared_training(cls, network, members: slice, accepted) -> None:
+        """An honest-update owner pays one training cost in each round any identity submits.
+
+        Sybil owners never revise in place (a one-identity owner cannot become one), so the rows
+        laid out for Sybils hold Sybil owners for the whole run."""
         s = network.scenario
         k = s.population.sybil_identities_per_owner
         trained = network.submitting[members].reshape(-1, k).any(axis=1)
@@ -157,8 +155,12 @@ class PoisoningTrainer(TrainerAgent):
         return cls.collect_outside_gain if s.costs.poison_gain_fiat_per_round > 0 else None
 
     @classmethod
-    def collect_outside_gain(cls, network, members: slice) -> None:
-        """Each registered poisoner gains ``g`` in a round an undetected poison entered the model."""
-        gain = network.scenario.costs.poison_gain_fiat_per_round
+    def collect_outside_gain(cls, network, members: slice, accepted) -> None:
+        """A poisoner gains ``g`` in each round its own poison entered the model undetected.
+
+        Owners that revised into poisoning sit outside ``members``, so every trainer row is checked.
+        """
         if network.round_poison_accepted:
-            network.gain_fiat[members] += gain * network.registered[members]
+            gain = network.scenario.costs.poison_gain_fiat_per_round
+            passed = accepted & network.poisoned
+            network.gain_fiat[: network.n_trainers] += gain * passed

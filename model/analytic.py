@@ -2,29 +2,36 @@
 
 Assumptions under which the expectations are exact (``assumptions_violated`` lists any broken):
 
-* fixed population and price; no ejection (``slashing.ejection_strikes = 0``);
+* fixed population and price: owners do not adapt (``adaptation`` off), no ejection
+  (``slashing.ejection_strikes = 0``);
 * validators never drop out, so the honest share of validation stake ``h`` is the same every round;
 * slashed stake is always restored from liquid tokens (the liquid buffer never runs dry), so every
-  slash takes ``S = slash_fraction × min_trainer_stake_tokens`` (checked with a safety margin);
-* the ``equal`` or ``stake_weighted`` reward rule (all trainer stakes equal, so they coincide);
-* ``constant`` or ``exponential_decay`` emission (payoffs are averaged over the run's rounds).
+  slash of an identity bonding ``s_k`` takes ``S = slash_fraction × s_k`` (checked with a margin);
+* the ``equal`` reward rule, or ``stake_weighted`` with every identity bonding the same stake;
+* ``constant`` or ``exponential_decay`` emission (payoffs are averaged over the run's rounds);
+* Sybil copies detected independently (ρ = 0); with ρ > 0 the flag probability below is exact but
+  the Sybil reward is not.
 
 Notation (per identity and round): ``d`` dropout probability, ``p = rate × h`` the chance a present
-identity's submission is flagged (``ε`` for honest work), ``R`` the expected reward of an accepted
-submission, ``S`` the slashed stake, ``c`` the training cost, ``g`` a poisoner's outside gain.
-A present identity earns ``(1 − p)·R − p·S − c``; the expected reward of an accepted submission is
-exact: ``R = pool · E[1 / (1 + X)]`` with ``X`` the number of *other* accepted submissions, a sum
-of binomials (one per strategy).
+identity's submission is flagged (``ε`` for honest work; a Sybil copy with exposure correlation ρ
+is flagged with ``p' = p + (1 − p)·ρ·(1 − (1 − (1 − d)·p)^(k−1))``), ``R`` the expected reward of an
+accepted submission, ``S`` the slashed stake, ``c`` the training cost, ``g`` a poisoner's outside
+gain per round its poison passes. A present identity earns ``(1 − p)·R − p·S − c`` (+ ``(1 − p)·g``
+for a poisoner); the expected reward of an accepted submission is exact:
+``R = pool · E[1 / (1 + X)]`` with ``X`` the number of *other* accepted submissions, a sum of
+binomials (one per strategy).
 
-The bounds compare honest work with one deviation on the same identity:
+Per unit of capital ``K`` (stake + liquid buffer of the owner's identities, at the price) and round,
+with the registration amortised over the run, ``π(f) = a − b·f`` is linear in the slash fraction
+``f``. The bounds are where these lines cross:
 
-* deterrence: honest beats the deviation iff ``(1 − d)(p − ε)(R + S) ≥ (1 − d)(c − c_dev) + g_eff``,
-  i.e. ``S ≥ (c − c_dev + g_eff/(1 − d)) / (p − ε) − R``. With ``ε = d = c_dev = 0`` this is
-  the textbook ``p·(R + S) ≥ c + g``.
-* participation: honest work beats the outside option iff
-  ``(1 − d)((1 − ε)R − εS − c) − fixed ≥ ω·K`` (``fixed`` = capital cost and amortised registration,
-  ``K`` capital, ``ω`` outside return), i.e. ``S ≤ ((1 − ε)R − c − (fixed + ωK)/(1 − d)) / ε``.
-  The textbook ``R − c − ε·S ≥ 0`` is this with the lost reward ``εR`` and fixed costs neglected.
+* deterrence: honest beats the deviation iff ``π_honest(f) ≥ π_dev(f)``; for one-identity owners
+  with equal capital this is ``(1 − d)(p − ε)(R + S) ≥ (1 − d)(c − c_dev + (1 − p)g)`` with the rewards
+  lost to flags counted, the textbook ``p·(R + S) ≥ c + g`` when ``ε = d = c_dev = 0`` and g is
+  earned whatever happens;
+* participation: honest work beats the outside option iff ``π_honest(f) ≥ ω``, i.e.
+  ``(1 − d)((1 − ε)R − εS − c) − registration/T ≥ ω·K``; the textbook ``R − c − ε·S ≥ 0`` neglects
+  the lost reward ``εR``, dropout and the registration.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from model.scenario import Scenario
+from model.scenario import Scenario, identity_stake_tokens
 
 TRAINER_STRATEGIES = ("honest", "lazy", "sybil", "poisoning")
 
@@ -49,22 +56,33 @@ class TrainerKind:
     identities: int
     identities_per_owner: int
     flag_probability: float
-    """p: chance a present identity is flagged (rate × h)."""
+    """p: chance a present identity is flagged (rate × h; with Sybil exposure, p')."""
     train_cost_fiat: float
     """Training cost per submitting identity per round (a Sybil owner's shared cost is separate)."""
+    stake_tokens: float
+    """Stake one identity bonds (and restores after each slash)."""
 
 
 def assumptions_violated(s: Scenario) -> list[str]:
     """Which of the module's assumptions ``s`` breaks (empty: the closed form is exact)."""
     out = []
+    if s.adaptation.adaptive:
+        out.append("owners adapt (revision, exit or entry is on)")
     if s.slashing.ejection_strikes:
         out.append("ejection is on (slashing.ejection_strikes > 0)")
     if s.dropout.validator_dropout_probability > 0:
         out.append("validators drop out (h varies by round)")
     if s.rewards.rule not in ("equal", "stake_weighted"):
         out.append(f"reward rule {s.rewards.rule!r} depends on scores")
+    if (
+        s.rewards.rule == "stake_weighted"
+        and len({k.stake_tokens for k in trainer_kinds(s) if k.identities}) > 1
+    ):
+        out.append("stake-weighted rewards with unequal identity stakes (a Sybil owner splits its stake)")
     if s.emission.schedule == "halving":
         out.append("halving emission depends on issuance")
+    if s.detection.sybil_exposure_correlation > 0 and s.population.sybil_owners:
+        out.append("Sybil copies are exposed together (rho > 0): the Sybil reward is approximate")
     out += _buffers_that_may_run_dry(s)
     return out
 
@@ -81,14 +99,12 @@ def _buffers_that_may_run_dry(s: Scenario) -> list[str]:
     deviations of the slashes' count.
     """
     d = s.dropout.trainer_dropout_probability
-    S = s.slashing.slash_fraction * s.staking.min_trainer_stake_tokens
-    if S == 0:
-        return []
     R = expected_reward_tokens(s)
     out = []
     for kind in trainer_kinds(s):
+        S = s.slashing.slash_fraction * kind.stake_tokens
         p = kind.flag_probability
-        if kind.identities == 0 or p == 0:
+        if kind.identities == 0 or p == 0 or S == 0:
             continue
         flow = (1.0 - d) * ((1.0 - p) * R[kind.name] - p * S)  # tokens per round, in expectation
         n = s.rounds * (1.0 - d)
@@ -108,8 +124,17 @@ def honest_share(s: Scenario) -> float:
     return s.population.honest_validators / total if total else 0.0
 
 
+def exposed_flag_probability(p: float, rho: float, k: int, d: float) -> float:
+    """p': a Sybil copy's flag probability when one detection exposes each other copy with chance ρ.
+
+    A present copy is flagged by its own detection (p) or, if not, exposed (ρ) when at least one of
+    its k − 1 siblings was present and flagged by its own detection (1 − (1 − (1 − d)·p)^(k−1)).
+    """
+    return p + (1.0 - p) * rho * (1.0 - (1.0 - (1.0 - d) * p) ** (k - 1))
+
+
 def trainer_kinds(s: Scenario) -> list[TrainerKind]:
-    """The trainer strategies of ``s`` with their flag probabilities and costs."""
+    """The trainer strategies of ``s`` with their flag probabilities, costs and stakes."""
     p, d, b = s.population, s.detection, s.behaviour
     h = honest_share(s)
     k = p.sybil_identities_per_owner
@@ -117,12 +142,16 @@ def trainer_kinds(s: Scenario) -> list[TrainerKind]:
         sybil_rate = d.sybil_detection_rate
     else:
         sybil_rate = 1.0 - (1.0 - d.lazy_detection_rate) * (1.0 - d.sybil_detection_rate)
+    sybil_p = exposed_flag_probability(
+        sybil_rate * h, d.sybil_exposure_correlation, k, s.dropout.trainer_dropout_probability
+    )
     c = s.costs.train_cost_fiat_per_round
+    one, split = identity_stake_tokens(s, 1), identity_stake_tokens(s, k)
     return [
-        TrainerKind("honest", p.honest_trainers, 1, d.false_positive_rate * h, c),
-        TrainerKind("lazy", p.lazy_trainers, 1, d.lazy_detection_rate * h, 0.0),
-        TrainerKind("sybil", p.sybil_owners * k, k, sybil_rate * h, 0.0),
-        TrainerKind("poisoning", p.poisoning_trainers, 1, d.poison_detection_rate * h, c),
+        TrainerKind("honest", p.honest_trainers, 1, d.false_positive_rate * h, c, one),
+        TrainerKind("lazy", p.lazy_trainers, 1, d.lazy_detection_rate * h, 0.0, one),
+        TrainerKind("sybil", p.sybil_owners * k, k, sybil_p, 0.0, split),
+        TrainerKind("poisoning", p.poisoning_trainers, 1, d.poison_detection_rate * h, c, one),
     ]
 
 
@@ -159,51 +188,45 @@ def expected_reward_tokens(s: Scenario) -> dict[str, float]:
     return out
 
 
-def _fixed_costs_fiat(s: Scenario, stake_tokens: float) -> float:
-    """Per-round capital cost of the stake plus the registration amortised over the run."""
-    price = s.token.price_fiat
-    return (
-        stake_tokens * price * s.costs.capital_cost_rate_per_round
-        + s.staking.registration_cost_tokens * price / s.rounds
-    )
+def _registration_per_round_fiat(s: Scenario) -> float:
+    """The registration (a sunk cost) amortised over the run, per identity, in fiat."""
+    return s.staking.registration_cost_tokens * s.token.price_fiat / s.rounds
 
 
-def expected_payoffs(s: Scenario) -> pd.DataFrame:
+def expected_payoffs(s: Scenario, slash_fraction: float | None = None) -> pd.DataFrame:
     """Expected fiat profit per round per owner and per unit of capital, by strategy.
 
-    Columns: ``profit_fiat_per_round_per_owner``, ``capital_fiat_per_owner``, ``pi`` (NaN for an
-    owner that commits no capital). Strategies with no owners are left out.
+    Columns: ``profit_fiat_per_round_per_owner``, ``capital_fiat_per_owner`` (stake + buffer of
+    the owner's identities), ``pi`` (NaN for an owner that commits no capital). Strategies with no
+    owners are left out. ``slash_fraction`` replaces the scenario's (the payoffs are linear in it).
     """
     price = s.token.price_fiat
     d = s.dropout.trainer_dropout_probability
-    S = s.slashing.slash_fraction * s.staking.min_trainer_stake_tokens
+    f = s.slashing.slash_fraction if slash_fraction is None else slash_fraction
+    buffer = s.staking.initial_liquid_tokens
     R = expected_reward_tokens(s)
-    kinds = trainer_kinds(s)
-    poison = next(k for k in kinds if k.name == "poisoning")
-    p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - poison.flag_probability)) ** poison.identities
     rows = {}
     slashed_per_round = 0.0
-    for kind in kinds:
+    for kind in trainer_kinds(s):
+        S = f * kind.stake_tokens
         slashed_per_round += kind.identities * (1.0 - d) * kind.flag_probability * S
         if kind.identities == 0:
             continue
         p = kind.flag_probability
         per_identity = (1.0 - d) * (((1.0 - p) * R[kind.name] - p * S) * price - kind.train_cost_fiat)
-        per_identity -= _fixed_costs_fiat(s, s.staking.min_trainer_stake_tokens)
+        if kind.name == "poisoning":
+            per_identity += (1.0 - d) * (1.0 - p) * s.costs.poison_gain_fiat_per_round
+        per_identity -= _registration_per_round_fiat(s)
         per_owner = per_identity * kind.identities_per_owner
         if kind.name == "sybil" and s.behaviour.sybil_update == "honest":
             per_owner -= s.costs.train_cost_fiat_per_round * (1.0 - d**kind.identities_per_owner)
-        if kind.name == "poisoning":
-            per_owner += s.costs.poison_gain_fiat_per_round * p_degraded
-        capital = kind.identities_per_owner * (
-            s.staking.min_trainer_stake_tokens + s.staking.registration_cost_tokens
-        )
+        capital = kind.identities_per_owner * (kind.stake_tokens + buffer)
         rows[kind.name] = (per_owner, capital * price)
 
     v_stake = s.staking.validator_stake_tokens
     v_pool = mean_emission_tokens(s) * s.emission.validator_share / max(s.validators, 1)
-    v_base = v_pool * price - _fixed_costs_fiat(s, v_stake)
-    v_capital = (v_stake + s.staking.registration_cost_tokens) * price
+    v_base = v_pool * price - _registration_per_round_fiat(s)
+    v_capital = (v_stake + buffer) * price
     if s.population.honest_validators:
         bounty = slashed_per_round * s.slashing.validator_share / s.population.honest_validators
         honest = v_base + bounty * price - s.costs.validate_cost_fiat_per_round
@@ -215,81 +238,62 @@ def expected_payoffs(s: Scenario) -> pd.DataFrame:
         rows, orient="index", columns=["profit_fiat_per_round_per_owner", "capital_fiat_per_owner"]
     )
     table.index.name = "strategy"
-    # No capital committed (zero stake and zero registration): profit per unit of capital is
+    # No capital committed (zero stake and zero buffer): profit per unit of capital is
     # undefined, NaN as in the simulated KPIs, not ±inf.
     capital = table["capital_fiat_per_owner"].where(table["capital_fiat_per_owner"] > 0)
     table["pi"] = table["profit_fiat_per_round_per_owner"] / capital
     return table
 
 
-def _slash_per_fraction_fiat(s: Scenario) -> float:
-    """Fiat taken by a slash per unit of slash fraction: the stake at risk, valued at the price."""
-    return s.staking.min_trainer_stake_tokens * s.token.price_fiat
+def _pi_lines(s: Scenario) -> tuple[pd.Series, pd.Series]:
+    """``(a, b)`` per strategy with ``π(f) = a − b·f``: the payoff at f = 0 and its loss per unit of f."""
+    at_zero = expected_payoffs(s, 0.0)["pi"]
+    at_one = expected_payoffs(s, 1.0)["pi"]
+    return at_zero, at_zero - at_one
 
 
 def _bound_without_stake(margin_at_zero_slash: float, holds: float) -> float:
-    """The bound when no stake is at risk, so the slash fraction changes nothing.
+    """The bound when the slash fraction changes nothing (no stake at risk, or equal losses).
 
-    The comparison is then decided by the margin at ``S = 0`` for every slash fraction at once:
+    The comparison is then decided by the margin at ``f = 0`` for every slash fraction at once:
     ``holds`` (−inf for a lower bound, +inf for an upper bound: every fraction satisfies it) when
     the margin is ≥ 0, the opposite infinity when it is < 0 (no fraction satisfies it).
     """
     return holds if margin_at_zero_slash >= 0 else -holds
 
 
-def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
-    """Smallest slash fraction at which honest work beats ``deviation`` per identity.
+#: Relative size below which a slope counts as zero (the lines are parallel).
+_FLAT = 1e-12
 
-    May be < 0 (the deviation never pays) or > 1 (no allowed slash deters it); ``inf`` when the
-    deviation is flagged no more often than honest work. Each side's own expected reward is used,
-    so the bound is exact where ``expected_payoffs`` is: with ``R_h = R_dev = R`` it is the module's
-    ``S ≥ (c − c_dev + g/(1 − d)) / (p − ε) − R``. With no stake to slash
-    (``min_trainer_stake_tokens = 0``) the slash fraction has no effect: ``-inf`` (none needed)
-    when honest work already beats the deviation, ``inf`` (no slash fraction deters) when not.
+
+def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
+    """Smallest slash fraction at which honest work beats ``deviation`` per unit of capital.
+
+    The crossing of ``π_honest(f)`` and ``π_dev(f)``. May be < 0 (the deviation never pays) or > 1
+    (no allowed slash deters it); ``inf`` when slashing hurts the deviation no more than honest work
+    (it is flagged no more often, or no stake is at risk and it pays better); ``-inf`` when no stake
+    is at risk and honest work already pays better.
     """
-    kinds = {k.name: k for k in trainer_kinds(s)}
-    honest, dev = kinds["honest"], kinds[deviation]
-    d = s.dropout.trainer_dropout_probability
-    price = s.token.price_fiat
-    rewards = expected_reward_tokens(s)
-    r_honest, r_dev = rewards["honest"] * price, rewards[deviation] * price
-    eps, p = honest.flag_probability, dev.flag_probability
-    gain = 0.0
-    if deviation == "poisoning":
-        p_degraded = 1.0 - (1.0 - (1.0 - d) * (1.0 - p)) ** dev.identities
-        gain = s.costs.poison_gain_fiat_per_round * p_degraded
-    dev_cost = dev.train_cost_fiat
-    if deviation == "sybil" and s.behaviour.sybil_update == "honest":
-        # The owner trains once per round any of its k identities submits: c(1 − d^k) per owner.
-        k = dev.identities_per_owner
-        dev_cost = s.costs.train_cost_fiat_per_round * (1.0 - d**k) / (k * (1.0 - d))
-    # Honest ≥ deviation per present round: (1−ε)R_h − εS − c ≥ (1−p)R_dev − pS − c_dev + g/(1−d).
-    need = honest.train_cost_fiat - dev_cost + gain / (1.0 - d) - (1.0 - eps) * r_honest + (1.0 - p) * r_dev
-    at_risk = _slash_per_fraction_fiat(s)
-    if at_risk == 0:
-        return _bound_without_stake(-need, holds=-math.inf)
-    if p <= eps:
+    a, b = _pi_lines(s)
+    gap = a["honest"] - a[deviation]  # honest's lead at f = 0
+    slope = b[deviation] - b["honest"]  # how much faster the deviation loses per unit of f
+    scale = max(abs(b[deviation]), abs(b["honest"]), 0.0)
+    if scale == 0 or abs(slope) <= _FLAT * scale:
+        return _bound_without_stake(gap, holds=-math.inf)
+    if slope < 0:
         return math.inf
-    return need / (p - eps) / at_risk
+    return -gap / slope
 
 
 def participation_bound_slash_fraction(s: Scenario) -> float:
-    """Largest slash fraction at which honest work still beats the outside option.
+    """Largest slash fraction at which honest work still beats the outside option ω per unit of capital.
 
-    ``inf`` with no false positives (slashing never touches honest work); negative when honest
-    work does not pay even without slashing. With no stake to slash the slash fraction has no
-    effect: ``inf`` when honest work beats the outside option, ``-inf`` when it does not.
+    ``inf`` with no false positives or no stake at risk while honest work beats ω (slashing never
+    touches it), ``-inf`` in that case when it does not; negative when honest work does not pay
+    even without slashing.
     """
-    honest = next(k for k in trainer_kinds(s) if k.name == "honest")
-    eps = honest.flag_probability
-    d = s.dropout.trainer_dropout_probability
-    price = s.token.price_fiat
-    R = expected_reward_tokens(s)["honest"] * price
-    stake = s.staking.min_trainer_stake_tokens
-    capital = (stake + s.staking.registration_cost_tokens) * price
-    fixed = _fixed_costs_fiat(s, stake) + s.costs.outside_option_return_per_round * capital
-    head = (1.0 - eps) * R - honest.train_cost_fiat - fixed / (1.0 - d)
-    at_risk = _slash_per_fraction_fiat(s)
-    if eps <= 0 or at_risk == 0:
+    a, b = _pi_lines(s)
+    head = a["honest"] - s.costs.outside_option_return_per_round
+    if b["honest"] <= 0:
         return _bound_without_stake(head, holds=math.inf)
-    return head / eps / at_risk
+    return head / b["honest"]

@@ -28,6 +28,10 @@ class RoundBlock:
     """Which trainer identities validators would flag if they submitted (rounds × trainers, bool)."""
     validators: ValidatorRounds
     """The validators' presence, honest share and payout weights."""
+    trainer_uniforms: np.ndarray
+    """The draws behind ``present`` and ``flagged_if_submitting`` (valid until the next block)."""
+    validator_uniforms: np.ndarray
+    """The draws behind ``validators`` (valid until the next block)."""
 
 
 class RoundBlocks:
@@ -39,6 +43,7 @@ class RoundBlocks:
         detection: the detection mode (``flagged_if_submitting``).
         trainer_dropout: a trainer identity's chance of missing a round.
         validator_stake_tokens, validator_detects, validator_dropout: see ``summarise_validators``.
+        validator_registered: the network's array of which validators take part (read live).
         rounds: rounds in the run (blocks never extend far past it).
     """
 
@@ -51,6 +56,7 @@ class RoundBlocks:
         trainer_dropout: float,
         validator_stake_tokens: np.ndarray,
         validator_detects: np.ndarray,
+        validator_registered: np.ndarray,
         validator_dropout: float,
         rounds: int,
     ):
@@ -62,17 +68,23 @@ class RoundBlocks:
         self._trainer_dropout = trainer_dropout
         self._validator_stake = validator_stake_tokens.copy()
         self._validator_detects = validator_detects
+        self._validator_registered = validator_registered
         self._validator_dropout = validator_dropout
+
+    def _validators(self, uniforms: np.ndarray) -> ValidatorRounds:
+        return summarise_validators(
+            uniforms,
+            self._validator_stake,
+            self._validator_detects,
+            self._validator_dropout,
+            self._validator_registered,
+        )
 
     def next_block(self, first: int) -> RoundBlock:
         """The block that starts at round ``first`` (blocks must be asked for in order)."""
         u = self._trainer_draws.block()
-        validators = summarise_validators(
-            self._validator_draws.block(),
-            self._validator_stake,
-            self._validator_detects,
-            self._validator_dropout,
-        )
+        v = self._validator_draws.block()
+        validators = self._validators(v)
         return RoundBlock(
             first=first,
             rounds=len(u),
@@ -81,4 +93,24 @@ class RoundBlocks:
                 u, np.asarray(validators.honest_share)
             ),
             validators=validators,
+            trainer_uniforms=u,
+            validator_uniforms=v,
+        )
+
+    def refresh(self, block: RoundBlock | None, row: int) -> None:
+        """Redo rows ``row..`` of ``block`` after owners changed strategy, left or joined.
+
+        The draws stay the same; what they mean (who detects, whose rate applies, which validators
+        take part) is worked out again from the network's current arrays.
+        """
+        if block is None or row >= block.rounds:
+            return
+        redone = self._validators(block.validator_uniforms[row:])
+        v = block.validators
+        v.active[row:] = redone.active
+        v.honest_share[row:] = redone.honest_share
+        v.reward_weights[row:] = redone.reward_weights
+        v.bounty_weights[row:] = redone.bounty_weights
+        block.flagged_if_submitting[row:] = self._detection.flagged_if_submitting(
+            block.trainer_uniforms[row:], np.asarray(redone.honest_share)
         )

@@ -18,12 +18,12 @@ class AbstractDetection:
 
     def __init__(self, detection_rate: np.ndarray, dropout_probability: float):
         self._away_below = dropout_probability
-        self._span = (1.0 - dropout_probability) * detection_rate
+        self._rate = detection_rate  # the network's array: a strategy revision changes it in place
 
     def flagged_if_submitting(self, uniforms: np.ndarray, honest_share: np.ndarray) -> np.ndarray:
         """For a block of rounds (rows of ``uniforms``, one ``honest_share`` per row): who would be
         flagged if they submitted. The network keeps only those who did."""
-        threshold = self._span * honest_share[:, None]
+        threshold = ((1.0 - self._away_below) * self._rate) * honest_share[:, None]
         threshold += self._away_below
         return uniforms < threshold
 

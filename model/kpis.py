@@ -1,9 +1,7 @@
 """Reducing a run to KPIs: fiat profit per owner and per unit of capital, margins, totals.
 
-Payoffs are compared per owner and per unit of capital committed (see the README, "Where honesty
-dominates"): a Sybil owner's k identities are one player. An owner's capital is what registering
-its identities locks up: the required stake plus the registration cost, valued in fiat at the
-token price.
+Payoffs are compared per owner and per unit of capital committed (see the README, "Accounting"):
+a Sybil owner's k identities are one player. The books behind them are ``model.books``.
 """
 
 from __future__ import annotations
@@ -32,7 +30,26 @@ KPI_DOCS = {
     "final_quality": "global model quality index after the last round, in [0, 1]",
     "mean_quality": "global model quality index averaged over rounds, in [0, 1]",
     "mean_honest_validator_share": "honest validators' share of active validation stake, mean",
+    "honest_trainer_share_initial": "honest owners' share of active trainer owners at the start",
+    "honest_trainer_share_final": "honest owners' share of active trainer owners after the last round",
+    "honest_validator_share_initial": "honest validators' share of active validators at the start",
+    "honest_validator_share_final": "honest validators' share of active validators after the last round",
+    "rounds_to_honest_share_level": "rounds until the honest trainer share first reached "
+    "adaptation.honest_share_level (0: it started there)",
+    "entered_owners": "owners that joined during the run",
+    "exited_owners": "owners that left during the run (by choice, out of stake, or ejected)",
 }
+
+#: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
+ADAPTATION_KPIS = (
+    "honest_trainer_share_initial",
+    "honest_trainer_share_final",
+    "honest_validator_share_initial",
+    "honest_validator_share_final",
+    "rounds_to_honest_share_level",
+    "entered_owners",
+    "exited_owners",
+)
 
 
 class KPIRangeError(ArithmeticError):
@@ -41,12 +58,15 @@ class KPIRangeError(ArithmeticError):
 
 #: Why a KPI may be NaN: the only reasons a run reports "no value" instead of a number.
 NAN_REASONS = {
-    "pi_<s>": "no owner of <s>, or its owners commit no capital (zero stake and registration)",
-    "profit_fiat_per_round_<s>": "no owner of <s>",
+    "pi_<s>": "no owner played <s>, or its owners commit no capital (zero stake and buffer)",
+    "profit_fiat_per_round_<s>": "no owner played <s>",
     "flag_rate_<s>": "no submission by <s> (none present, or all away or deregistered)",
     "stake_share_<s>": "no stake bonded by anyone at the end",
     "margin_trainers": "pi_honest is NaN, or pi of every trainer deviation is",
     "margin_validators": "pi_honest_validator or pi_copying_validator is NaN",
+    "honest_trainer_share_<initial|final>": "no trainer owner active at that time",
+    "honest_validator_share_<initial|final>": "no validator active at that time",
+    "rounds_to_honest_share_level": "the honest trainer share never reached the level",
 }
 
 
@@ -84,70 +104,61 @@ def kpi_names(strategies: list[str]) -> list[str]:
         "final_quality",
         "mean_quality",
         "mean_honest_validator_share",
+        *ADAPTATION_KPIS,
     ]
 
 
-def identity_profit_fiat(net) -> np.ndarray:
-    """Cumulative fiat profit of every identity so far (trainers, then validators).
-
-    Token gains and losses (rewards, bounties, slashes) are valued at the token price; costs are
-    work (training or validation per active round), the capital cost of bonded stake per round,
-    the registration, and any strategy-specific cost or gain its ``settle`` hook booked.
-    """
-    s, ledger = net.scenario, net.ledger
-    price = s.token.price_fiat
-    wealth = ledger.liquid + ledger.stake + ledger.unbonding
-    profit = (wealth - net.wealth_at_genesis_tokens) * price
-    work_cost = np.concatenate([net.train_cost_fiat, net.validate_cost_fiat])
-    profit -= work_cost * net.active_rounds
-    profit -= ledger.stake_rounds(net.round) * (price * s.costs.capital_cost_rate_per_round)
-    profit -= s.staking.registration_cost_tokens * price
-    profit -= net.extra_cost_fiat
-    profit += net.gain_fiat
-    return profit
-
-
-def identity_capital_fiat(net) -> np.ndarray:
-    """Capital each identity commits: its required stake plus registration, in fiat."""
-    s = net.scenario
-    stake = np.concatenate(
-        [
-            np.full(net.n_trainers, s.staking.min_trainer_stake_tokens),
-            np.full(s.validators, s.staking.validator_stake_tokens),
-        ]
-    )
-    return (stake + s.staking.registration_cost_tokens) * s.token.price_fiat
-
-
 def by_strategy(net, values: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (one per identity) over each strategy, in ``net.strategies`` order."""
+    """Sum ``values`` (one per identity) over each strategy now played, in ``net.strategies`` order."""
     return np.bincount(net.strategy_index, weights=values, minlength=len(net.strategies))
+
+
+def identities_per_owner(net) -> np.ndarray:
+    """Identities one owner of each strategy runs (NaN for a strategy with no rows)."""
+    out = np.full(len(net.strategies), np.nan)
+    for cls, rows in net.type_rows.items():
+        if rows.stop > rows.start:
+            out[net.strategies.index(cls.strategy)] = net.identities_per_owner[rows.start]
+    return out
+
+
+def capital_fiat_per_owner(net) -> np.ndarray:
+    """Capital one owner of each strategy commits (stake + buffer of all its identities), in fiat."""
+    out = np.full(len(net.strategies), np.nan)
+    for cls, rows in net.type_rows.items():
+        if rows.stop > rows.start:
+            out[net.strategies.index(cls.strategy)] = (
+                net.capital_fiat[rows.start] * net.identities_per_owner[rows.start]
+            )
+    return out
 
 
 def strategy_figures(net) -> dict[str, np.ndarray]:
     """Per-strategy figures (arrays in ``net.strategies`` order): the numbers behind every KPI.
 
-    ``owners``, ``identities``, ``capital_fiat_per_owner``, ``profit_fiat_per_round_per_owner``,
-    ``pi`` (profit per round per unit of capital, pooled over the strategy's owners), ``flag_rate``
-    (flags per submission) and ``stake_share`` (of all bonded stake at the end); NaN where a
-    strategy has no owners, capital or submissions.
+    From the books (``model.books``): ``owners`` (at the start), ``owners_final`` (active at the
+    end), ``capital_fiat_per_owner``, ``profit_fiat_per_round_per_owner`` (profit booked to the
+    strategy per owner-round played), ``pi`` (profit per unit of capital per round, i.e. profit ÷
+    capital-rounds booked to the strategy), ``flag_rate`` (flags per submission) and
+    ``stake_share`` (of all bonded stake at the end); NaN where a strategy has no owners, capital
+    or submissions.
     """
-    rounds = max(net.round, 1)
-    identities = np.bincount(net.strategy_index, minlength=len(net.strategies))
-    owners = net.owners_per_strategy
-    profit = by_strategy(net, identity_profit_fiat(net))
-    capital = by_strategy(net, identity_capital_fiat(net))
+    net.close_books()
+    profit, capital_rounds, owner_rounds, submissions, flags = net.books.totals.T
     stake = by_strategy(net, net.ledger.stake)
-    submissions = by_strategy(net, net.active_rounds.astype(float))
-    flags = by_strategy(net, net.flags.astype(float))
     total_stake = stake.sum()
+    final = np.bincount(
+        net.strategy_index[net.owner_first[net.owner_state == 1]], minlength=len(net.strategies)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
-            "owners": owners,
-            "identities": identities,
-            "capital_fiat_per_owner": np.where(owners > 0, capital / owners, np.nan),
-            "profit_fiat_per_round_per_owner": np.where(owners > 0, profit / owners / rounds, np.nan),
-            "pi": np.where(capital > 0, profit / capital / rounds, np.nan),
+            "owners": net.initial_owner_counts,
+            "identities": net.initial_owner_counts
+            * np.nan_to_num(identities_per_owner(net), nan=1).astype(int),
+            "owners_final": final,
+            "capital_fiat_per_owner": capital_fiat_per_owner(net),
+            "profit_fiat_per_round_per_owner": np.where(owner_rounds > 0, profit / owner_rounds, np.nan),
+            "pi": np.where(capital_rounds > 0, profit / capital_rounds, np.nan),
             "flag_rate": np.where(submissions > 0, flags / submissions, np.nan),
             "stake_share": stake / total_stake if total_stake > 0 else np.full(len(stake), np.nan),
         }
@@ -193,4 +204,13 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis["mean_honest_validator_share"] = (
         float(net.recorder.series("honest_validator_share").mean()) if net.round else math.nan
     )
+    start, end = net.initial_shares, net.owner_shares()
+    honest_validator = net.strategies.index("honest_validator")
+    kpis["honest_trainer_share_initial"] = float(start[0])
+    kpis["honest_trainer_share_final"] = float(end[0])
+    kpis["honest_validator_share_initial"] = float(start[honest_validator])
+    kpis["honest_validator_share_final"] = float(end[honest_validator])
+    kpis["rounds_to_honest_share_level"] = float(net.rounds_to_honest_level)
+    kpis["entered_owners"] = float(net.entered_owners)
+    kpis["exited_owners"] = float(net.exited_owners)
     return kpis

@@ -1,10 +1,15 @@
 """The token ledger: every token in the network is in exactly one place.
 
-Places: each account's liquid balance, stake and unbonding stake, the insurance pool and the
-network owner's treasury. Tokens enter only by genesis or minting and leave only by burning, so at
-every moment
+Places: each account's liquid balance, stake, unbonding stake and the tokens its owner holds
+*outside* the network (a potential entrant's capital before it joins; a leaving owner's capital once
+it is returned), the insurance pool and the network owner's treasury. Tokens enter only by genesis
+or minting and leave only by burning, so at every moment
 
-    liquid + staked + unbonding + insurance + treasury = genesis + minted − burned.
+    liquid + staked + unbonding + outside + insurance + treasury = genesis + minted − burned,
+
+and for every account
+
+    liquid + staked + unbonding + outside + burned by it = endowed + received − slashed.
 
 Accounts are array indices (trainer identities first, then validators); every operation works on
 whole arrays so a round costs a handful of numpy calls, not one call per account.
@@ -26,24 +31,29 @@ class TokenLedger:
     """Balances of ``n_accounts`` accounts plus the pools, with running mint/burn/slash totals.
 
     All amounts are tokens. ``unbonding_period_rounds`` is how many full rounds unbonded stake
-    stays locked before it becomes liquid again.
+    stays locked before it is returned to its owner (outside the network).
     """
 
     def __init__(self, n_accounts: int, genesis_supply_tokens: float, unbonding_period_rounds: int):
         self.liquid = np.zeros(n_accounts)
         self.stake = np.zeros(n_accounts)
+        self.unbonding = np.zeros(n_accounts)
+        """Tokens each account has waiting to be returned (at most one pending unbond each)."""
+        self.outside = np.zeros(n_accounts)
+        """Tokens the account's owner holds outside the network (before joining, after leaving)."""
+        self.endowed = np.zeros(n_accounts)
+        """Tokens each account was given at genesis (its owner's capital and registration)."""
+        self.received = np.zeros(n_accounts)
+        """Tokens each account has been paid (rewards and bounties)."""
+        self.slashed = np.zeros(n_accounts)
+        """Tokens slashed from each account."""
+        self.burned_by = np.zeros(n_accounts)
+        """Tokens each account burned to register."""
         self.round = 0
         """The round in progress (set by :meth:`begin_round`)."""
-        # Time integral of each stake (token-rounds) up to ``_since``; see :meth:`stake_rounds`.
-        self._stake_time = np.zeros(n_accounts)
-        self._since = np.zeros(n_accounts, dtype=np.int64)
-        # Ring buffer: row (r mod (period+1)) holds what becomes liquid at the start of round r.
-        self.unbonding = np.zeros(n_accounts)
-        """Tokens each account has waiting to turn liquid (at most one pending unbond each)."""
-        self._unbond_start = np.zeros(n_accounts, dtype=np.int64)
-        self._release_round = np.zeros(n_accounts, dtype=np.int64)
+        self.release_round = np.full(n_accounts, np.iinfo(np.int64).max)
+        """Round at whose start an account's unbonding stake is returned (int64 max: never unbonded)."""
         self._next_release: int | None = None  # earliest pending release, to skip idle rounds
-        self._locked_time = np.zeros(n_accounts)  # token-rounds of finished unbonds
         self.unbonding_period_rounds = unbonding_period_rounds
         self.insurance_tokens = 0.0
         self.treasury_tokens = float(genesis_supply_tokens)
@@ -52,27 +62,49 @@ class TokenLedger:
         self.burned_tokens = 0.0
         self.slashed_tokens = 0.0
 
-    # -- genesis ---------------------------------------------------------------------------
-    def allocate_from_treasury(self, accounts: slice, stake: float, liquid: float, burn: float):
-        """Give each account in ``accounts`` a stake and a liquid balance, and burn ``burn`` each.
-
-        Used once at genesis: the tokens come out of the treasury, which must hold them.
-        """
-        n = len(range(*accounts.indices(len(self.stake))))
-        need = n * (stake + liquid + burn)
+    # -- genesis and entry -----------------------------------------------------------------
+    def _take_from_treasury(self, accounts: slice | np.ndarray, per_account: np.ndarray | float) -> None:
+        need = float(np.sum(np.broadcast_to(per_account, self.stake[accounts].shape)))
         if need > self.treasury_tokens * (1 + CONSERVATION_RTOL):
             raise LedgerError(
                 f"genesis needs {need:g} tokens but the treasury holds {self.treasury_tokens:g}"
             )
         self.treasury_tokens -= need
+        self.endowed[accounts] += per_account
+
+    def allocate_from_treasury(self, accounts, stake, liquid, burn) -> None:
+        """Give each account in ``accounts`` a stake and a liquid balance, and burn ``burn`` each.
+
+        Used once at genesis for the starting population: the tokens come out of the treasury, which
+        must hold them. ``stake`` may be one number or one per account.
+        """
+        self._take_from_treasury(accounts, stake + liquid + burn)
         self.stake[accounts] = stake
         self.liquid[accounts] = liquid
-        self.burned_tokens += n * burn
+        self.burned_by[accounts] = burn
+        self.burned_tokens += float(np.sum(np.broadcast_to(burn, self.stake[accounts].shape)))
+
+    def allocate_outside(self, accounts, amount) -> None:
+        """Genesis for potential entrants: ``amount`` per account, held by their owners outside."""
+        self._take_from_treasury(accounts, amount)
+        self.outside[accounts] = amount
+
+    def enter(self, accounts: np.ndarray, stake: np.ndarray, liquid: float, burn: float) -> None:
+        """Joining owners bring ``stake`` (one per account) and ``liquid`` in and burn ``burn`` each."""
+        need = stake + liquid + burn
+        if np.count_nonzero(self.outside[accounts] < need * (1 - CONSERVATION_RTOL)):
+            raise LedgerError("an entrant does not hold the stake, buffer and registration it needs")
+        self.outside[accounts] -= need
+        self.stake[accounts] = stake
+        self.liquid[accounts] += liquid
+        self.burned_by[accounts] += burn
+        self.burned_tokens += burn * len(accounts)
 
     # -- flows -----------------------------------------------------------------------------
     def mint_to_accounts(self, accounts: slice, amounts: np.ndarray, total: float) -> None:
         """Mint ``amounts`` (one per account in the slice, adding up to ``total``) into liquid."""
         self.liquid[accounts] += amounts
+        self.received[accounts] += amounts
         self.minted_tokens += total
 
     def mint_to_treasury(self, amount: float) -> None:
@@ -80,24 +112,26 @@ class TokenLedger:
         self.treasury_tokens += amount
         self.minted_tokens += amount
 
-    def slash(self, accounts: np.ndarray, fraction: float) -> tuple[float, bool]:
+    def slash(self, accounts: np.ndarray, fraction: float, required: np.ndarray) -> tuple[float, bool]:
         """Slash ``fraction`` of the stake of ``accounts`` (indices); owners restake what they can.
 
-        Each account replaces its slashed stake from its liquid balance, as far as that goes.
-        Returns the slashed total — now in transit, to be passed on with
-        :meth:`distribute_slashed` — and whether every account's stake was fully restored.
+        Each account tops its stake back up to ``required`` (one per account) from its liquid
+        balance, as far as that goes. Returns the slashed total — now in transit, to be passed on
+        with :meth:`distribute_slashed` — and whether every account's stake was fully restored.
         """
         stake = self.stake[accounts]
         liquid = self.liquid[accounts]
         cut = stake * fraction
         total = float(np.add.reduce(cut))  # cheaper than cut.sum() on small arrays
         self.slashed_tokens += total
+        self.slashed[accounts] += cut
+        top_up = np.maximum(required - (stake - cut), 0.0)
         # np.count_nonzero is several times cheaper than .any() on the small arrays seen here.
-        if not np.count_nonzero(liquid < cut):  # common case: every stake is restored in full
-            self.liquid[accounts] = liquid - cut
+        if not np.count_nonzero(liquid < top_up):  # common case: every stake is restored in full
+            self.stake[accounts] = stake - cut + top_up
+            self.liquid[accounts] = liquid - top_up
             return total, True
-        move = np.minimum(cut, liquid)
-        self._integrate_stake(accounts)
+        move = np.minimum(top_up, liquid)
         self.stake[accounts] = stake - cut + move
         self.liquid[accounts] = liquid - move
         return total, False
@@ -109,77 +143,69 @@ class TokenLedger:
         self.burned_tokens += burn
         self.insurance_tokens += insurance
         self.liquid[accounts] += validator_amounts
+        self.received[accounts] += validator_amounts
 
-    def unbond(self, accounts: np.ndarray) -> None:
-        """Move the whole stake of ``accounts`` (indices) into unbonding.
+    def leave(self, accounts: np.ndarray) -> None:
+        """Accounts leave: liquid tokens go back to the owner now, the stake starts unbonding.
 
         Stake unbonded during round r stays locked for ``unbonding_period_rounds`` full rounds
-        after it and turns liquid at the start of round r + period + 1.
+        after it and is returned (outside) at the start of round r + period + 1.
         """
         if np.count_nonzero(self.unbonding[accounts]):
             raise LedgerError("an account may have only one pending unbond")
-        self._integrate_stake(accounts)
+        self.outside[accounts] += self.liquid[accounts]
+        self.liquid[accounts] = 0.0
         release = self.round + self.unbonding_period_rounds + 1
         self.unbonding[accounts] = self.stake[accounts]
-        self._unbond_start[accounts] = self.round
-        self._release_round[accounts] = release
+        self.release_round[accounts] = release
         self.stake[accounts] = 0.0
         self._next_release = release if self._next_release is None else min(self._next_release, release)
 
     def begin_round(self, now_round: int) -> None:
-        """Start round ``now_round``: whatever finished unbonding by now turns liquid."""
+        """Start round ``now_round``: whatever finished unbonding by now goes back to its owner."""
         self.round = now_round
         if self._next_release is None or now_round < self._next_release:
             return
         pending = self.unbonding > 0
-        due = np.flatnonzero(pending & (self._release_round <= now_round))
-        amount = self.unbonding[due]
-        self._locked_time[due] += amount * (self._release_round[due] - self._unbond_start[due])
-        self.liquid[due] += amount
+        due = np.flatnonzero(pending & (self.release_round <= now_round))
+        self.outside[due] += self.unbonding[due]
         self.unbonding[due] = 0.0
-        waiting = self._release_round[pending & (self._release_round > now_round)]
+        waiting = self.release_round[pending & (self.release_round > now_round)]
         self._next_release = int(waiting.min()) if waiting.size else None
 
-    def _integrate_stake(self, accounts: np.ndarray) -> None:
-        """Book the stake-time of ``accounts`` up to now, before their stake changes."""
-        self._stake_time[accounts] += self.stake[accounts] * (self.round - self._since[accounts])
-        self._since[accounts] = self.round
-
     # -- views -----------------------------------------------------------------------------
-    def stake_rounds(self, rounds_done: int) -> np.ndarray:
-        """Each account's locked tokens summed over the ``rounds_done`` rounds so far (token-rounds).
-
-        Locked means bonded or unbonding: both are capital the owner cannot use. A stake changed
-        during a round counts at its new value for that round.
-        """
-        locked = self._stake_time + self.stake * (rounds_done - self._since) + self._locked_time
-        pending_rounds = np.clip(np.minimum(self._release_round, rounds_done) - self._unbond_start, 0, None)
-        return locked + self.unbonding * pending_rounds
+    def holdings(self) -> np.ndarray:
+        """Each account's tokens wherever they are: liquid, staked, unbonding and outside."""
+        return self.liquid + self.stake + self.unbonding + self.outside
 
     def held_tokens(self) -> float:
         """All tokens in existence, counted where they are."""
-        return float(
-            self.liquid.sum()
-            + self.stake.sum()
-            + self.unbonding.sum()
-            + self.insurance_tokens
-            + self.treasury_tokens
-        )
+        return float(self.holdings().sum() + self.insurance_tokens + self.treasury_tokens)
 
     def expected_supply_tokens(self) -> float:
         """All tokens there should be: genesis + minted − burned."""
         return self.genesis_supply_tokens + self.minted_tokens - self.burned_tokens
 
+    def account_errors(self) -> np.ndarray:
+        """Per account: holdings + burned by it − (endowed + received − slashed); all ≈ 0."""
+        return self.holdings() + self.burned_by - (self.endowed + self.received - self.slashed)
+
     def check(self) -> None:
-        """Raise LedgerError if tokens were created or lost or any balance is negative."""
+        """Raise LedgerError if tokens were created or lost, an account's books do not balance, or
+        any balance is negative."""
         held, expected = self.held_tokens(), self.expected_supply_tokens()
         if abs(held - expected) > CONSERVATION_RTOL * max(1.0, expected):
             raise LedgerError(f"token conservation broken: held {held!r}, expected {expected!r}")
         tol = -CONSERVATION_RTOL * max(1.0, expected)
+        errors = self.account_errors()
+        if errors.size and np.abs(errors).max() > CONSERVATION_RTOL * max(1.0, expected):
+            i = int(np.abs(errors).argmax())
+            raise LedgerError(f"account {i}'s books do not balance: off by {errors[i]!r} tokens")
         for name, arr in (
             ("liquid", self.liquid),
             ("stake", self.stake),
             ("unbonding", self.unbonding),
+            ("outside", self.outside),
         ):
             if arr.size and arr.min() < tol:
                 raise LedgerError(f"negative {name} balance {arr.min()!r}")

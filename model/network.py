@@ -1,20 +1,26 @@
 """``FLNetwork``: the Mesa model of a token-incentivised federated-learning network.
 
 Participants are Mesa agents (one per identity, inspectable, typed by strategy), but the round runs
-over numpy arrays: trainer identities occupy rows ``0 .. n_trainers−1`` grouped by strategy, then
-validators. One round:
+over numpy arrays: trainer identities occupy rows ``0 .. n_trainers−1`` (the starting population,
+then the potential entrants waiting outside), then validators. A Sybil owner's ``k`` identities are
+``k`` consecutive rows. One round:
 
 1. availability — each identity is away with its dropout probability;
-2. trainers submit — what each strategy submits is fixed per class (``agents/``);
+2. trainers submit — each registered, present identity submits what its strategy submits;
 3. validators evaluate — the honest share ``h`` of active validation stake sets detection power;
 4. detection and slashing — flagged identities lose ``slash_fraction`` of stake, split between
-   burn, insurance pool and the flagging validators; stakes are topped up from liquid tokens;
+   burn, insurance pool and the flagging validators; stakes are topped up from liquid tokens, and
+   an identity that cannot top up to the minimum leaves;
 5. emission and rewards — the round's emission is split owner / trainers / validators, trainers
    by the reward rule over accepted submissions, validators by active stake;
-6. aggregation — the quality index rises with honest work and falls with undetected poison;
-7. bookkeeping — per-strategy ``settle`` hooks, counters for costs, the round's record.
+6. aggregation — the quality index rises with honest work and falls with undetected poison; each
+   poisoner whose poison passed collects its outside gain;
+7. bookkeeping — work counters, a Sybil owner's shared training cost;
+8. decisions — every ``revision_interval_rounds`` rounds, if the scenario adapts: owners book the
+   window, leave, revise their strategy, and candidates join (``model.adaptation``);
+9. recording.
 
-Fiat accounting is derived from the counters at the end (see ``model.kpis``).
+Profit and capital are booked per strategy by ``model.books``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import mesa
 import numpy as np
 
 from agents import TRAINER_TYPES, VALIDATOR_TYPES
+from model.adaptation import REVISION_RULES, entrants, exits
 from model.blocks import RoundBlock, RoundBlocks
+from model.books import StrategyBooks
 from model.detection import DETECTION_MODES
 from model.emission import make_schedule
 from model.ledger import TokenLedger
@@ -33,12 +41,19 @@ from model.mesa_ids import hold_models_weakly
 from model.randomness import RoundDraws, block_rounds, seed_sequence
 from model.recording import RoundRecorder
 from model.rewards import RULES, RULES_USING_SCORES
-from model.scenario import Scenario
+from model.scenario import Scenario, candidate_owners, identity_stake_tokens
 
 hold_models_weakly()  # Mesa 3.3 would keep every network alive (Mesa issue 3179)
 
 #: Stake below ``min_stake × (1 − STAKE_RTOL)`` makes an identity ineligible to submit.
 STAKE_RTOL = 1e-9
+#: ``join_round`` of an entrant that has not joined (yet).
+NEVER = np.iinfo(np.int64).max
+#: Owner states.
+WAITING, IN, OUT = 0, 1, 2
+#: Strategies a one-identity trainer owner may revise to (a Sybil owner keeps its k identities).
+SINGLE_IDENTITY_CHOICES = np.array([0, 1, 3])
+VALIDATOR_CHOICES = np.array([0, 1])
 
 
 class FLNetwork(mesa.Model):
@@ -48,7 +63,7 @@ class FLNetwork(mesa.Model):
         scenario: the validated scenario.
         seed: an integer or a ``SeedSequence``; defaults to ``scenario.seed``. All randomness of
             the run, Mesa's included, is drawn from it.
-        record_trajectory: also record per-strategy cumulative profit each round (slower).
+        record_trajectory: also record per-strategy figures each round (slower).
     """
 
     def __init__(
@@ -59,45 +74,44 @@ class FLNetwork(mesa.Model):
         record_trajectory: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
-        trainer_seq, validator_seq, noise_seq, mesa_seq = root.spawn(4)
+        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq = root.spawn(6)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
         self.round = 0
         """Index of the next round to run."""
         s = scenario
-
-        self.n_trainers = s.trainer_identities
-        n = self.n_trainers + s.validators
-        self.ledger = TokenLedger(n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds)
+        self.agent_at: list = []
+        """The Mesa agent of each row (None for an entrant that has not joined)."""
         self._lay_out_population()
+        nt, n = self.n_trainers, len(self.strategy_index)
+        self.ledger = TokenLedger(n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds)
 
         # Per-identity state that changes every round (agents read through to these).
-        self.registered = np.ones(n, dtype=bool)
+        self.registered = self.join_round == 0
         self.flags = np.zeros(n, dtype=np.int32)
         self.active_rounds = np.zeros(n, dtype=np.int32)
+        self.work_cost_fiat = np.zeros(n)
+        self._charged_rounds = np.zeros(n, dtype=np.int32)
         self.extra_cost_fiat = np.zeros(n)
         self.gain_fiat = np.zeros(n)
-        self.submitting = np.zeros(self.n_trainers, dtype=bool)
-        self.round_poison_accepted = 0.0
+        self.submitting = np.zeros(nt, dtype=bool)
+        self.round_poison_accepted = 0
         self.quality = s.quality.initial_quality
         self.issued_tokens = 0.0
-        self._consensus_score = np.zeros(self.n_trainers)
+        self._consensus_score = np.zeros(nt)
 
-        nt = self.n_trainers
         st = s.staking
+        starting = self.registered
+        extra = st.initial_liquid_tokens + st.registration_cost_tokens
         self.ledger.allocate_from_treasury(
-            slice(0, nt),
-            st.min_trainer_stake_tokens,
+            starting.nonzero()[0],
+            self.stake_required[starting],
             st.initial_liquid_tokens,
             st.registration_cost_tokens,
         )
-        self.ledger.allocate_from_treasury(
-            slice(nt, n),
-            st.validator_stake_tokens,
-            st.initial_liquid_tokens,
-            st.registration_cost_tokens,
-        )
-        self.wealth_at_genesis_tokens = self.ledger.liquid + self.ledger.stake
+        waiting = (~starting).nonzero()[0]
+        if waiting.size:
+            self.ledger.allocate_outside(waiting, self.stake_required[waiting] + extra)
 
         self.detection = DETECTION_MODES[s.detection.mode](
             self.detection_rate, s.dropout.trainer_dropout_probability
@@ -108,8 +122,9 @@ class FLNetwork(mesa.Model):
             nt,
             self.detection,
             s.dropout.trainer_dropout_probability,
-            self.ledger.stake[nt:],
+            self.stake_required[nt:],
             self.detects,
+            self.registered[nt:],
             s.dropout.validator_dropout_probability,
             s.rounds,
         )
@@ -121,60 +136,114 @@ class FLNetwork(mesa.Model):
             np.random.default_rng(noise_seq), nt, block_rounds(nt, s.rounds), normal=True
         )
         self._flagged = np.zeros(nt, dtype=bool)
+        self._settle_hooks = [
+            (hook, self.type_rows[cls]) for cls in TRAINER_TYPES if (hook := cls.settle_hook(s)) is not None
+        ]
+        self._exposure = None
+        rho = s.detection.sybil_exposure_correlation
+        sybil = self.type_rows[TRAINER_TYPES[2]]
+        if rho > 0 and sybil.stop > sybil.start:
+            width = sybil.stop - sybil.start
+            self._exposure = RoundDraws(
+                np.random.default_rng(exposure_seq), width, block_rounds(width, s.rounds)
+            )
+
+        # Owners and their decisions.
+        self.adaptive = s.adaptation.adaptive
+        self._adapt_rng = np.random.default_rng(adapt_seq)
+        self._revise = REVISION_RULES[s.adaptation.revision]
+        self.owner_state = np.where(self.registered[self.owner_first], IN, WAITING)
+        self._estimate = np.full(len(self.strategies), np.nan)
+        self._decided_at = None  # per-identity cumulative books at the last decision
+        self.entered_owners = 0
+        self.exited_owners = 0
+        self.round_entered = 0
+        self.round_exited = 0
+        self._identities_left = False
+        self.books = StrategyBooks(self)
+        self.initial_shares = self.owner_shares()
+        self.initial_owner_counts = np.bincount(
+            self.strategy_index[self.owner_first[self.owner_state == IN]], minlength=len(self.strategies)
+        )
+        """Owners playing each strategy at the start (a Sybil owner counts once)."""
+        self.rounds_to_honest_level = 0.0 if self._honest_level_reached() else math.nan
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
     # -- setup -----------------------------------------------------------------------------
     def _lay_out_population(self) -> None:
-        """Create the agents, type by type, and the per-identity arrays that describe them."""
+        """Create the rows (and the agents of the starting population), strategy by strategy."""
         s = self.scenario
-        nt, nv = self.n_trainers, s.validators
-        self.type_slices: dict[type, slice] = {}
-        self.strategy_index = np.zeros(nt + nv, dtype=np.int64)
-        self.strategies: list[str] = []
-        self.owner = np.zeros(nt + nv, dtype=np.int64)
+        candidates = candidate_owners(s)
+        plan = []  # (class, starting owners, waiting owners, identities per owner)
+        for cls in TRAINER_TYPES:
+            k = cls.identities_per_owner(s)
+            plan.append((cls, cls.count(s) // k, candidates[cls.strategy], k))
+        for cls in VALIDATOR_TYPES:
+            plan.append((cls, cls.count(s), 0, 1))
+        n = sum((start + wait) * k for _, start, wait, k in plan)
+        self.n_trainers = sum((start + wait) * k for cls, start, wait, k in plan if cls in TRAINER_TYPES)
+        nt = self.n_trainers
+        self.strategies: list[str] = [cls.strategy for cls, *_ in plan]
+        self.strategy_class = {cls.strategy: cls for cls, *_ in plan}
+        self.strategy_index = np.zeros(n, dtype=np.int64)
+        self.owner = np.zeros(n, dtype=np.int64)
+        self.identities_per_owner = np.ones(n)
+        self.join_round = np.zeros(n, dtype=np.int64)
+        self.stake_required = np.zeros(n)
+        """Stake each identity bonds (and tops up to after a slash), in tokens."""
         self.detection_rate = np.zeros(nt)
         self.quality_score = np.zeros(nt)
-        self.train_cost_fiat = np.zeros(nt)
-        self.detects = np.zeros(nv, dtype=bool)
-        self.validate_cost_fiat = np.zeros(nv)
-        self._settle_hooks = []
-        self._work_slices: list[tuple[slice, float]] = []
-        self._poison_slices: list[slice] = []
-
-        start, owner, owners_per_strategy = 0, 0, []
-        for cls in TRAINER_TYPES + VALIDATOR_TYPES:
-            count = cls.count(s)
-            members = slice(start, start + count)
-            self.type_slices[cls] = members
-            self.strategy_index[members] = len(self.strategies)
-            self.strategies.append(cls.strategy)
-            per_owner = cls.identities_per_owner(s) if cls in TRAINER_TYPES else 1
-            owners = owner + np.arange(count) // per_owner
-            self.owner[members] = owners
-            owner += count // per_owner
-            owners_per_strategy.append(count // per_owner)
+        self.work_units = np.zeros(nt)
+        self.poisoned = np.zeros(nt, dtype=bool)
+        self.work_rate_fiat = np.zeros(n)
+        """Fiat each identity pays per round it works (trains or validates)."""
+        self.train_cost_fiat = self.work_rate_fiat[:nt]
+        self.validate_cost_fiat = self.work_rate_fiat[nt:]
+        self.detects = np.zeros(n - nt, dtype=bool)
+        self.type_rows: dict[type, slice] = {}
+        """Rows laid out for each strategy at setup (revision moves owners between strategies later)."""
+        owner_first = []
+        start = 0
+        for cls, starting, waiting, k in plan:
+            rows = slice(start, start + (starting + waiting) * k)
+            self.type_rows[cls] = rows
+            count = rows.stop - rows.start
+            first_owner = len(owner_first)
+            self.owner[rows] = first_owner + np.arange(count) // k
+            owner_first += list(range(start, rows.stop, k))
+            self.identities_per_owner[rows] = k
+            self.join_round[start + starting * k : rows.stop] = NEVER
             if cls in TRAINER_TYPES:
-                sub = cls.submission(s)
-                self.detection_rate[members] = sub.detection_rate
-                self.quality_score[members] = sub.quality_score
-                self.train_cost_fiat[members] = sub.train_cost_fiat
-                if count and sub.work_units:
-                    self._work_slices.append((members, sub.work_units))
-                if count and sub.poisoned:
-                    self._poison_slices.append(members)
-                hook = cls.settle_hook(s)
-                if hook is not None and count:
-                    self._settle_hooks.append((hook, members))
+                self.stake_required[rows] = identity_stake_tokens(s, k)
             else:
-                ev = cls.evaluation(s)
-                vslice = slice(members.start - nt, members.stop - nt)
-                self.detects[vslice] = ev.detects
-                self.validate_cost_fiat[vslice] = ev.validate_cost_fiat
-            for account, owner_id in zip(range(start, start + count), owners.tolist(), strict=True):
-                cls(self, account, owner_id)  # registers itself with the model
-            start += count
-        self.owners_per_strategy = np.array(owners_per_strategy)
-        """Owners playing each strategy, in ``strategies`` order (a Sybil owner counts once)."""
+                self.stake_required[rows] = s.staking.validator_stake_tokens
+            self.assign_strategy(np.arange(rows.start, rows.stop), cls)
+            start = rows.stop
+        self.owner_first = np.array(owner_first, dtype=np.int64)
+        self.owner_size = self.identities_per_owner[self.owner_first].astype(np.int64)
+        self.owner_is_trainer = self.owner_first < nt
+        self.capital_fiat = (self.stake_required + s.staking.initial_liquid_tokens) * s.token.price_fiat
+        """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat."""
+        self.agent_at = [None] * n
+        for row in np.flatnonzero(self.join_round == 0).tolist():
+            cls = self.strategy_class[self.strategies[self.strategy_index[row]]]
+            self.agent_at[row] = cls(self, row, int(self.owner[row]))
+
+    def assign_strategy(self, rows: np.ndarray, cls: type) -> None:
+        """Make ``rows`` play ``cls``'s strategy: the per-identity arrays the round runs over."""
+        s, nt = self.scenario, self.n_trainers
+        self.strategy_index[rows] = self.strategies.index(cls.strategy)
+        if cls in TRAINER_TYPES:
+            sub = cls.submission(s)
+            self.detection_rate[rows] = sub.detection_rate
+            self.quality_score[rows] = sub.quality_score
+            self.work_units[rows] = sub.work_units
+            self.poisoned[rows] = sub.poisoned
+            self.work_rate_fiat[rows] = sub.train_cost_fiat
+        else:
+            ev = cls.evaluation(s)
+            self.detects[rows - nt] = ev.detects
+            self.work_rate_fiat[rows] = ev.validate_cost_fiat
 
     # -- the round ---------------------------------------------------------------------------
     def step(self) -> None:
@@ -182,6 +251,8 @@ class FLNetwork(mesa.Model):
         s, ledger, t, nt = self.scenario, self.ledger, self.round, self.n_trainers
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
+        self.round_entered = self.round_exited = 0
+        self._identities_left = False
 
         # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
         block = self._block
@@ -194,6 +265,8 @@ class FLNetwork(mesa.Model):
         # 2. trainers submit; 4. detection and slashing
         submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
         flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
+        if self._exposure is not None:
+            self._expose_sybils(flagged, submitting)
         n_submitting = np.count_nonzero(submitting)
         n_flagged = np.count_nonzero(flagged)
         accepted = submitting ^ flagged
@@ -221,30 +294,45 @@ class FLNetwork(mesa.Model):
             minted += pool
         self.issued_tokens += minted
 
-        # 6. aggregation: each type's submissions carry the same work and poison
+        # 6. aggregation: quality moves with the accepted work and poison
         n_accepted = n_submitting - n_flagged
+        self.round_poison_accepted = 0
         if n_accepted:
-            honest_work = 0.0
-            for members, work in self._work_slices:
-                honest_work += work * np.count_nonzero(accepted[members])
-            poison = 0
-            for members in self._poison_slices:
-                poison += np.count_nonzero(accepted[members])
+            honest_work = float(self.work_units @ accepted)
+            poison = np.count_nonzero(accepted & self.poisoned)
             self.round_poison_accepted = poison
             q = self.quality
             q += s.quality.learning_rate * honest_work / n_accepted * (1.0 - q)
-            q -= s.quality.poison_damage * self.round_poison_accepted / n_accepted * q
+            q -= s.quality.poison_damage * poison / n_accepted * q
             self.quality = min(1.0, max(0.0, q))
-        else:
-            self.round_poison_accepted = 0
 
         # 7. bookkeeping
         self.active_rounds[trainers] += submitting
         self.active_rounds[validators] += validators_now.active[i]
         for settle, members in self._settle_hooks:
-            settle(self, members)
-        self.round += 1  # before recording: the record describes the state after round t
+            settle(self, members, accepted)
+        self.round += 1  # before deciding and recording: they describe the state after round t
+
+        # 8. decisions
+        a = s.adaptation
+        if self.adaptive and self.round % a.revision_interval_rounds == 0 and self.round < s.rounds:
+            self._decide()
+        elif self._identities_left:
+            self._owners_changed()
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
+
+    def _expose_sybils(self, flagged: np.ndarray, submitting: np.ndarray) -> None:
+        """One detection of a Sybil identity flags each other submitting identity of the same owner
+        with probability ρ (``detection.sybil_exposure_correlation``)."""
+        rows = self.type_rows[TRAINER_TYPES[2]]
+        k = self.scenario.population.sybil_identities_per_owner
+        u = self._exposure.row(self.round).reshape(-1, k)  # drawn every round, so rows never shift
+        caught = flagged[rows].reshape(-1, k)
+        hit = caught.any(axis=1)
+        if hit.any():
+            rho = self.scenario.detection.sybil_exposure_correlation
+            exposed = submitting[rows].reshape(-1, k) & ~caught & hit[:, None] & (u < rho)
+            flagged[rows] |= exposed.ravel()
 
     def _slash(self, flagged: np.ndarray, bounty_weights: np.ndarray | None) -> float:
         """Slash the flagged identities and pay the slashed tokens out; return the tokens slashed.
@@ -255,26 +343,25 @@ class FLNetwork(mesa.Model):
         s, ledger, nt = self.scenario, self.ledger, self.n_trainers
         sl = s.slashing
         idx = flagged.nonzero()[0]  # flagged identities are registered: only they submit
-        total, restored = ledger.slash(idx, sl.slash_fraction)
+        total, restored = ledger.slash(idx, sl.slash_fraction, self.stake_required[idx])
         burn = total * sl.burn_share
         if bounty_weights is not None:
             bounty = bounty_weights * (total * sl.validator_share)
         else:
-            bounty = np.zeros(s.validators)
+            bounty = np.zeros(len(self.detects))
             burn += total * sl.validator_share
         ledger.distribute_slashed(burn, total * sl.insurance_share, slice(nt, None), bounty)
 
         self.flags[idx] += 1
         leaving = None
-        if not restored:  # identities whose stake could not be restored deregister
+        if not restored:  # identities whose stake could not be restored to the minimum leave
             below = ledger.stake[idx] < s.staking.min_trainer_stake_tokens * (1.0 - STAKE_RTOL)
             leaving = idx[below]
         if sl.ejection_strikes:
             ejected = idx[self.flags[idx] >= sl.ejection_strikes]
             leaving = ejected if leaving is None else np.union1d(leaving, ejected)
         if leaving is not None and leaving.size:
-            self.registered[leaving] = False
-            ledger.unbond(leaving)
+            self.retire(leaving)
         return total
 
     def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:
@@ -294,6 +381,143 @@ class FLNetwork(mesa.Model):
             consensus *= 1.0 - honest_share
             consensus += honest_share * fresh
         return consensus
+
+    # -- joining and leaving -----------------------------------------------------------------
+    def retire(self, rows: np.ndarray) -> None:
+        """Identities leave: they stop submitting, their liquid tokens go back to the owner and their
+        stake unbonds (returned after the unbonding period, when their capital stops counting)."""
+        rows = rows[self.registered[rows]]
+        if not rows.size:
+            return
+        self.registered[rows] = False
+        self.ledger.leave(rows)
+        self._identities_left = True  # owners are counted by _owners_changed
+
+    def admit(self, rows: np.ndarray) -> None:
+        """A waiting owner's identities join: they bring stake and buffer in and burn the registration."""
+        st = self.scenario.staking
+        self.ledger.enter(
+            rows, self.stake_required[rows], st.initial_liquid_tokens, st.registration_cost_tokens
+        )
+        self.registered[rows] = True
+        self.join_round[rows] = self.round
+        self._charged_rounds[rows] = self.active_rounds[rows]
+
+    def owner_rows(self, owner: int) -> np.ndarray:
+        """The rows of one owner's identities."""
+        first = int(self.owner_first[owner])
+        return np.arange(first, first + int(self.owner_size[owner]))
+
+    # -- decisions ---------------------------------------------------------------------------
+    def _decide(self) -> None:
+        """Book the window, then let owners leave, revise and join (``model.adaptation``)."""
+        s, a = self.scenario, self.scenario.adaptation
+        now = self.books.cumulative(self)
+        self.books.book(self, now)  # the window so far belongs to the strategies played in it
+        window = now if self._decided_at is None else now - self._decided_at
+        self._decided_at = now
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimate = self._by_strategy(window[0]) / self._by_strategy(window[1])
+        self._estimate = np.where(np.isfinite(estimate), estimate, self._estimate)
+        profit = np.bincount(self.owner, weights=window[0], minlength=len(self.owner_first))
+        capital_rounds = np.bincount(self.owner, weights=window[1], minlength=len(self.owner_first))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.where(capital_rounds > 0, profit / capital_rounds, np.nan)
+        self._owners_changed()
+        returns[self.owner_state != IN] = np.nan
+
+        rng, omega = self._adapt_rng, s.costs.outside_option_return_per_round
+        active = self.owner_state == IN
+        if a.exit_rule == "profit_threshold":
+            leaving = exits(returns, active, omega, a.exit_threshold_return_per_round)
+            for owner in np.flatnonzero(leaving).tolist():
+                for row in self.owner_rows(owner).tolist():
+                    self.agent_at[row].leave()
+            if leaving.any():
+                self._owners_changed()
+                active = self.owner_state == IN
+                returns[~active] = np.nan
+
+        strategy = self.strategy_index[self.owner_first]
+        revising = active & (rng.random(len(strategy)) < a.revision_probability)
+        trainers = self.owner_is_trainer
+        new = strategy.copy()
+        single = trainers & (self.owner_size == 1)
+        new[trainers] = self._revise(
+            rng,
+            strategy[trainers],
+            returns[trainers],
+            revising[trainers] & single[trainers],
+            SINGLE_IDENTITY_CHOICES,
+            self._estimate[:4],
+            a.logit_temperature,
+        )
+        v = ~trainers
+        new[v] = 4 + self._revise(
+            rng,
+            strategy[v] - 4,
+            returns[v],
+            revising[v],
+            VALIDATOR_CHOICES,
+            self._estimate[4:],
+            a.logit_temperature,
+        )
+        for owner in np.flatnonzero(new != strategy).tolist():
+            cls = self.strategy_class[self.strategies[new[owner]]]
+            for row in self.owner_rows(owner).tolist():
+                self.agent_at[row].switch_to(cls)
+
+        waiting = self.owner_state == WAITING
+        if waiting.any():
+            joining = entrants(rng, strategy, waiting, self._estimate, omega, a.entry_rate)
+            for owner in np.flatnonzero(joining).tolist():
+                cls = self.strategy_class[self.strategies[strategy[owner]]]
+                cls.join(self, self.owner_rows(owner), owner)
+            self.round_entered = int(np.count_nonzero(joining))
+            self.entered_owners += self.round_entered
+        self._blocks.refresh(self._block, self.round - self._block.first)
+        self._owners_changed()
+
+    def _owners_changed(self) -> None:
+        """Update owner states after identities left or joined; track the honest share's level."""
+        live = np.bincount(self.owner, weights=self.registered, minlength=len(self.owner_first)) > 0
+        gone = (self.owner_state == IN) & ~live
+        n_gone = int(np.count_nonzero(gone))
+        self.owner_state = np.where(live, IN, np.where(self.owner_state == WAITING, WAITING, OUT))
+        self.exited_owners += n_gone
+        self.round_exited += n_gone
+        if math.isnan(self.rounds_to_honest_level) and self._honest_level_reached():
+            self.rounds_to_honest_level = float(self.round)
+
+    def _by_strategy(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.strategy_index, weights=values, minlength=len(self.strategies))
+
+    def owner_shares(self) -> np.ndarray:
+        """Each strategy's share of the active owners of its role (trainers; validators), NaN if none."""
+        active = self.owner_state == IN
+        counts = np.bincount(
+            self.strategy_index[self.owner_first[active]], minlength=len(self.strategies)
+        ).astype(float)
+        out = np.full(len(self.strategies), np.nan)
+        for role in (slice(0, 4), slice(4, None)):
+            total = counts[role].sum()
+            if total:
+                out[role] = counts[role] / total
+        return out
+
+    def _honest_level_reached(self) -> bool:
+        return bool(self.owner_shares()[0] >= self.scenario.adaptation.honest_share_level)
+
+    def charge_work(self) -> None:
+        """Book the work cost of every round worked since the last call (strategies change only
+        between calls, so each identity's rate held over the stretch)."""
+        worked = self.active_rounds - self._charged_rounds
+        self.work_cost_fiat += self.work_rate_fiat * worked
+        self._charged_rounds[:] = self.active_rounds
+
+    def close_books(self) -> None:
+        """Book everything up to now (idempotent): call before reading ``books.totals``."""
+        self.books.book(self)
 
     def run(self) -> None:
         """Run every remaining round of the scenario."""

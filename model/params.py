@@ -32,6 +32,15 @@ class ScenarioError(ValueError):
         super().__init__(f"invalid {kind}{where}:\n{lines}")
 
 
+#: Keys earlier versions accepted, and what replaced them (named in the error instead of "unknown key").
+RETIRED_KEYS = {
+    "costs.capital_cost_rate_per_round": (
+        "the opportunity cost of committed capital is costs.outside_option_return_per_round, charged once "
+        "(profit is compared with it); remove this key and set that one instead"
+    ),
+}
+
+
 def param(
     default: Any,
     doc: str,
@@ -173,6 +182,9 @@ def build(cls: type, data: Mapping[str, Any], path: str = "", problems: list[str
     for key in data:
         if key not in fields:
             where = f"{path}.{key}" if path else key
+            if where in RETIRED_KEYS:
+                problems.append(f"{where!r} was retired: {RETIRED_KEYS[where]}")
+                continue
             known = ", ".join(sorted(fields))
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,9 +1,10 @@
 """Per-round records of a run: scalar series always; per-strategy series and token stocks on request.
 
 With ``per_strategy`` (a run asked for its trajectory) each round also records the token stocks
-(circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, its share
-of bonded stake and how many of its identities are still registered — what the report draws round
-by round. These cost a few numpy reductions per round, so a sweep that does not keep trajectories
+(circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, the
+round's profit per unit of capital, its share of bonded stake, how many of its identities are
+still registered and its share of the active owners of its role, plus the owners that joined and
+left — what the report draws round by round. These cost a few numpy reductions per round, so a sweep that does not keep trajectories
 does not pay for them.
 """
 
@@ -12,13 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.kpis import (
-    TRAINER_DEVIATIONS,
-    VALIDATOR_DEVIATIONS,
-    by_strategy,
-    identity_capital_fiat,
-    identity_profit_fiat,
-)
+from model.kpis import TRAINER_DEVIATIONS, VALIDATOR_DEVIATIONS, by_strategy
 
 
 class RoundRecorder:
@@ -36,12 +31,13 @@ class RoundRecorder:
         self._rows = np.zeros((rounds, len(self.COLUMNS)))
         self.per_strategy = per_strategy
         if per_strategy:
-            self.cumulative_profit = np.zeros((rounds, len(net.strategies)))
-            self._capital = by_strategy(net, identity_capital_fiat(net))
             n_strategies = len(net.strategies)
+            self.pi = np.zeros((rounds, n_strategies))
             self.stocks = np.zeros((rounds, len(self.STOCKS)))
             self.stake_share = np.zeros((rounds, n_strategies))
             self.registered = np.zeros((rounds, n_strategies))
+            self.shares = np.zeros((rounds, n_strategies))
+            self.moves = np.zeros((rounds, 2))
 
     def series(self, name: str) -> np.ndarray:
         """One recorded series over the rounds run so far."""
@@ -60,7 +56,11 @@ class RoundRecorder:
         self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
             net, ledger = self._net, self._net.ledger
-            self.cumulative_profit[t] = by_strategy(net, identity_profit_fiat(net))
+            booked = net.books.book(net)  # this round's profit and capital-rounds per strategy
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.pi[t] = np.where(booked[:, 1] > 0, booked[:, 0] / booked[:, 1], np.nan)
+            self.shares[t] = net.owner_shares()
+            self.moves[t] = (net.round_entered, net.round_exited)
             self.stocks[t] = (
                 ledger.genesis_supply_tokens + ledger.minted_tokens - ledger.burned_tokens,
                 ledger.minted_tokens,
@@ -82,9 +82,7 @@ class RoundRecorder:
         columns["flagged"] = columns["flagged"].astype(np.int64)
         if self.per_strategy:
             strategies = self._net.strategies
-            profit = np.diff(self.cumulative_profit[:t], axis=0, prepend=0.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pi = np.where(self._capital > 0, profit / self._capital, np.nan)
+            pi = self.pi[:t]
             for i, name in enumerate(strategies):
                 columns[f"pi_{name}"] = pi[:, i]
             columns["margin_trainers"] = margins(pi, strategies, "honest", TRAINER_DEVIATIONS)
@@ -94,6 +92,10 @@ class RoundRecorder:
             for i, name in enumerate(strategies):
                 columns[f"stake_share_{name}"] = self.stake_share[:t, i]
                 columns[f"registered_{name}"] = self.registered[:t, i].astype(np.int64)
+            for i, name in enumerate(strategies):
+                columns[f"share_{name}"] = self.shares[:t, i]
+            columns["entered"] = self.moves[:t, 0].astype(np.int64)
+            columns["exited"] = self.moves[:t, 1].astype(np.int64)
         return pd.DataFrame(columns)
 
 

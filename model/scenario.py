@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,11 @@ class Staking:
     unbonding_period_rounds: int = param(
         7, "Full rounds a leaving identity's stake stays locked before it turns liquid.", ge=0, le=MAX_ROUNDS
     )
+    trainer_stake_tokens: float = tokens(
+        0.0,
+        "Stake each trainer owner bonds, split evenly over a Sybil owner's identities; "
+        "0 = every identity bonds exactly min_trainer_stake_tokens.",
+    )
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,13 @@ class Detection:
         0.3, "Chance a Sybil identity's duplicated submission is flagged.", ge=0, le=1
     )
     false_positive_rate: float = param(0.02, "Chance an honest submission is flagged.", ge=0, le=1)
+    sybil_exposure_correlation: float = param(
+        0.0,
+        "Chance that a round's detection of one Sybil identity also flags each other submitting identity "
+        "of the same owner (rho; 0 = detected independently).",
+        ge=0,
+        le=1,
+    )
     score_noise_sd: float = param(
         0.1, "Standard deviation of one honest validator's score of a submission.", ge=0, le=100
     )
@@ -237,18 +250,13 @@ class Costs:
 
     train_cost_fiat_per_round: float = fiat_per_round(5.0, "Cost of training one real update.")
     validate_cost_fiat_per_round: float = fiat_per_round(20.0, "Cost of evaluating one round's submissions.")
-    capital_cost_rate_per_round: float = param(
-        0.0005,
-        "Opportunity cost of staked capital, as a fraction of its fiat value per round.",
-        ge=0,
-        le=1,
-    )
     poison_gain_fiat_per_round: float = fiat_per_round(
         0.0, "Outside gain g a poisoner collects in each round an undetected poison enters the model."
     )
     outside_option_return_per_round: float = param(
         0.0,
-        "Net return per round per unit of capital an owner could earn outside the network.",
+        "Return per round per unit of capital an owner earns outside the network: the opportunity cost of "
+        "committed capital, charged once (an owner that left earns it on its returned capital).",
         ge=-1,
         le=1,
     )
@@ -260,6 +268,70 @@ class Dropout:
 
     trainer_dropout_probability: float = param(0.08, "Chance a trainer identity misses a round.", ge=0, lt=1)
     validator_dropout_probability: float = param(0.05, "Chance a validator misses a round.", ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """How owners respond to what pays: strategy revision, exit and entry (all off by default)."""
+
+    revision: str = param(
+        "none",
+        "Strategy revision rule by name: none (fixed strategies), imitation (pairwise proportional "
+        "imitation of a better-earning owner), logit (noisy best response).",
+        choices=("none", "imitation", "logit"),
+    )
+    revision_interval_rounds: int = param(
+        10, "Rounds between decisions (K): owners revise, exit and enter every K rounds.", ge=1, le=MAX_ROUNDS
+    )
+    revision_probability: float = param(
+        0.5, "Chance each active owner revises its strategy at a decision round.", ge=0, le=1
+    )
+    logit_temperature: float = param(
+        0.005,
+        "logit: noise of the best response, in return per round per unit of capital (small = sharp).",
+        gt=0,
+        le=100,
+    )
+    exit_rule: str = param(
+        "none",
+        "Exit rule by name: none, or profit_threshold (leave when the last window's return is below the "
+        "outside option plus exit_threshold_return_per_round).",
+        choices=("none", "profit_threshold"),
+    )
+    exit_threshold_return_per_round: float = param(
+        0.0,
+        "profit_threshold: return per round per unit of capital below the outside option that is tolerated "
+        "(0 = leave as soon as the outside option pays more).",
+        ge=-1,
+        le=1,
+    )
+    entry_candidates: int = param(
+        0, "Potential entrant owners waiting outside the network (trainers).", ge=0, le=MAX_GROUP
+    )
+    entry_rate: float = param(
+        0.1, "Chance each waiting candidate considers joining at a decision round.", ge=0, le=1
+    )
+    entry_honest_share: float = param(0.7, "Share of candidates that would play honest.", ge=0, le=1)
+    entry_lazy_share: float = param(0.1, "Share of candidates that would free-ride.", ge=0, le=1)
+    entry_sybil_share: float = param(
+        0.1, "Share of candidates that would run k Sybil identities.", ge=0, le=1
+    )
+    entry_poisoning_share: float = param(0.1, "Share of candidates that would poison.", ge=0, le=1)
+    honest_share_level: float = param(
+        0.9,
+        "The honest share of active trainer owners that counts as 'the network became honest'.",
+        gt=0,
+        le=1,
+    )
+
+    def problems(self, path: str) -> list[str]:
+        names = ("entry_honest_share", "entry_lazy_share", "entry_sybil_share", "entry_poisoning_share")
+        return _shares_problem(path, names, tuple(getattr(self, n) for n in names))
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether owners decide anything (revise, exit or enter) during a run."""
+        return self.revision != "none" or self.exit_rule != "none" or self.entry_candidates > 0
 
 
 @dataclass(frozen=True)
@@ -281,13 +353,39 @@ class Scenario:
     quality: Quality = param(Quality(), "Global model quality.")
     costs: Costs = param(Costs(), "Fiat costs and gains.")
     dropout: Dropout = param(Dropout(), "Availability.")
+    adaptation: Adaptation = param(Adaptation(), "Strategy revision, exit and entry.")
 
     def problems(self, path: str) -> list[str]:
         out = []
+        st, k = self.staking, self.population.sybil_identities_per_owner
+        if st.trainer_stake_tokens and st.trainer_stake_tokens < st.min_trainer_stake_tokens:
+            out.append(
+                f"staking.trainer_stake_tokens = {st.trainer_stake_tokens:g} is not allowed: an owner must "
+                f"bond at least staking.min_trainer_stake_tokens = {st.min_trainer_stake_tokens:g} "
+                "(or set it to 0)"
+            )
+        elif st.trainer_stake_tokens and st.trainer_stake_tokens / k < st.min_trainer_stake_tokens * (
+            1 - 1e-12
+        ):
+            out.append(
+                f"staking.trainer_stake_tokens = {st.trainer_stake_tokens:g} is not allowed with "
+                f"population.sybil_identities_per_owner = {k}: split over {k} identities it leaves each "
+                f"{st.trainer_stake_tokens / k:g} tokens, below staking.min_trainer_stake_tokens = "
+                f"{st.min_trainer_stake_tokens:g}; bond at least {k * st.min_trainer_stake_tokens:g} "
+                "or lower k"
+            )
         if self.rewards.rule == "stake_weighted" and self.staking.min_trainer_stake_tokens <= 0:
             out.append(
                 "rewards.rule = 'stake_weighted' is not allowed with staking.min_trainer_stake_tokens = 0: "
                 "with no stake there is nothing to weight by"
+            )
+        candidates = candidate_owners(self)
+        entrants = sum(candidates.values()) + candidates["sybil"] * (k - 1)
+        if entrants and self.trainer_identities + self.validators + entrants > MAX_IDENTITIES:
+            out.append(
+                f"adaptation.entry_candidates = {self.adaptation.entry_candidates:_} is not allowed here: "
+                f"with their {entrants:_} identities the run would hold more than "
+                f"MAX_IDENTITIES = {MAX_IDENTITIES:_}"
             )
         need = genesis_allocation_tokens(self)
         if need > self.token.genesis_supply_tokens:
@@ -315,19 +413,54 @@ class Scenario:
         return self.population.honest_validators + self.population.copying_validators
 
 
+def identity_stake_tokens(s: Scenario, identities_per_owner: int = 1) -> float:
+    """Stake one trainer identity bonds when its owner runs ``identities_per_owner`` identities.
+
+    ``staking.trainer_stake_tokens`` is what each trainer owner bonds in all, split evenly over a
+    Sybil owner's identities; when it is 0 every identity bonds exactly the minimum.
+    """
+    st = s.staking
+    if st.trainer_stake_tokens:
+        return st.trainer_stake_tokens / identities_per_owner
+    return st.min_trainer_stake_tokens
+
+
+TRAINER_STRATEGY_NAMES = ("honest", "lazy", "sybil", "poisoning")
+
+
+def candidate_owners(s: Scenario) -> dict[str, int]:
+    """Potential entrants per trainer strategy: ``entry_candidates`` split by the entry shares.
+
+    Largest remainder, ties to the earlier strategy, so the counts add up exactly and need no draw.
+    """
+    a = s.adaptation
+    shares = [a.entry_honest_share, a.entry_lazy_share, a.entry_sybil_share, a.entry_poisoning_share]
+    total = sum(shares)
+    if a.entry_candidates == 0 or total == 0:
+        return dict.fromkeys(TRAINER_STRATEGY_NAMES, 0)
+    exact = [a.entry_candidates * x / total for x in shares]
+    counts = [math.floor(x) for x in exact]
+    order = sorted(range(4), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[: a.entry_candidates - sum(counts)]:
+        counts[i] += 1
+    return dict(zip(TRAINER_STRATEGY_NAMES, counts, strict=True))
+
+
 def genesis_allocation_tokens(s: Scenario) -> float:
-    """Tokens the population holds or burns at genesis: stakes, liquid buffers, registrations."""
-    per_trainer = (
-        s.staking.min_trainer_stake_tokens
-        + s.staking.initial_liquid_tokens
-        + s.staking.registration_cost_tokens
-    )
-    per_validator = (
-        s.staking.validator_stake_tokens
-        + s.staking.initial_liquid_tokens
-        + s.staking.registration_cost_tokens
-    )
-    return s.trainer_identities * per_trainer + s.validators * per_validator
+    """Tokens the population holds or burns at genesis: stakes, liquid buffers, registrations.
+
+    Potential entrants hold their stake, buffer and registration outside the network from genesis.
+    """
+    st, p = s.staking, s.population
+    k = p.sybil_identities_per_owner
+    candidates = candidate_owners(s)
+    single = p.honest_trainers + p.lazy_trainers + p.poisoning_trainers
+    single += candidates["honest"] + candidates["lazy"] + candidates["poisoning"]
+    sybil_owners = p.sybil_owners + candidates["sybil"]
+    extra = st.initial_liquid_tokens + st.registration_cost_tokens
+    trainers = single * (identity_stake_tokens(s, 1) + extra)
+    trainers += sybil_owners * k * (identity_stake_tokens(s, k) + extra)
+    return trainers + s.validators * (st.validator_stake_tokens + extra)
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str | None = None) -> Scenario:

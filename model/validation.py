@@ -28,7 +28,11 @@ class ValidatorRounds:
 
 
 def summarise_validators(
-    uniforms: np.ndarray, stake_tokens: np.ndarray, detects: np.ndarray, dropout_probability: float
+    uniforms: np.ndarray,
+    stake_tokens: np.ndarray,
+    detects: np.ndarray,
+    dropout_probability: float,
+    registered: np.ndarray | None = None,
 ) -> ValidatorRounds:
     """Presence, honest share and payout weights for a block of rounds.
 
@@ -37,8 +41,11 @@ def summarise_validators(
         stake_tokens: each validator's bonded stake.
         detects: whether each validator's evaluation detects cheating (honest) or not (copier).
         dropout_probability: each validator's chance of missing a round.
+        registered: which validators take part at all (None: all); one that left is never active.
     """
     active = uniforms >= dropout_probability
+    if registered is not None:
+        active &= registered
     detecting = active & detects
     active_stake = active @ stake_tokens
     detecting_stake = detecting @ stake_tokens

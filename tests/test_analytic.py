@@ -162,7 +162,7 @@ def test_small_liquid_buffers_break_the_closed_form_and_are_reported(baseline):
     ("deviation", "identities", "overrides"),
     [
         ("lazy", 1, {}),
-        ("poisoning", 1, {"costs.poison_gain_fiat_per_round": 3.0}),
+        ("poisoning", 1, {"costs.poison_gain_fiat_per_round": 15.0}),
         ("sybil", 5, {"behaviour.sybil_update": "honest", "detection.sybil_detection_rate": 0.2}),
         ("sybil", 5, {"behaviour.sybil_update": "cheap", "detection.lazy_detection_rate": 0.1}),
     ],
@@ -201,7 +201,7 @@ def test_without_stake_the_bounds_follow_the_sign_of_the_margin_at_zero_slash(ba
 
 
 def test_without_capital_profit_per_unit_of_capital_is_undefined_not_infinite(baseline):
-    s = no_stake(baseline, **{"staking.registration_cost_tokens": 0})
+    s = no_stake(baseline, **{"staking.registration_cost_tokens": 0, "staking.initial_liquid_tokens": 0})
     table = analytic.expected_payoffs(s)
     trainers = table.loc[["honest", "lazy", "sybil", "poisoning"]]
     assert trainers["pi"].isna().all() and (trainers["capital_fiat_per_owner"] == 0).all()

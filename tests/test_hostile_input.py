@@ -251,7 +251,7 @@ def extreme_scenarios(draw) -> Scenario:
         "costs.train_cost_fiat_per_round": draw(at_the_bounds(MIN_TOKENS, MAX_COST_FIAT, zero=True)),
         "costs.validate_cost_fiat_per_round": draw(at_the_bounds(MIN_TOKENS, MAX_COST_FIAT, zero=True)),
         "costs.poison_gain_fiat_per_round": draw(at_the_bounds(MIN_TOKENS, MAX_COST_FIAT, zero=True)),
-        "costs.capital_cost_rate_per_round": draw(st.sampled_from([0.0, 5e-324, 1.0])),
+        "costs.outside_option_return_per_round": draw(st.sampled_from([0.0, 5e-324, 1.0])),
         "dropout.trainer_dropout_probability": draw(st.sampled_from([0.0, 0.5, 0.99])),
         "dropout.validator_dropout_probability": draw(st.sampled_from([0.0, 0.5, 0.99])),
     }
@@ -287,6 +287,13 @@ def test_every_kpi_is_finite_or_nan_for_its_documented_reason(scenario, seed):
     for name in ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens"):
         assert math.isfinite(kpis[name]), name
     assert 0.0 <= kpis["final_quality"] <= 1.0 and 0.0 <= kpis["mean_quality"] <= 1.0
+    active = figures["owners_final"]
+    for role, strategies in (("trainer", slice(0, 4)), ("validator", slice(4, None))):
+        share = kpis[f"honest_{role}_share_final"]
+        assert math.isnan(share) == (active[strategies].sum() == 0), role
+        assert math.isnan(share) or 0.0 <= share <= 1.0
+    level = kpis["rounds_to_honest_share_level"]
+    assert math.isnan(level) or 0 <= level <= scenario.rounds
 
 
 # -- sweep sizes -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_genesis_cannot_allocate_more_than_the_supply():
 
 def test_slash_is_restored_from_liquid_when_it_can_be():
     ledger = funded()
-    total, restored = ledger.slash(np.array([1, 3]), 0.05)
+    total, restored = ledger.slash(np.array([1, 3]), 0.05, np.full(2, 100.0))
     assert total == pytest.approx(10.0)
     assert restored
     np.testing.assert_allclose(ledger.stake, [100, 100, 100, 100])
@@ -42,7 +42,7 @@ def test_slash_is_restored_from_liquid_when_it_can_be():
 
 def test_slash_restores_only_what_liquid_covers():
     ledger = funded()
-    total, restored = ledger.slash(np.array([0]), 0.5)
+    total, restored = ledger.slash(np.array([0]), 0.5, np.array([100.0]))
     assert total == pytest.approx(50.0)
     assert not restored
     assert ledger.stake[0] == pytest.approx(60.0)  # 100 − 50 + the 10 liquid it had
@@ -51,7 +51,7 @@ def test_slash_restores_only_what_liquid_covers():
 
 def test_slashed_tokens_in_transit_must_be_distributed_to_conserve():
     ledger = funded()
-    total, _ = ledger.slash(np.array([0, 1]), 0.1)
+    total, _ = ledger.slash(np.array([0, 1]), 0.1, np.full(2, 100.0))
     with pytest.raises(LedgerError, match="conservation"):
         ledger.check()
     ledger.distribute_slashed(total * 0.5, total * 0.3, slice(2, 4), np.array([total * 0.1, total * 0.1]))
@@ -60,48 +60,53 @@ def test_slashed_tokens_in_transit_must_be_distributed_to_conserve():
 
 
 @pytest.mark.parametrize("period", [0, 1, 3])
-def test_unbonded_stake_stays_locked_for_the_period_then_turns_liquid(period):
+def test_a_leaver_gets_its_liquid_back_now_and_its_stake_after_the_period(period):
     ledger = funded(period=period)
     ledger.begin_round(5)
-    ledger.unbond(np.array([2]))
-    assert ledger.stake[2] == 0.0 and ledger.unbonding[2] == 100.0
+    ledger.leave(np.array([2]))
+    assert ledger.stake[2] == 0.0 and ledger.unbonding[2] == 100.0 and ledger.outside[2] == 10.0
+    assert ledger.release_round[2] == 6 + period
     for r in range(6, 6 + period):
         ledger.begin_round(r)
-        assert ledger.liquid[2] == 10.0 and ledger.unbonding[2] == 100.0
+        assert ledger.outside[2] == 10.0 and ledger.unbonding[2] == 100.0
     ledger.begin_round(6 + period)
-    assert ledger.liquid[2] == 110.0 and ledger.unbonding[2] == 0.0
+    assert ledger.outside[2] == 110.0 and ledger.unbonding[2] == 0.0 and ledger.liquid[2] == 0.0
     ledger.check()
-
-
-def test_unbonding_stake_still_costs_capital_until_released():
-    ledger = funded(period=3)
-    ledger.begin_round(5)
-    ledger.unbond(np.array([2]))  # locked during rounds 5, 6, 7, 8; liquid from round 9
-    assert ledger.stake_rounds(7)[2] == pytest.approx(7 * 100)
-    assert ledger.stake_rounds(20)[2] == pytest.approx(9 * 100)
-    ledger.begin_round(9)
-    assert ledger.stake_rounds(20)[2] == pytest.approx(9 * 100)
 
 
 def test_one_pending_unbond_per_account():
     ledger = funded()
-    ledger.unbond(np.array([1]))
+    ledger.leave(np.array([1]))
     with pytest.raises(LedgerError, match="one pending unbond"):
-        ledger.unbond(np.array([1]))
+        ledger.leave(np.array([1]))
 
 
-def test_stake_rounds_integrate_stake_over_time():
-    ledger = funded(period=0)
-    ledger.begin_round(4)
-    ledger.slash(np.array([0]), 0.5)  # 100 → 60 during round 4
-    assert ledger.stake_rounds(10)[0] == pytest.approx(4 * 100 + 6 * 60)
-    assert ledger.stake_rounds(10)[1] == pytest.approx(10 * 100)
+def test_an_entrant_brings_its_capital_in_from_outside_and_burns_the_registration():
+    ledger = TokenLedger(2, 1_000.0, 2)
+    ledger.allocate_outside(np.array([0, 1]), 131.0)
+    ledger.check()
+    ledger.enter(np.array([1]), np.array([100.0]), 30.0, 1.0)
+    assert (ledger.stake[1], ledger.liquid[1], ledger.outside[1]) == (100.0, 30.0, 0.0)
+    assert ledger.burned_tokens == 1.0 and ledger.burned_by[1] == 1.0
+    ledger.check()
+    with pytest.raises(LedgerError, match="does not hold"):
+        ledger.enter(np.array([0]), np.array([200.0]), 30.0, 1.0)
+
+
+def test_an_accounts_books_must_balance():
+    ledger = funded()
+    ledger.mint_to_accounts(slice(0, 4), np.full(4, 2.0), 8.0)
+    ledger.check()
+    ledger.liquid[1] += 3.0  # tokens from nowhere, hidden by taking them from the treasury
+    ledger.treasury_tokens -= 3.0
+    with pytest.raises(LedgerError, match="account 1's books do not balance"):
+        ledger.check()
 
 
 def test_negative_balance_is_caught():
     ledger = funded()
     ledger.liquid[0] = -1.0
-    ledger.treasury_tokens += 11.0
+    ledger.outside[0] = 11.0
     with pytest.raises(LedgerError, match="negative liquid"):
         ledger.check()
 
@@ -115,12 +120,10 @@ def test_negative_balance_is_caught():
 )
 def test_a_slash_never_exceeds_the_stake_and_never_creates_tokens(stake, liquid, fraction, chosen):
     ledger = TokenLedger(6, 1e8, 2)
-    ledger.stake[:] = stake
-    ledger.liquid[:] = liquid
-    ledger.treasury_tokens -= stake.sum() + liquid.sum()
+    ledger.allocate_from_treasury(np.arange(6), stake, liquid, 0.0)
     idx = np.array(sorted(chosen))
     before_stake, before_wealth = ledger.stake.copy(), ledger.stake + ledger.liquid
-    total, _ = ledger.slash(idx, fraction)
+    total, _ = ledger.slash(idx, fraction, before_stake[idx])
     assert total <= before_stake[idx].sum() * (1 + 1e-12)
     assert total == pytest.approx(fraction * before_stake[idx].sum())
     loss = before_wealth - (ledger.stake + ledger.liquid)

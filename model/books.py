@@ -1,0 +1,86 @@
+"""The books: each owner's profit and committed capital, attributed to the strategy it played.
+
+Capital as an investor counts it (README, "Accounting"):
+
+* an identity's **committed capital** ``K`` is what its owner brought in when it registered — the
+  stake it bonds plus its liquid buffer — valued at the token price; locked (unbonding) tokens stay
+  committed until they are returned, then they stop counting;
+* the **registration** cost is burned: a sunk cost in profit, not capital;
+* **profit** so far = (tokens paid − tokens slashed − registration) × price − work costs + outside
+  gains − strategy costs (a Sybil owner's shared training);
+* the **outside option** ω is the opportunity cost: profit is compared with ``ω × K`` per round
+  (never charged a second time inside profit).
+
+Strategies can change (revision), owners can leave and join, so the books are kept as sums per
+strategy: at every booking each identity's change in profit, capital-rounds (``K`` × rounds its
+capital was committed), owner-rounds, submissions and flags since the last booking is added to the
+strategy it played over that stretch. Decisions happen only at bookings, so the attribution is
+exact. ``π_s`` = profit booked to ``s`` ÷ capital-rounds booked to ``s``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: What the books sum per strategy, in this order.
+COLUMNS = ("profit_fiat", "capital_fiat_rounds", "owner_rounds", "submissions", "flags")
+
+
+def identity_profit_fiat(net) -> np.ndarray:
+    """Each identity's profit so far, in fiat (0 for an entrant that has not joined yet).
+
+    ``(holdings − endowed) × price`` is the tokens it was paid minus those slashed and the
+    registration it burned; then work costs, outside gains and strategy costs (a Sybil owner's
+    shared training is booked on its first identity, so sum identities per owner).
+    """
+    ledger = net.ledger
+    profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
+    profit -= net.work_cost_fiat
+    profit -= net.extra_cost_fiat
+    profit += net.gain_fiat
+    return profit
+
+
+def committed_rounds(net) -> np.ndarray:
+    """Rounds each identity's capital has been committed so far: from joining until it is returned."""
+    now = net.round
+    end = np.minimum(net.ledger.release_round, now)
+    return np.clip(end - net.join_round, 0, None)
+
+
+class StrategyBooks:
+    """Running sums per strategy (``COLUMNS``), booked from the network's per-identity counters."""
+
+    def __init__(self, net):
+        self.totals = np.zeros((len(net.strategies), len(COLUMNS)))
+        self._last = np.zeros((len(COLUMNS), len(net.strategy_index)))
+
+    def cumulative(self, net) -> np.ndarray:
+        """Per identity and column (``COLUMNS`` × identities): the running totals up to now."""
+        net.charge_work()
+        rounds = committed_rounds(net)
+        return np.stack(
+            [
+                identity_profit_fiat(net),
+                net.capital_fiat * rounds,
+                rounds / net.identities_per_owner,
+                net.active_rounds.astype(float),
+                net.flags.astype(float),
+            ]
+        )
+
+    def book(self, net, now: np.ndarray | None = None) -> np.ndarray:
+        """Add every identity's change since the last booking to its current strategy's sums.
+
+        ``now`` is ``cumulative(net)`` if the caller has it already. Returns the per-strategy
+        changes (strategies × ``COLUMNS``) of this booking.
+        """
+        now = self.cumulative(net) if now is None else now
+        change = now - self._last
+        self._last = now
+        booked = np.stack(
+            [np.bincount(net.strategy_index, weights=row, minlength=len(net.strategies)) for row in change],
+            axis=1,
+        )
+        self.totals += booked
+        return booked
