@@ -162,5 +162,4 @@ class PoisoningTrainer(TrainerAgent):
         """
         if network.round_poison_accepted:
             gain = network.scenario.costs.poison_gain_fiat_per_round
-            passed = accepted & network.poisoned
-            network.gain_fiat[: network.n_trainers] += gain * passed
+            network.gain_fiat[: network.n_trainers][network.poison_passed] += gain

@@ -36,6 +36,7 @@ def identity_profit_fiat(net) -> np.ndarray:
     ledger = net.ledger
     profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
     profit -= net.work_cost_fiat
+    profit -= net.work_rate_fiat * (net.active_rounds - net.charged_rounds)  # not yet charged
     profit -= net.extra_cost_fiat
     profit += net.gain_fiat
     return profit
@@ -57,7 +58,6 @@ class StrategyBooks:
 
     def cumulative(self, net) -> np.ndarray:
         """Per identity and column (``COLUMNS`` × identities): the running totals up to now."""
-        net.charge_work()
         rounds = committed_rounds(net)
         return np.stack(
             [

@@ -91,11 +91,13 @@ class FLNetwork(mesa.Model):
         self.flags = np.zeros(n, dtype=np.int32)
         self.active_rounds = np.zeros(n, dtype=np.int32)
         self.work_cost_fiat = np.zeros(n)
-        self._charged_rounds = np.zeros(n, dtype=np.int32)
+        self.charged_rounds = np.zeros(n, dtype=np.int32)
         self.extra_cost_fiat = np.zeros(n)
         self.gain_fiat = np.zeros(n)
         self.submitting = np.zeros(nt, dtype=bool)
         self.round_poison_accepted = 0
+        self.poison_passed = np.zeros(nt, dtype=bool)
+        """Which trainer rows' poison entered the model this round (valid when round_poison_accepted)."""
         self.quality = s.quality.initial_quality
         self.issued_tokens = 0.0
         self._consensus_score = np.zeros(nt)
@@ -153,6 +155,7 @@ class FLNetwork(mesa.Model):
         self._adapt_rng = np.random.default_rng(adapt_seq)
         self._revise = REVISION_RULES[s.adaptation.revision]
         self.owner_state = np.where(self.registered[self.owner_first], IN, WAITING)
+        self._shares = None  # cache of owner_shares(), cleared whenever owners change
         self._estimate = np.full(len(self.strategies), np.nan)
         self._decided_at = None  # per-identity cumulative books at the last decision
         self.entered_owners = 0
@@ -299,7 +302,8 @@ class FLNetwork(mesa.Model):
         self.round_poison_accepted = 0
         if n_accepted:
             honest_work = float(self.work_units @ accepted)
-            poison = np.count_nonzero(accepted & self.poisoned)
+            passed = np.logical_and(accepted, self.poisoned, out=self.poison_passed)
+            poison = np.count_nonzero(passed)
             self.round_poison_accepted = poison
             q = self.quality
             q += s.quality.learning_rate * honest_work / n_accepted * (1.0 - q)
@@ -401,7 +405,7 @@ class FLNetwork(mesa.Model):
         )
         self.registered[rows] = True
         self.join_round[rows] = self.round
-        self._charged_rounds[rows] = self.active_rounds[rows]
+        self.charged_rounds[rows] = self.active_rounds[rows]
 
     def owner_rows(self, owner: int) -> np.ndarray:
         """The rows of one owner's identities."""
@@ -414,6 +418,7 @@ class FLNetwork(mesa.Model):
         s, a = self.scenario, self.scenario.adaptation
         now = self.books.cumulative(self)
         self.books.book(self, now)  # the window so far belongs to the strategies played in it
+        self.charge_work()  # at the old rates, before anyone switches
         window = now if self._decided_at is None else now - self._decided_at
         self._decided_at = now
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -462,6 +467,7 @@ class FLNetwork(mesa.Model):
             self._estimate[4:],
             a.logit_temperature,
         )
+        self._shares = None
         for owner in np.flatnonzero(new != strategy).tolist():
             cls = self.strategy_class[self.strategies[new[owner]]]
             for row in self.owner_rows(owner).tolist():
@@ -484,6 +490,7 @@ class FLNetwork(mesa.Model):
         gone = (self.owner_state == IN) & ~live
         n_gone = int(np.count_nonzero(gone))
         self.owner_state = np.where(live, IN, np.where(self.owner_state == WAITING, WAITING, OUT))
+        self._shares = None
         self.exited_owners += n_gone
         self.round_exited += n_gone
         if math.isnan(self.rounds_to_honest_level) and self._honest_level_reached():
@@ -494,6 +501,11 @@ class FLNetwork(mesa.Model):
 
     def owner_shares(self) -> np.ndarray:
         """Each strategy's share of the active owners of its role (trainers; validators), NaN if none."""
+        if self._shares is None:
+            self._shares = self._count_shares()
+        return self._shares
+
+    def _count_shares(self) -> np.ndarray:
         active = self.owner_state == IN
         counts = np.bincount(
             self.strategy_index[self.owner_first[active]], minlength=len(self.strategies)
@@ -511,9 +523,9 @@ class FLNetwork(mesa.Model):
     def charge_work(self) -> None:
         """Book the work cost of every round worked since the last call (strategies change only
         between calls, so each identity's rate held over the stretch)."""
-        worked = self.active_rounds - self._charged_rounds
+        worked = self.active_rounds - self.charged_rounds
         self.work_cost_fiat += self.work_rate_fiat * worked
-        self._charged_rounds[:] = self.active_rounds
+        self.charged_rounds[:] = self.active_rounds
 
     def close_books(self) -> None:
         """Book everything up to now (idempotent): call before reading ``books.totals``."""

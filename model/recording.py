@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.books import identity_profit_fiat
 from model.kpis import TRAINER_DEVIATIONS, VALIDATOR_DEVIATIONS, by_strategy
 
 
@@ -33,6 +34,7 @@ class RoundRecorder:
         if per_strategy:
             n_strategies = len(net.strategies)
             self.pi = np.zeros((rounds, n_strategies))
+            self._running = np.zeros(n_strategies)
             self.stocks = np.zeros((rounds, len(self.STOCKS)))
             self.stake_share = np.zeros((rounds, n_strategies))
             self.registered = np.zeros((rounds, n_strategies))
@@ -56,9 +58,7 @@ class RoundRecorder:
         self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
             net, ledger = self._net, self._net.ledger
-            booked = net.books.book(net)  # this round's profit and capital-rounds per strategy
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self.pi[t] = np.where(booked[:, 1] > 0, booked[:, 0] / booked[:, 1], np.nan)
+            self.pi[t] = self._round_pi(net)
             self.shares[t] = net.owner_shares()
             self.moves[t] = (net.round_entered, net.round_exited)
             self.stocks[t] = (
@@ -71,6 +71,22 @@ class RoundRecorder:
             total = stake.sum()
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
+
+    def _round_pi(self, net) -> np.ndarray:
+        """This round's profit per unit of committed capital, per strategy.
+
+        With adaptation the books attribute each round exactly (owners switch); with fixed
+        strategies the same figure is the change of each strategy's running profit over the capital
+        committed this round — a few reductions instead of a booking."""
+        if net.adaptive:
+            profit, capital = net.books.book(net)[:, :2].T
+        else:
+            running = by_strategy(net, identity_profit_fiat(net))
+            profit, self._running = running - self._running, running
+            committed = (net.join_round < net.round) & (net.ledger.release_round >= net.round)
+            capital = by_strategy(net, net.capital_fiat * committed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(capital > 0, profit / capital, np.nan)
 
     def frame(self) -> pd.DataFrame:
         """The rounds run so far as a DataFrame, one row per round (built in one go: fast)."""
