@@ -275,6 +275,11 @@ def deterrence_bound_slash_fraction(s: Scenario, deviation: str) -> float:
     is at risk and honest work already pays better.
     """
     a, b = _pi_lines(s)
+    if deviation not in a or "honest" not in a:
+        missing = deviation if deviation not in a else "honest"
+        raise ValueError(
+            f"no {missing!r} owners in this scenario: there is no bound to give for {deviation!r}"
+        )
     gap = a["honest"] - a[deviation]  # honest's lead at f = 0
     slope = b[deviation] - b["honest"]  # how much faster the deviation loses per unit of f
     scale = max(abs(b[deviation]), abs(b["honest"]), 0.0)

@@ -54,6 +54,8 @@ class StrategyBooks:
 
     def __init__(self, net):
         self.totals = np.zeros((len(net.strategies), len(COLUMNS)))
+        self.since_report = np.zeros((len(net.strategies), len(COLUMNS)))
+        """What was booked since the recorder last took it (``take_report``)."""
         self._last = np.zeros((len(COLUMNS), len(net.strategy_index)))
 
     def cumulative(self, net) -> np.ndarray:
@@ -83,4 +85,13 @@ class StrategyBooks:
             axis=1,
         )
         self.totals += booked
+        self.since_report += booked
         return booked
+
+    def take_report(self, net) -> np.ndarray:
+        """Book up to now and return everything booked since the last call (strategies × ``COLUMNS``).
+
+        A decision round books before owners switch; the round's record still gets all of it."""
+        self.book(net)
+        out, self.since_report = self.since_report, np.zeros_like(self.since_report)
+        return out

@@ -54,6 +54,7 @@ WAITING, IN, OUT = 0, 1, 2
 #: Strategies a one-identity trainer owner may revise to (a Sybil owner keeps its k identities).
 SINGLE_IDENTITY_CHOICES = np.array([0, 1, 3])
 VALIDATOR_CHOICES = np.array([0, 1])
+SYBIL = 2
 
 
 class FLNetwork(mesa.Model):
@@ -447,7 +448,7 @@ class FLNetwork(mesa.Model):
         revising = active & (rng.random(len(strategy)) < a.revision_probability)
         trainers = self.owner_is_trainer
         new = strategy.copy()
-        single = trainers & (self.owner_size == 1)
+        single = trainers & (self.owner_size == 1) & (strategy != SYBIL)  # a Sybil owner of k = 1 too
         new[trainers] = self._revise(
             rng,
             strategy[trainers],

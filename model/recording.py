@@ -4,8 +4,8 @@ With ``per_strategy`` (a run asked for its trajectory) each round also records t
 (circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, the
 round's profit per unit of capital, its share of bonded stake, how many of its identities are
 still registered and its share of the active owners of its role, plus the owners that joined and
-left — what the report draws round by round. These cost a few numpy reductions per round, so a sweep that does not keep trajectories
-does not pay for them.
+left — what the report draws round by round. These cost a few numpy reductions per round, so a
+sweep that does not keep trajectories does not pay for them.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class RoundRecorder:
         strategies the same figure is the change of each strategy's running profit over the capital
         committed this round — a few reductions instead of a booking."""
         if net.adaptive:
-            profit, capital = net.books.book(net)[:, :2].T
+            profit, capital = net.books.take_report(net)[:, :2].T
         else:
             running = by_strategy(net, identity_profit_fiat(net))
             profit, self._running = running - self._running, running

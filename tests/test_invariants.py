@@ -1,14 +1,19 @@
 """Whole-run invariants over random valid scenarios, checked every round: token conservation,
-no negative balance or stake, no slash above the stake, nothing paid that was not minted."""
+no negative balance or stake, no slash above the stake, nothing paid that was not minted; and with
+owners adapting (revision, exit, entry): every account's books balance, registered identities hold
+their stake, owner states and strategy shares agree with the identities."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents import TRAINER_TYPES, SybilTrainer
 from model import Scenario, with_overrides
 from model.limits import MIN_TOKENS
-from model.network import FLNetwork
+from model.network import IN, NEVER, OUT, WAITING, FLNetwork
+from model.scenario import identity_stake_tokens
 
 FRACTION = st.floats(0.0, 1.0)
 
@@ -19,8 +24,9 @@ def tokens(high: float) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def scenarios(draw) -> Scenario:
-    """Small random scenarios covering every mechanism the schema offers."""
+def scenarios(draw, adaptive: bool = False) -> Scenario:
+    """Small random scenarios covering every mechanism the schema offers; with ``adaptive``, owners
+    revise, may exit, and candidates (Sybils among them) wait to enter."""
     burn = draw(FRACTION)
     insurance = draw(st.floats(0.0, 1.0 - burn))
     owner = draw(FRACTION)
@@ -65,7 +71,35 @@ def scenarios(draw) -> Scenario:
         "dropout.trainer_dropout_probability": draw(st.floats(0.0, 0.9)),
         "dropout.validator_dropout_probability": draw(st.floats(0.0, 0.9)),
     }
+    if adaptive:
+        overrides |= adaptation_overrides(draw, min_stake, overrides["population.sybil_identities_per_owner"])
+        overrides["rounds"] = draw(st.integers(1, 80))
     return with_overrides(Scenario(), overrides)
+
+
+def adaptation_overrides(draw, min_stake: float, k: int) -> dict:
+    """Random revision, exit and entry settings, and the stakes and exposure they interact with."""
+    weights = [draw(st.integers(0, 3)) for _ in range(3)] + [draw(st.integers(1, 3))]  # Sybils always
+    honest, lazy, poisoning, sybil = (w / sum(weights) for w in weights)
+    per_identity = draw(st.floats(max(min_stake, MIN_TOKENS), max(min_stake, MIN_TOKENS) * 3))
+    return {
+        "adaptation.revision": draw(st.sampled_from(["none", "imitation", "logit"])),
+        "adaptation.revision_interval_rounds": draw(st.integers(1, 8)),
+        "adaptation.revision_probability": draw(FRACTION),
+        "adaptation.logit_temperature": draw(st.floats(1e-4, 1.0)),
+        "adaptation.exit_rule": draw(st.sampled_from(["none", "profit_threshold"])),
+        "adaptation.exit_threshold_return_per_round": draw(st.floats(-0.02, 0.02)),
+        "adaptation.entry_candidates": draw(st.integers(0, 20)),
+        "adaptation.entry_rate": draw(FRACTION),
+        "adaptation.entry_honest_share": honest,
+        "adaptation.entry_lazy_share": lazy,
+        "adaptation.entry_sybil_share": sybil,
+        "adaptation.entry_poisoning_share": poisoning,
+        "adaptation.honest_share_level": draw(st.floats(0.1, 1.0)),
+        "costs.outside_option_return_per_round": draw(st.floats(-0.01, 0.02)),
+        "detection.sybil_exposure_correlation": draw(FRACTION),
+        "staking.trainer_stake_tokens": draw(st.sampled_from([0.0, per_identity * k])),
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,3 +130,69 @@ def test_ledger_invariants_hold_every_round(scenario, seed):
         assert burned <= slashed + tol
         assert 0.0 <= net.quality <= 1.0
         assert (net.active_rounds <= net.round).all()
+
+
+def assert_network_consistent(net: FLNetwork) -> None:
+    """The state after a round: books, stakes, owner states, strategies and shares agree."""
+    s, ledger, nt = net.scenario, net.ledger, net.n_trainers
+    ledger.check()
+    tol = 1e-9 * max(1.0, ledger.expected_supply_tokens())
+    assert np.abs(ledger.account_errors()).max() <= tol
+
+    # Registered identities hold at least the minimum stake; the others hold none.
+    registered = net.registered
+    trainer_min = s.staking.min_trainer_stake_tokens * (1 - 1e-9)
+    assert (ledger.stake[:nt][registered[:nt]] >= trainer_min).all()
+    assert (ledger.stake[nt:][registered[nt:]] == s.staking.validator_stake_tokens).all()
+    assert not ledger.stake[~registered].any() and not ledger.liquid[~registered].any()
+
+    # An owner is in iff one of its identities is registered; waiting iff none ever joined.
+    live = np.bincount(net.owner, weights=registered, minlength=len(net.owner_first)) > 0
+    joined = net.join_round[net.owner_first] != NEVER
+    np.testing.assert_array_equal(net.owner_state == IN, live)
+    np.testing.assert_array_equal(net.owner_state == WAITING, ~joined)
+    np.testing.assert_array_equal(net.owner_state == OUT, joined & ~live)
+    assert net.exited_owners == np.count_nonzero(net.owner_state == OUT)
+    assert net.entered_owners == np.count_nonzero(joined & (net.join_round[net.owner_first] > 0))
+    waiting = net.join_round == NEVER
+    extra = s.staking.initial_liquid_tokens + s.staking.registration_cost_tokens
+    np.testing.assert_allclose(ledger.outside[waiting], net.stake_required[waiting] + extra, rtol=1e-12)
+
+    # Sybil owners stay Sybils; one-identity trainers never become one; roles never change.
+    sybil = np.zeros(len(net.strategy_index), dtype=bool)
+    sybil[net.type_rows[SybilTrainer]] = True
+    np.testing.assert_array_equal(net.strategy_index == 2, sybil)
+    assert (net.strategy_index[:nt] < len(TRAINER_TYPES)).all()
+    assert (net.strategy_index[nt:] >= len(TRAINER_TYPES)).all()
+    for row, agent in enumerate(net.agent_at):
+        if waiting[row]:
+            assert agent is None
+        else:
+            assert agent.strategy == net.strategies[net.strategy_index[row]] and agent.account == row
+
+    # Shares of the active owners of each role: in [0, 1] and adding up to 1, or NaN when none.
+    shares = net.owner_shares()
+    active_trainers = np.count_nonzero((net.owner_state == IN) & net.owner_is_trainer)
+    active_validators = np.count_nonzero((net.owner_state == IN) & ~net.owner_is_trainer)
+    for role, active in (
+        (slice(0, len(TRAINER_TYPES)), active_trainers),
+        (slice(len(TRAINER_TYPES), None), active_validators),
+    ):
+        if active:
+            assert ((shares[role] >= 0) & (shares[role] <= 1)).all()
+            assert abs(shares[role].sum() - 1.0) <= 1e-12
+        else:
+            assert np.isnan(shares[role]).all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(adaptive=True), seed=st.integers(0, 2**32 - 1))
+def test_adaptive_networks_stay_consistent_every_round(scenario, seed):
+    net = FLNetwork(scenario, seed)
+    assert_network_consistent(net)
+    k = scenario.population.sybil_identities_per_owner
+    sybil_rows = net.type_rows[SybilTrainer]
+    np.testing.assert_allclose(net.stake_required[sybil_rows], identity_stake_tokens(scenario, k))
+    for _ in range(scenario.rounds):
+        net.step()
+        assert_network_consistent(net)
