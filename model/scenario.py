@@ -300,8 +300,8 @@ class Adaptation:
     )
     exit_threshold_return_per_round: float = param(
         0.0,
-        "profit_threshold: return per round per unit of capital below the outside option that is tolerated "
-        "(0 = leave as soon as the outside option pays more).",
+        "profit_threshold: an owner leaves when its last window's return is below the outside option plus "
+        "this (return per round per unit of capital; 0 = once the outside option pays more).",
         ge=-1,
         le=1,
     )
