@@ -72,14 +72,14 @@ def format_summary(result) -> str:
         f"scenario {s.name!r}: {s.rounds} rounds, seed {result.seed}, "
         f"{s.trainer_identities} trainer identities, {s.validators} validators",
         "",
-        f"{'strategy':<18} {'owners':>6} {'ids':>5} {'profit/round':>13} {'pi %/round':>11} "
+        f"{'strategy':<18} {'owners':>6} {'at end':>6} {'ids':>5} {'profit/round':>13} {'pi %/round':>11} "
         f"{'flagged':>8} {'stake':>7}",
     ]
     no_capital = (t["owners"] > 0) & (t["capital_fiat_per_owner"] <= 0)
     for name, row in t.iterrows():
         pi = f"{'n/a*' if no_capital[name] else _number(100 * row.pi, '.4f'):>11}"
         lines.append(
-            f"{name:<18} {row.owners:>6d} {row.identities:>5d} "
+            f"{name:<18} {row.owners:>6d} {row.owners_final:>6d} {row.identities:>5d} "
             f"{_number(row.profit_fiat_per_round_per_owner, '.3f'):>13} {pi} "
             f"{_number(row.flag_rate, '.1%'):>8} {_number(row.stake_share, '.1%'):>7}"
         )
@@ -103,8 +103,30 @@ def format_summary(result) -> str:
         f"tokens minted {k['minted_tokens']:,.0f}, slashed {k['slashed_tokens']:,.0f}, "
         f"burned {k['burned_tokens']:,.0f}, insurance pool {k['insurance_tokens']:,.0f}",
         f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
+        _shares_line(k, s.adaptation.honest_share_level),
     ]
     return "\n".join(lines)
+
+
+def _shares_line(k: dict[str, float], level: float) -> str:
+    """Honest owners' shares at the start and the end, when the level was reached, entries and exits."""
+    reached = k["rounds_to_honest_share_level"]
+    if reached != reached:  # NaN
+        when = f"never reached {level:.0%}"
+    elif reached == 0:
+        when = f"at or above {level:.0%} from the start"
+    else:
+        when = f"first reached {level:.0%} after round {reached:.0f}"
+    start, end = k["honest_trainer_share_initial"], k["honest_trainer_share_final"]
+    trainers = f"{_number(start, '.1%')} -> {_number(end, '.1%')}"
+    validators = (
+        f"{_number(k['honest_validator_share_initial'], '.1%')} -> "
+        f"{_number(k['honest_validator_share_final'], '.1%')}"
+    )
+    return (
+        f"honest owners: trainers {trainers} ({when}), validators {validators}; "
+        f"{k['entered_owners']:.0f} owners joined, {k['exited_owners']:.0f} left"
+    )
 
 
 def _number(value: float, spec: str) -> str:
