@@ -162,4 +162,4 @@ class PoisoningTrainer(TrainerAgent):
         """
         if network.round_poison_accepted:
             gain = network.scenario.costs.poison_gain_fiat_per_round
-            network.gain_fiat[: network.n_trainers][network.poison_passed] += gain
+            network.gain_fiat[network.poison_passed.nonzero()[0]] += gain  # few rows: index them

@@ -112,12 +112,15 @@ class TokenLedger:
         self.treasury_tokens += amount
         self.minted_tokens += amount
 
-    def slash(self, accounts: np.ndarray, fraction: float, required: np.ndarray) -> tuple[float, bool]:
+    def slash(
+        self, accounts: np.ndarray, fraction: float, required: np.ndarray | None = None
+    ) -> tuple[float, bool]:
         """Slash ``fraction`` of the stake of ``accounts`` (indices); owners restake what they can.
 
-        Each account tops its stake back up to ``required`` (one per account) from its liquid
-        balance, as far as that goes. Returns the slashed total — now in transit, to be passed on
-        with :meth:`distribute_slashed` — and whether every account's stake was fully restored.
+        Each account tops its stake back up to ``required`` (one per account; None: to the stake it
+        had) from its liquid balance, as far as that goes. Returns the slashed total — now in
+        transit, to be passed on with :meth:`distribute_slashed` — and whether every account's stake
+        was fully restored.
         """
         stake = self.stake[accounts]
         liquid = self.liquid[accounts]
@@ -125,11 +128,12 @@ class TokenLedger:
         total = float(np.add.reduce(cut))  # cheaper than cut.sum() on small arrays
         self.slashed_tokens += total
         self.slashed[accounts] += cut
-        top_up = np.maximum(required - (stake - cut), 0.0)
+        top_up = cut if required is None else np.maximum(required - (stake - cut), 0.0)
         # np.count_nonzero is several times cheaper than .any() on the small arrays seen here.
         if not np.count_nonzero(liquid < top_up):  # common case: every stake is restored in full
-            self.stake[accounts] = stake - cut + top_up
             self.liquid[accounts] = liquid - top_up
+            if required is not None:
+                self.stake[accounts] = stake - cut + top_up
             return total, True
         move = np.minimum(top_up, liquid)
         self.stake[accounts] = stake - cut + move

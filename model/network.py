@@ -142,6 +142,7 @@ class FLNetwork(mesa.Model):
         self._settle_hooks = [
             (hook, self.type_rows[cls]) for cls in TRAINER_TYPES if (hook := cls.settle_hook(s)) is not None
         ]
+        self._required_is_minimum = bool(np.all(self.stake_required[:nt] == st.min_trainer_stake_tokens))
         self._exposure = None
         rho = s.detection.sybil_exposure_correlation
         sybil = self.type_rows[TRAINER_TYPES[2]]
@@ -163,7 +164,7 @@ class FLNetwork(mesa.Model):
         self.exited_owners = 0
         self.round_entered = 0
         self.round_exited = 0
-        self._identities_left = False
+        self._left_rows: list[np.ndarray] = []
         self.books = StrategyBooks(self)
         self.initial_shares = self.owner_shares()
         self.initial_owner_counts = np.bincount(
@@ -256,7 +257,7 @@ class FLNetwork(mesa.Model):
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
         self.round_entered = self.round_exited = 0
-        self._identities_left = False
+        self._left_rows = []
 
         # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
         block = self._block
@@ -322,8 +323,8 @@ class FLNetwork(mesa.Model):
         a = s.adaptation
         if self.adaptive and self.round % a.revision_interval_rounds == 0 and self.round < s.rounds:
             self._decide()
-        elif self._identities_left:
-            self._owners_changed()
+        elif self._left_rows:
+            self._owners_changed(np.concatenate(self._left_rows))
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
 
     def _expose_sybils(self, flagged: np.ndarray, submitting: np.ndarray) -> None:
@@ -348,7 +349,7 @@ class FLNetwork(mesa.Model):
         s, ledger, nt = self.scenario, self.ledger, self.n_trainers
         sl = s.slashing
         idx = flagged.nonzero()[0]  # flagged identities are registered: only they submit
-        total, restored = ledger.slash(idx, sl.slash_fraction, self.stake_required[idx])
+        total, restored = ledger.slash(idx, sl.slash_fraction, self._top_up_to(idx))
         burn = total * sl.burn_share
         if bounty_weights is not None:
             bounty = bounty_weights * (total * sl.validator_share)
@@ -368,6 +369,14 @@ class FLNetwork(mesa.Model):
         if leaving is not None and leaving.size:
             self.retire(leaving)
         return total
+
+    def _top_up_to(self, idx: np.ndarray) -> np.ndarray | None:
+        """The stake each of ``idx`` must restore; None when that is the stake it holds.
+
+        When every trainer identity is required to hold exactly the minimum, a registered one always
+        holds it (a partial top-up leaves it below the minimum, and it leaves), so the slash can
+        simply restore what it cut."""
+        return None if self._required_is_minimum else self.stake_required[idx]
 
     def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:
         """Consensus quality score per trainer: honest evaluations mixed with copied old consensus.
@@ -396,7 +405,7 @@ class FLNetwork(mesa.Model):
             return
         self.registered[rows] = False
         self.ledger.leave(rows)
-        self._identities_left = True  # owners are counted by _owners_changed
+        self._left_rows.append(rows)  # their owners are counted by _owners_changed
 
     def admit(self, rows: np.ndarray) -> None:
         """A waiting owner's identities join: they bring stake and buffer in and burn the registration."""
@@ -405,8 +414,18 @@ class FLNetwork(mesa.Model):
             rows, self.stake_required[rows], st.initial_liquid_tokens, st.registration_cost_tokens
         )
         self.registered[rows] = True
+        self.owner_state[self.owner[rows]] = IN
+        self._shares = None
         self.join_round[rows] = self.round
         self.charged_rounds[rows] = self.active_rounds[rows]
+
+    def _has_registered_identity(self, owners: np.ndarray) -> np.ndarray:
+        """For each of ``owners``: does any of its identities take part?"""
+        if (self.owner_size[owners] == 1).all():
+            return self.registered[self.owner_first[owners]]
+        return (
+            np.add.reduceat(self.registered, self.owner_first)[owners] > 0
+        )  # an owner's rows are contiguous
 
     def owner_rows(self, owner: int) -> np.ndarray:
         """The rows of one owner's identities."""
@@ -485,12 +504,17 @@ class FLNetwork(mesa.Model):
         self._blocks.refresh(self._block, self.round - self._block.first)
         self._owners_changed()
 
-    def _owners_changed(self) -> None:
-        """Update owner states after identities left or joined; track the honest share's level."""
-        live = np.bincount(self.owner, weights=self.registered, minlength=len(self.owner_first)) > 0
-        gone = (self.owner_state == IN) & ~live
-        n_gone = int(np.count_nonzero(gone))
-        self.owner_state = np.where(live, IN, np.where(self.owner_state == WAITING, WAITING, OUT))
+    def _owners_changed(self, rows: np.ndarray | None = None) -> None:
+        """Mark owners with no registered identity left as out; track the honest share's level.
+
+        ``rows``: the identities that left, when only their owners can have changed (a round's
+        forced exits); None to look at every owner in the network (a decision round).
+        """
+        owners = np.flatnonzero(self.owner_state == IN) if rows is None else np.unique(self.owner[rows])
+        owners = owners[self.owner_state[owners] == IN]
+        gone = owners[~self._has_registered_identity(owners)]
+        self.owner_state[gone] = OUT
+        n_gone = len(gone)
         self._shares = None
         self.exited_owners += n_gone
         self.round_exited += n_gone
