@@ -281,3 +281,25 @@ def combine(*verdicts: str) -> str:
     if all(v == DOMINATES for v in verdicts):
         return DOMINATES
     return UNCERTAIN
+
+
+def with_adaptive_verdict(classified: pd.DataFrame, adaptive: pd.DataFrame) -> pd.DataFrame:
+    """``classified`` (from :func:`classify`) for an adaptive sweep, where honesty must also take over.
+
+    ``adaptive`` holds one row per (design, point) with column ``adaptive`` — whether the honest
+    share of owners ends at or above the sweep's level under every mix (``analysis.adaptation``).
+    The margins' own verdict moves to ``incentives`` (and ``incentives_all`` with validators);
+    ``honesty`` and ``honesty_all`` become :func:`combine` of it and ``adaptive`` — dominates only
+    where both dominate. A point without an adaptive verdict is ``uncertain`` there.
+    """
+    keys = [c for c in classified.columns if c == "design" or c in parameter_columns(classified)]
+    verdict = classified[keys].merge(adaptive[[*keys, "adaptive"]], on=keys, how="left")["adaptive"]
+    verdict = verdict.fillna(UNCERTAIN).to_numpy()
+    out = classified.copy()
+    out["incentives"], out["incentives_all"] = classified["honesty"], classified["honesty_all"]
+    out["adaptive"] = verdict
+    out["honesty"] = [combine(m, a) for m, a in zip(classified["honesty"], verdict, strict=True)]
+    out["honesty_all"] = [combine(m, a) for m, a in zip(classified["honesty_all"], verdict, strict=True)]
+    after = list(out.columns).index("honesty_all") + 1
+    order = [*list(out.columns)[:after], "incentives", "incentives_all", "adaptive"]
+    return out[order + [c for c in out.columns if c not in order]]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import adaptation as adaptation_module
 from analysis import axes as axes_module
 from analysis import boundaries, comparison, dominance, surface, theory
 from analysis.axes import SLASH, Axis
@@ -68,7 +69,9 @@ class Findings:
     y: str | None
     """The axis boundaries are given per level of (a reward level when varied); None for 1-D."""
     classified: pd.DataFrame
-    """One row per (design, point): verdicts and worst-mix margins (``dominance.classify``)."""
+    """One row per (design, point): verdicts and worst-mix margins (``dominance.classify``); in an
+    adaptive sweep also ``incentives`` (the margins' verdict) and ``adaptive`` (the network ends
+    honest), with ``honesty`` requiring both (``dominance.with_adaptive_verdict``)."""
     per_mix: pd.DataFrame
     """One row per (design, point, mix): margins with bounds and mean payoffs."""
     slice_axes: list[str] = field(default_factory=list)
@@ -114,6 +117,10 @@ class Findings:
     """Why there is no box, when there is none (no numeric axis, or dominates nowhere)."""
     sensitivity: pd.DataFrame | None = None
     sensitivity_method: str = ""
+    adaptation: adaptation_module.Adaptation | None = None
+    """An adaptive sweep (owners revise strategies, enter or exit): whether the network ends honest —
+    the final honest share per point and mix, the adaptive verdict, the basin of honesty, tipping
+    points, time to the level (``analysis.adaptation``); None when strategies are fixed."""
     summary: list[str] = field(default_factory=list)
     """The findings in plain words, most important first."""
 
@@ -173,6 +180,7 @@ def analyze(
         mixes=mix_names(results, manifest),
     )
     f.notes += _interval_notes(confidence)
+    _adaptation(f, axes, confidence)
     f.left_out = _left_out_mixes(per_mix)
     f.notes += _left_out_notes(f)
     if slices is not None and f.shape != "n-D":
@@ -193,7 +201,7 @@ def analyze(
     f.winners = comparison.winners(f)
     f.dropped = comparison.dropped_runs(f)
     _regions(f, numeric_axes)
-    f.summary = summarise(f)
+    f.summary = _with_adaptive_sentences(f, summarise(f))
     return f
 
 
@@ -240,6 +248,40 @@ def _interval_notes(confidence: float) -> list[str]:
         "Each design is analysed on its own; its verdicts are the worst case over its mixes. Grid levels "
         "are read as they are: no levels are grouped or binned.",
     ]
+
+
+# -- adaptation ----------------------------------------------------------------------------------
+def _adaptation(f: Findings, axes: list[Axis], confidence: float) -> None:
+    """An adaptive sweep: the network's final honest share, and "honesty dominates" made to require
+    that it ends at or above the level under every mix besides the margins' verdict."""
+    f.adaptation = adaptation_module.analyze_adaptation(f.results, f.manifest, axes, confidence)
+    if f.adaptation is None:
+        if adaptation_module.is_adaptive(f.results, f.manifest):
+            f.notes.append(
+                "Owners adapt in these runs, but the results have no honest-share columns "
+                f"({adaptation_module.FINAL}: written by an older fedstake), so whether the network ends "
+                "honest cannot be judged: honesty is judged on the margins alone."
+            )
+        return
+    f.classified = dominance.with_adaptive_verdict(f.classified, f.adaptation.classified)
+    f.notes += f.adaptation.notes
+
+
+def _with_adaptive_sentences(f: Findings, lines: list[str]) -> list[str]:
+    """The summary with the adaptive findings of each design right after its dominance sentence (the
+    sentence whose count they qualify), and the runs without a final share at the end."""
+    if f.adaptation is None:
+        return lines
+    out = list(lines)
+    for design in f.designs:
+        prefix = f"Design {design}: " if len(f.designs) > 1 else ""
+        sentences = adaptation_module.summary_sentences(
+            f.adaptation, f.classified, design, prefix, f.x, f.integer
+        )
+        at = next((i for i, line in enumerate(out) if line.startswith(f"{prefix}Honesty dominates")), None)
+        at = len(out) if at is None else at + 1
+        out[at:at] = sentences
+    return out + adaptation_module.missing_sentences(f.adaptation, len(f.designs) > 1)
 
 
 # -- boundaries per shape ----------------------------------------------------------------------

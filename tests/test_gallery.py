@@ -29,6 +29,7 @@ SHAPE_HEADINGS = {
     "integer-levels": "Phase diagram",
     "zero-min-stake": "Phase diagram",
     "outside-option-per-mix": "Phase diagram",
+    "adaptation-imitation": "Does the network become honest?",
 }
 UNDEFINED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 

@@ -433,3 +433,276 @@ def sensitivity_bars(table: pd.DataFrame, method: str) -> bytes:
     ax.invert_yaxis()
     ax.set_title(method, fontsize=9)
     return png(fig)
+
+
+# -- adaptation: the honest share of owners ---------------------------------------------------------
+@dataclass
+class SharePanel:
+    """One view of the final honest share: a title, the per-point rows of
+    ``adaptation.point_statistics`` it shows (one mix, or several for lines and bars) and the
+    tipping points along x that belong to it."""
+
+    title: str
+    points: pd.DataFrame
+    tipping: pd.DataFrame | None = None
+
+
+def _share_norm(levels: pd.Series) -> TwoSlopeNorm:
+    """Colours from 0 to 100 % centred on the level (blue: at or above it; red: below)."""
+    level = float(np.nanmedian(levels.to_numpy(float))) * 100 if len(levels) else 90.0
+    return TwoSlopeNorm(vmin=0.0, vcenter=min(max(level, 1e-6), 100.0 - 1e-6), vmax=100.0)
+
+
+def share_maps(
+    panels: list[SharePanel], x: str, y: str, title: str, sampled: bool = False, log_y: bool = False
+) -> bytes:
+    """The mean final honest share over (x, y), one panel per design/slice/category and mix, on one
+    colour scale centred on the level; each cell says its share in %, the tipping points along x are
+    drawn with their 95 % bands. A ``sampled`` design is drawn as its points."""
+    panels = panels[:MAX_PANELS]
+    fig, axes = _panel_grid(len(panels), 3.6)
+    norm = _share_norm(pd.concat([p.points["level"] for p in panels]))
+    mesh = None
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        points = panel.points
+        if sampled:
+            mesh = ax.scatter(
+                points[x],
+                points[y],
+                c=points["final_share_mean"] * 100,
+                cmap="RdBu",
+                norm=norm,
+                s=28,
+                edgecolors="grey",
+                linewidths=0.3,
+            )
+            if log_y:
+                _log_axis(ax)
+        else:
+            xs, ys, z = _matrix(points, x, y, "final_share_mean")
+            index = np.arange(len(ys), dtype=float)
+            mesh = ax.pcolormesh(_edges(xs), _edges(index), z * 100, cmap="RdBu", norm=norm, shading="flat")
+            if z.size <= 160:
+                for (row, column), value in np.ndenumerate(z):
+                    if math.isfinite(value):
+                        ax.text(
+                            xs[column], row + 0.25, f"{100 * value:.0f}", ha="center", va="center", fontsize=7
+                        )
+            _draw_tipping(ax, panel.tipping, y, ys, f"tipping point in {short(x)} (95 % band)")
+            ax.set_yticks(index, [level_label(v) for v in ys])
+        ax.set_xlabel(short(x))
+        ax.set_title(textwrap.fill(panel.title, 50), fontsize=9)
+    _finish_grid(axes, len(panels), short(y))
+    fig.colorbar(mesh, ax=axes, label="mean final honest share of trainer owners, %", shrink=0.9)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels, 2)
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)
+
+
+def _draw_tipping(ax, tipping: pd.DataFrame | None, y: str, ys: np.ndarray, label: str) -> None:
+    """Every crossing of the level along x, at its row of y, with its band (cut at the swept range)."""
+    if tipping is None or tipping.empty:
+        return
+    inside = tipping[tipping["where"] == boundaries.INSIDE]
+    rows = [_row_of(ys, v) for v in inside[y]]
+    keep = [r is not None for r in rows]
+    if not any(keep):
+        return
+    est = inside["estimate"].to_numpy(float)[keep]
+    left, right = ax.get_xlim()
+    low = np.clip(inside["band_low"].to_numpy(float)[keep], left, right)
+    high = np.clip(inside["band_high"].to_numpy(float)[keep], left, right)
+    at = [r for r in rows if r is not None]
+    ax.errorbar(est, at, xerr=[est - low, high - est], fmt="o", color="black", capsize=4, label=label)
+
+
+def _row_of(ys: np.ndarray, value) -> int | None:
+    """The row of level ``value`` among the heat map's levels of y (numbers within rounding)."""
+    for i, level in enumerate(ys):
+        if level == value or (
+            isinstance(value, int | float | np.number)
+            and isinstance(level, int | float | np.number)
+            and math.isclose(float(level), float(value), rel_tol=1e-9, abs_tol=1e-12)
+        ):
+            return i
+    return None
+
+
+def _level_lines(ax, points: pd.DataFrame, colours: dict[str, str]) -> None:
+    """The level as a dashed line: one grey line when every mix names the same, else one per mix."""
+    levels = points.groupby("mix", sort=False)["level"].median()
+    if levels.nunique() <= 1:
+        ax.axhline(
+            levels.iloc[0] * 100,
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"level {100 * levels.iloc[0]:.3g} %",
+        )
+        return
+    for mix, level in levels.items():
+        ax.axhline(
+            level * 100,
+            color=colours[mix],
+            linestyle="--",
+            linewidth=1,
+            label=f"level of {mix}: {100 * level:.3g} %",
+        )
+
+
+#: One colour per population mix, in the order the mixes come.
+MIX_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22")
+
+
+def _mix_colours(panels: list[SharePanel]) -> dict[str, str]:
+    mixes = list(dict.fromkeys(m for p in panels for m in p.points["mix"]))
+    return {m: MIX_COLOURS[i % len(MIX_COLOURS)] for i, m in enumerate(mixes)}
+
+
+def share_lines(panels: list[SharePanel], x: str, title: str) -> bytes:
+    """1-D sweeps: the mean final honest share along ``x`` with its two-sided 95 % band, one line per
+    mix and one panel per design/category; dashed: the level; dotted: the tipping points."""
+    panels = panels[:MAX_PANELS]
+    fig, axes = _panel_grid(len(panels), 3.4)
+    colours = _mix_colours(panels)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        for mix, rows in panel.points.groupby("mix", sort=False):
+            rows = rows.sort_values(x)
+            xs = rows[x].to_numpy(float)
+            colour = colours[mix]
+            ax.fill_between(
+                xs,
+                rows["final_share_band_lower"] * 100,
+                rows["final_share_band_upper"] * 100,
+                color=colour,
+                alpha=0.15,
+                linewidth=0,
+            )
+            ax.plot(xs, rows["final_share_mean"] * 100, color=colour, marker=".", label=f"mix {mix}")
+            tipping = panel.tipping
+            if tipping is not None and len(tipping):
+                for value in tipping.loc[tipping["mix"] == mix, "estimate"].dropna():
+                    ax.axvline(value, color=colour, linestyle=":", linewidth=1)
+        _level_lines(ax, panel.points, colours)
+        ax.set_ylim(-2, 102)
+        ax.set_xlabel(short(x))
+        ax.set_title(textwrap.fill(panel.title, 50), fontsize=9)
+    _finish_grid(axes, len(panels), "final honest share, %")
+    handles, labels = _unique_handles(axes)
+    _legend_below(fig, handles, labels, 4)
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)
+
+
+def _unique_handles(axes) -> tuple[list, list[str]]:
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    return handles, labels
+
+
+def share_bars(panels: list[SharePanel], title: str) -> bytes:
+    """Sweeps without a numeric axis: the mean final honest share per mix as bars with their
+    two-sided 95 % bands, one panel per design/category; dashed: the level."""
+    panels = panels[:MAX_PANELS]
+    fig, axes = _panel_grid(len(panels), 3.0)
+    colours = _mix_colours(panels)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        rows = panel.points.groupby("mix", sort=False)[
+            ["final_share_mean", "final_share_band_lower", "final_share_band_upper"]
+        ].mean()
+        pos = np.arange(len(rows))
+        mean = rows["final_share_mean"].to_numpy(float) * 100
+        low = rows["final_share_band_lower"].to_numpy(float) * 100
+        high = rows["final_share_band_upper"].to_numpy(float) * 100
+        ax.bar(pos, mean, color=[colours[m] for m in rows.index], alpha=0.8)
+        ax.errorbar(
+            pos,
+            mean,
+            yerr=[np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)],
+            fmt="none",
+            color="black",
+            capsize=4,
+        )
+        _level_lines(ax, panel.points, colours)
+        ax.set_xticks(pos, [textwrap.fill(str(m), 16) for m in rows.index], fontsize=8)
+        ax.set_ylim(0, 102)
+        ax.set_title(textwrap.fill(panel.title or "all runs", 50), fontsize=9)
+    _finish_grid(axes, len(panels), "final honest share, %")
+    handles, labels = _unique_handles(axes)
+    _legend_below(fig, handles, labels, 4)
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)
+
+
+#: The strategy-share trajectories: rows of panels, each (title, y label, scale, series → colour key).
+SHARE_ROWS = (
+    (
+        "trainer owners by strategy, % of active",
+        100.0,
+        {
+            "share_honest": "honest",
+            "share_lazy": "lazy",
+            "share_sybil": "sybil",
+            "share_poisoning": "poisoning",
+        },
+    ),
+    (
+        "validators by strategy, % of active",
+        100.0,
+        {"share_honest_validator": "honest_validator", "share_copying_validator": "copying_validator"},
+    ),
+    ("owners joining and leaving in the round", 1.0, {"entered": "entered", "exited": "exited"}),
+)
+FLOW_COLOURS = {"entered": "#17becf", "exited": "#7f7f7f"}
+
+
+def _any_nonzero(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether any of ``columns`` (those ``frame`` has) holds a value other than zero."""
+    present = [c for c in columns if c in frame]
+    return bool(present) and bool((frame[present].fillna(0) != 0).to_numpy().any())
+
+
+def share_rounds(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], flows: bool = True) -> bytes:
+    """Strategy shares round by round at a few points: one column per point, rows for the trainer
+    owners' strategies, the validators' and — with ``flows`` — the owners entering and leaving in
+    each round; a row whose series are all zero (no owner ever joined or left) is left out. Median
+    (line) and 5th–95th percentile (band) across replications."""
+    rows = [r for r in SHARE_ROWS[: None if flows else 2] if _any_nonzero(trajectories, list(r[2]))]
+    fig, axes = plt.subplots(
+        len(rows),
+        len(picks),
+        figsize=(max(4.4 * len(picks), 8.0), 2.9 * len(rows) + 0.8),
+        squeeze=False,
+        sharey="row",
+        layout="constrained",
+    )
+    for column, (label, runs) in enumerate(picks):
+        t = trajectories[trajectories["run_id"].isin(runs)]
+        for row, (ylabel, scale, series) in enumerate(rows):
+            ax = axes[row][column]
+            names = [c for c in series if c in t]
+            quantiles = t.groupby("round")[names].quantile([0.05, 0.5, 0.95])
+            for name in names:
+                key = series[name]
+                colour = STRATEGY_COLOURS.get(key) or FLOW_COLOURS.get(key)
+                q = quantiles[name].unstack()
+                ax.fill_between(
+                    q.index, q[0.05] * scale, q[0.95] * scale, color=colour, alpha=0.2, linewidth=0
+                )
+                ax.plot(
+                    q.index, q[0.5] * scale, color=colour, label=STRATEGY_LABELS.get(key, f"owners {key}")
+                )
+            if column == 0:
+                ax.set_ylabel(textwrap.fill(ylabel, 28), fontsize=8)
+            if row == 0:
+                ax.set_title(textwrap.fill(label, 45), fontsize=8)
+            if row == len(rows) - 1:
+                ax.set_xlabel("round")
+    handles, labels = _unique_handles(axes)
+    _legend_below(fig, handles, labels, 4)
+    return png(fig)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import boundaries
+from analysis import adaptation, boundaries, dominance
 from analysis.findings import Findings, analyze, short
 from analysis.report import figures, views
 from analysis.report.elements import (
@@ -61,6 +61,7 @@ def build_report(f: Findings) -> str:
         section("summary", "Summary", bullet_list(f.summary, "summary")),
         designs_section(f),
         answer_section(f),
+        adaptation_section(f),
         payoffs_section(f),
         validators_section(f),
         rounds_section(f),
@@ -178,12 +179,17 @@ def phase_section(f: Findings) -> str:
     table = boundary_table(f)
     if table is not None:
         body += table_html(table, _headers(table)) + csv_link(table, "boundaries")
+    ends_honest = (
+        " and the honest share of trainer owners ends at or above the level"
+        if f.adaptation is not None
+        else ""
+    )
     body += image(
         figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates", **_continuous(f)),
         "verdict map",
         "Dominates: the one-sided 95 % lower bound of the trainers' margin is above zero and honest "
-        "work pays at least the outside option, under every mix; fails: an upper bound is below zero; "
-        "uncertain: neither.",
+        f"work pays at least the outside option{ends_honest}, under every mix; fails: an upper bound "
+        "is below zero; uncertain: neither.",
         f.classified[[c for c in f.classified.columns if not c.endswith(("_lower", "_upper"))]],
         "verdicts",
     )
@@ -299,6 +305,8 @@ def categories_section(f: Findings) -> str:
         "design",
         *f.parameters,
         "honesty",
+        "incentives",
+        "adaptive",
         "trainers",
         "participation",
         "validators",
@@ -318,6 +326,223 @@ def categories_section(f: Findings) -> str:
         "Verdicts by category",
         body + table_html(table, _headers(table)) + csv_link(table, "verdicts-by-category"),
     )
+
+
+# -- does the network become honest? ----------------------------------------------------------------
+#: The per-point columns behind the final-share figure (its CSV).
+SHARE_COLUMNS = (
+    "mix",
+    "level",
+    "runs",
+    "initial_share",
+    "final_share_mean",
+    "final_share_lower",
+    "final_share_upper",
+    "final_share_band_lower",
+    "final_share_band_upper",
+    "final_share_n",
+    "ends",
+    "reached",
+    "rounds_to_level",
+    "entered",
+    "exited",
+)
+#: Most rows of a table shown on the page; the CSV beside it has them all.
+MAX_TABLE_ROWS = 60
+
+
+def adaptation_section(f: Findings) -> str:
+    """An adaptive sweep: whether the network ends honest — the verdict in words, the final honest
+    share over the swept axes, the basin of honesty, tipping points, time to the level and the
+    owners entering and leaving. Empty for fixed strategies."""
+    a = f.adaptation
+    if a is None:
+        return ""
+    body = "".join(paragraph(text) for text in _adaptive_verdicts(f))
+    body += _share_figure(f)
+    body += "<h3>Basin of honesty</h3>" + paragraph(
+        "Each mix is a starting population. Under it the network ends honest at a point where the "
+        "one-sided 95 % lower bound of the final honest share reaches the level, and falls short where "
+        "the upper bound is below it.",
+        "note",
+    )
+    basin = _basin_table(f)
+    body += table_html(basin) + csv_link(a.basin, "basin-of-honesty")
+    body += "<h3>Tipping points</h3>"
+    tipping = _tipping_table(f)
+    if tipping is None:
+        body += paragraph(
+            "No tipping points: they are read along numeric grid axes, between neighbouring levels, and "
+            "this sweep varies none (or samples its axes, which have no neighbouring levels).",
+            "note",
+        )
+    else:
+        body += paragraph(
+            "Along each swept axis, per mix and level of the other axes: where the mean final honest share "
+            "crosses the level (linear interpolation between neighbouring levels), with the 95 % interval "
+            "where the ends of its two-sided band cross.",
+            "note",
+        )
+        body += table_html(tipping.head(MAX_TABLE_ROWS)) + csv_link(a.tipping, "tipping-points")
+        if len(tipping) > MAX_TABLE_ROWS:
+            body += paragraph(f"First {MAX_TABLE_ROWS} of {len(tipping)} rows; all are in the CSV.", "note")
+    body += "<h3>Time to the level, entries and exits</h3>"
+    timing = _timing_table(f)
+    body += table_html(timing) + csv_link(a.timing, "time-to-level")
+    if not a.missing.empty:
+        body += "<h3>Runs without a final honest share</h3>" + paragraph(
+            "These runs finished, but no trainer owner was active when the share is read: their honest "
+            "share is undefined and they are left out of its statistics; a point where no run of a mix has "
+            "one cannot end honest (it is uncertain).",
+            "note",
+        )
+        body += table_html(a.missing, _headers(a.missing))
+    return section("adaptation", "Does the network become honest?", body)
+
+
+def _adaptive_verdicts(f: Findings) -> list[str]:
+    """The adaptive verdict per design, in words."""
+    a = f.adaptation
+    out = []
+    for design in f.designs:
+        c = f.classified[f.classified["design"] == design]
+        count = {k: (c[k] == dominance.DOMINATES).sum() for k in ("adaptive", "incentives", "honesty")}
+        fails = int((c["adaptive"] == dominance.FAILS).sum())
+        uncertain = int((c["adaptive"] == dominance.UNCERTAIN).sum())
+        under = f"Under design {design}: the" if len(f.designs) > 1 else "The"
+        out.append(
+            f"{under} network ends honest at {count['adaptive']} of {len(c)} points, falls short at {fails} "
+            f"and is uncertain at {uncertain}. Ending honest means that the honest share of trainer owners "
+            f"{adaptation.rounds_text(a)} reaches {adaptation.level_text(a)} (its one-sided 95 % lower "
+            f"bound) under every mix ({adaptation.rules_text(a)}). The incentives alone favour honesty at "
+            f"{count['incentives']}; honesty dominates, both holding, at {count['honesty']}."
+        )
+    return out
+
+
+def _share_figure(f: Findings) -> str:
+    """The final honest share: a heat map over two numeric axes, lines along one, bars otherwise."""
+    panels = views.share_panels(f)
+    if not panels:
+        return ""
+    data = pd.concat([p.points for p in panels], ignore_index=True)
+    data = data[["design", *f.parameters, *SHARE_COLUMNS]]
+    title = "Mean final honest share of trainer owners"
+    if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
+        png = figures.share_maps(panels, f.x, f.y, title, **_continuous(f))
+        alt = f"final honest share over {short(f.x)} and {short(f.y)}"
+        caption = (
+            "Colour and number: the mean final honest share of active trainer owners (a Sybil owner counted "
+            "once) over the replications, in %; blue at or above the level, red below. One panel per mix "
+            f"(starting population). Dots with bars: where the share crosses the level along {short(f.x)}, "
+            "with the 95 % band."
+        )
+    elif f.x is not None:
+        png = figures.share_lines(panels, f.x, title)
+        alt = f"final honest share along {short(f.x)}"
+        caption = (
+            "Lines: the mean final honest share of active trainer owners per mix (starting population); "
+            "bands: its two-sided 95 % interval over the replications; dashed: the level; dotted: where the "
+            "share crosses it."
+        )
+    else:
+        png = figures.share_bars(panels, title)
+        alt = "final honest share per mix"
+        caption = (
+            "Bars: the mean final honest share of active trainer owners per mix (starting population); "
+            "whiskers: its two-sided 95 % interval over the replications; dashed: the level."
+        )
+    out = image(png, alt, caption, data, "final-honest-share")
+    if len(panels) > figures.MAX_PANELS:
+        out += paragraph(
+            f"The first {figures.MAX_PANELS} of {len(panels)} panels are drawn; every point is in the CSV.",
+            "note",
+        )
+    return out
+
+
+def _basin_table(f: Findings) -> pd.DataFrame:
+    rows = []
+    for r in f.adaptation.basin.to_dict("records"):
+        where = {"everywhere": "at every point", "nowhere": "at no point"}.get(
+            r["ends_honest"], f"at {r['honest_points']} of {r['points']} points"
+        )
+        row = {"design": r["design"]} if len(f.designs) > 1 else {}
+        rows.append(
+            row
+            | {
+                "mix": r["mix"],
+                "honest share at the start": adaptation.span_text(r["initial_low"], r["initial_high"]),
+                "mean final share over the points": adaptation.span_text(r["final_low"], r["final_high"]),
+                "level": adaptation.span_text(r["level_low"], r["level_high"]),
+                "ends honest": where,
+                "falls short at": r["short_points"],
+                "uncertain at": r["undecided_points"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: A tipping-point direction in words: on which side of it the network ends honest.
+TIPPING_SIDE = {boundaries.RISING: "ends honest above it", boundaries.FALLING: "ends honest below it"}
+
+
+def _tipping_table(f: Findings) -> pd.DataFrame | None:
+    tipping = f.adaptation.tipping
+    if tipping.empty:
+        return None
+    rows = []
+    for r in tipping.to_dict("records"):
+        axis = r["axis"]
+        at = [
+            f"{short(p)} = {figures.level_label(r[p])}"
+            for p in f.parameters
+            if p != axis and not _missing(r[p])
+        ]
+        if r["where"] != boundaries.INSIDE:
+            text = r["where"]
+        elif axis in f.integer and math.isfinite(r["between_low"]):
+            text = f"between {r['between_low']:g} and {r['between_high']:g}"
+        else:
+            text = estimate_text(r["estimate"], r["band_low"], r["band_high"], _step(f, axis))
+        row = {"design": r["design"]} if len(f.designs) > 1 else {}
+        rows.append(
+            row
+            | {
+                "mix": r["mix"],
+                "along": short(axis),
+                "at": ", ".join(at) or "–",
+                "tipping point (95 % interval)": text,
+                "there the network": TIPPING_SIDE.get(r["direction"], "–"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _timing_table(f: Findings) -> pd.DataFrame:
+    number, span = adaptation.number_text, adaptation.span_text
+    rows = []
+    for r in f.adaptation.timing.to_dict("records"):
+        row = {"design": r["design"]} if len(f.designs) > 1 else {}
+        rows.append(
+            row
+            | {
+                "mix": r["mix"],
+                "runs reaching the level": adaptation.percent(r["reached"]),
+                "points where every run does": f"{r['points_reached']} of {r['points']}",
+                "rounds to the level (mean)": number(r["rounds_mean"]),
+                "rounds, point means": span(r["rounds_low"], r["rounds_high"], number),
+                "owners entered per run": number(r["entered_mean"]),
+                "entered, most at a point": number(r["entered_max"]),
+                "owners exited per run": number(r["exited_mean"]),
+                "exited, most at a point": number(r["exited_max"]),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # -- payoffs ---------------------------------------------------------------------------------------
@@ -432,7 +657,39 @@ def rounds_section(f: Findings) -> str:
         "Per strategy, median over replications: its share of all bonded stake, and how many of its "
         "identities are still registered (cheaters that cannot restake after slashes deregister).",
     )
+    body += _share_rounds(f, trajectories, picks, where)
     return section("rounds", "Round by round", body)
+
+
+def _share_rounds(f: Findings, trajectories: pd.DataFrame, picks: list, where: str) -> str:
+    """An adaptive sweep: the strategy shares round by round at the representative points, and the
+    owners joining and leaving per round when the trajectories keep every round (a count per round
+    read only at every few rounds would miss most of them)."""
+    columns = [
+        c
+        for c in (*adaptation.TRAINER_SHARES, *adaptation.VALIDATOR_SHARES, *adaptation.FLOWS)
+        if c in trajectories
+    ]
+    if f.adaptation is None or not columns:
+        return ""
+    runs = pd.concat([r for _, r in picks])
+    data = trajectories.loc[trajectories["run_id"].isin(runs), ["run_id", "round", *columns]]
+    every_round = bool((np.diff(np.sort(data["round"].unique())) == 1).all())
+    flows = (
+        "and, when any owner joined or left, how many did in each round"
+        if every_round
+        else "(the trajectories keep every few rounds, too few to count the owners joining and leaving "
+        "round by round: each run's totals are in the entries and exits table)"
+    )
+    return image(
+        figures.share_rounds(trajectories, picks, flows=every_round),
+        "strategy shares round by round",
+        f"Median (line) and 5th–95th percentile (band) across replications at the same points{where}, "
+        f"first mix: each strategy's share of the active trainer owners and of the active validators "
+        f"{flows}.",
+        data,
+        "strategy-shares",
+    )
 
 
 # -- region, sensitivity, what was left out --------------------------------------------------------

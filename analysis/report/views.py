@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import boundaries
 from analysis.dominance import interval
 from analysis.findings import Findings, short
-from analysis.report.figures import Panel, level_label
+from analysis.report.figures import Panel, SharePanel, level_label
 
 STRATEGIES = ("honest", "lazy", "sybil", "poisoning", "honest_validator", "copying_validator")
 #: Payoff panels: at most this many levels of y.
@@ -77,6 +77,32 @@ def panels(f: Findings) -> list[Panel]:
                 analytic=matches(f.analytic, selection),
             )
         )
+    return out
+
+
+def share_panels(f: Findings) -> list[SharePanel]:
+    """The views of the final honest share of an adaptive sweep (none otherwise). With two numeric
+    axes: one heat-map panel per selection and mix — each mix a starting population — with its
+    tipping points along x; otherwise one panel per selection holding every mix."""
+    a = f.adaptation
+    if a is None:
+        return []
+    one_mix_each = f.shape in ("2-D", "n-D", "sampled") and f.x is not None and f.y is not None
+    out = []
+    for selection in selections(f):
+        points = matches(a.per_mix, selection)
+        if points is None or points.empty:
+            continue
+        tipping = matches(a.tipping, selection)
+        tipping = tipping[tipping["axis"] == f.x] if f.x is not None else tipping.iloc[:0]
+        if not one_mix_each:
+            out.append(SharePanel(title(f, selection), points, tipping))
+            continue
+        for mix in f.mixes or list(dict.fromkeys(points["mix"])):
+            rows = points[points["mix"] == mix]
+            if len(rows):
+                head = "; ".join(filter(None, (title(f, selection), f"mix {mix}")))
+                out.append(SharePanel(head, rows, tipping[tipping["mix"] == mix]))
     return out
 
 
