@@ -62,7 +62,7 @@ ENTERED, EXITED = "entered_owners", "exited_owners"
 #: The trajectories' per-round shares of active trainer owners, validators, and owners joining or leaving.
 TRAINER_SHARES = ("share_honest", "share_lazy", "share_sybil", "share_poisoning")
 VALIDATOR_SHARES = ("share_honest_validator", "share_copying_validator")
-FLOWS = ("entered", "exited")
+FLOWS = ("entered_total", "exited_total")
 #: A share this close to the level counts as at the level (shares are ratios of owner counts).
 TOLERANCE = 1e-9
 #: Where the network ends under one mix at one point (the ``ends`` column of :func:`point_statistics`).

@@ -4,8 +4,8 @@ With ``per_strategy`` (a run asked for its trajectory) each round also records t
 (circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, the
 round's profit per unit of capital, its share of bonded stake, how many of its identities are
 still registered and its share of the active owners of its role, plus the owners that joined and
-left — what the report draws round by round. These cost a few numpy reductions per round, so a
-sweep that does not keep trajectories does not pay for them.
+left, in the round and so far — what the report draws round by round. These cost a few numpy
+reductions per round, so a sweep that does not keep trajectories does not pay for them.
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ class RoundRecorder:
                 columns[f"share_{name}"] = self.shares[:t, i]
             columns["entered"] = self.moves[:t, 0].astype(np.int64)
             columns["exited"] = self.moves[:t, 1].astype(np.int64)
+            # Running totals survive a trajectory kept only every few rounds; per-round counts do not.
+            columns["entered_total"] = np.cumsum(columns["entered"])
+            columns["exited_total"] = np.cumsum(columns["exited"])
         return pd.DataFrame(columns)
 
 

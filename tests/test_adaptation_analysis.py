@@ -423,6 +423,8 @@ def write_trajectories(directory: Path, runs: pd.DataFrame, rounds: int = 20) ->
                     "share_copying_validator": 0.2,
                     "entered": float(t % 5 == 0),
                     "exited": float(t % 4 == 0),
+                    "entered_total": float(t // 5 + 1),
+                    "exited_total": float(t // 4 + 1),
                 }
             )
     (directory / "trajectories").mkdir(exist_ok=True)
@@ -471,14 +473,14 @@ def test_report_shows_strategy_shares_round_by_round(two_d_report):
     figure = rounds[rounds.index('alt="strategy shares round by round"') :]
     payload = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', figure).group(1)
     data = pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")))
-    assert {"share_honest", "share_copying_validator", "entered", "exited"} <= set(data.columns)
+    assert {"share_honest", "share_copying_validator", "entered_total", "exited_total"} <= set(data.columns)
     start = data[data["round"] == 0]
     assert start["share_honest"].to_numpy() == pytest.approx(0.7)  # the first mix's initial share
     points = data.groupby(data["run_id"] // 6)["run_id"].nunique()  # run ids count 6 replications a point
     assert points.tolist() == [6, 6, 6]  # a failing, a boundary and a dominating point, every replication
 
 
-def test_entries_and_exits_are_drawn_per_round_only_when_every_round_is_kept(two_d_report):
+def test_entries_and_exits_are_drawn_as_running_totals_so_thinned_trajectories_keep_them(two_d_report):
     from analysis.report import views
     from analysis.report.page import _share_rounds
     from analysis.sweep.store import ResultStore
@@ -486,10 +488,12 @@ def test_entries_and_exits_are_drawn_per_round_only_when_every_round_is_kept(two
     _, f = two_d_report
     trajectories = ResultStore(f.directory).load("trajectories")
     picks = views.representative_points(f, views.selections(f)[0])
-    every = _share_rounds(f, trajectories, picks, "")
-    assert "how many did in each round" in every
-    thinned = _share_rounds(f, trajectories[trajectories["round"] % 3 == 0], picks, "")
-    assert "too few to count the owners joining and leaving" in thinned
+    for kept in (trajectories, trajectories[trajectories["round"] % 3 == 0]):
+        html = _share_rounds(f, kept, picks, "")
+        assert "how many owners have joined and left so far" in html
+        payload = html.split("data:text/csv;charset=utf-8;base64,", 1)[1].split('"', 1)[0]
+        header = base64.b64decode(payload).decode().splitlines()[0].split(",")
+        assert {"entered_total", "exited_total"} <= set(header)
 
 
 def test_adaptive_report_renders_in_a_real_browser(two_d_report):

@@ -71,10 +71,18 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / columns), columns
 
 
+#: Width one legend entry needs at font size 8 (a swatch and a label like "copying validators"), inches.
+LEGEND_ENTRY_INCHES = 1.7
+
+
 def _legend_below(fig, handles, labels, columns: int = 3) -> None:
-    """A legend under the axes (constrained layout makes room for it), never on the data."""
+    """A legend under the axes (constrained layout makes room for it), never on the data; never
+    more columns than fit the figure's width, so no label is cut off."""
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=columns, fontsize=8, frameon=False)
+        fit = max(1, int(fig.get_figwidth() // LEGEND_ENTRY_INCHES))
+        fig.legend(
+            handles, labels, loc="outside lower center", ncol=min(columns, fit), fontsize=8, frameon=False
+        )
 
 
 @dataclass
@@ -656,7 +664,7 @@ SHARE_ROWS = (
         100.0,
         {"share_honest_validator": "honest_validator", "share_copying_validator": "copying_validator"},
     ),
-    ("owners joining and leaving in the round", 1.0, {"entered": "entered", "exited": "exited"}),
+    ("owners that joined and left so far", 1.0, {"entered_total": "entered", "exited_total": "exited"}),
 )
 FLOW_COLOURS = {"entered": "#17becf", "exited": "#7f7f7f"}
 
@@ -667,12 +675,12 @@ def _any_nonzero(frame: pd.DataFrame, columns: list[str]) -> bool:
     return bool(present) and bool((frame[present].fillna(0) != 0).to_numpy().any())
 
 
-def share_rounds(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], flows: bool = True) -> bytes:
+def share_rounds(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]]) -> bytes:
     """Strategy shares round by round at a few points: one column per point, rows for the trainer
-    owners' strategies, the validators' and — with ``flows`` — the owners entering and leaving in
-    each round; a row whose series are all zero (no owner ever joined or left) is left out. Median
-    (line) and 5th–95th percentile (band) across replications."""
-    rows = [r for r in SHARE_ROWS[: None if flows else 2] if _any_nonzero(trajectories, list(r[2]))]
+    owners' strategies, the validators' and the owners that joined and left so far; a row whose
+    series are all zero (no owner ever joined or left) is left out. Median (line) and 5th–95th
+    percentile (band) across replications."""
+    rows = [r for r in SHARE_ROWS if _any_nonzero(trajectories, list(r[2]))]
     fig, axes = plt.subplots(
         len(rows),
         len(picks),

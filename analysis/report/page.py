@@ -663,8 +663,7 @@ def rounds_section(f: Findings) -> str:
 
 def _share_rounds(f: Findings, trajectories: pd.DataFrame, picks: list, where: str) -> str:
     """An adaptive sweep: the strategy shares round by round at the representative points, and the
-    owners joining and leaving per round when the trajectories keep every round (a count per round
-    read only at every few rounds would miss most of them)."""
+    owners that joined and left so far."""
     columns = [
         c
         for c in (*adaptation.TRAINER_SHARES, *adaptation.VALIDATOR_SHARES, *adaptation.FLOWS)
@@ -674,19 +673,12 @@ def _share_rounds(f: Findings, trajectories: pd.DataFrame, picks: list, where: s
         return ""
     runs = pd.concat([r for _, r in picks])
     data = trajectories.loc[trajectories["run_id"].isin(runs), ["run_id", "round", *columns]]
-    every_round = bool((np.diff(np.sort(data["round"].unique())) == 1).all())
-    flows = (
-        "and, when any owner joined or left, how many did in each round"
-        if every_round
-        else "(the trajectories keep every few rounds, too few to count the owners joining and leaving "
-        "round by round: each run's totals are in the entries and exits table)"
-    )
     return image(
-        figures.share_rounds(trajectories, picks, flows=every_round),
+        figures.share_rounds(trajectories, picks),
         "strategy shares round by round",
         f"Median (line) and 5th–95th percentile (band) across replications at the same points{where}, "
-        f"first mix: each strategy's share of the active trainer owners and of the active validators "
-        f"{flows}.",
+        "first mix: each strategy's share of the active trainer owners and of the active validators, and "
+        "(when any owner joined or left) how many owners have joined and left so far.",
         data,
         "strategy-shares",
     )
