@@ -157,19 +157,18 @@ class FLNetwork(mesa.Model):
         self._adapt_rng = np.random.default_rng(adapt_seq)
         self._revise = REVISION_RULES[s.adaptation.revision]
         self.owner_state = np.where(self.registered[self.owner_first], IN, WAITING)
-        self._shares = None  # cache of owner_shares(), cleared whenever owners change
+        self.live_identities = np.where(self.owner_state == IN, self.owner_size, 0)
+        """Registered identities of each owner; an owner is out when its count falls to 0."""
+        self._count_active_owners()
         self._estimate = np.full(len(self.strategies), np.nan)
         self._decided_at = None  # per-identity cumulative books at the last decision
         self.entered_owners = 0
         self.exited_owners = 0
         self.round_entered = 0
         self.round_exited = 0
-        self._left_rows: list[np.ndarray] = []
         self.books = StrategyBooks(self)
         self.initial_shares = self.owner_shares()
-        self.initial_owner_counts = np.bincount(
-            self.strategy_index[self.owner_first[self.owner_state == IN]], minlength=len(self.strategies)
-        )
+        self.initial_owner_counts = self.active_owners.copy()
         """Owners playing each strategy at the start (a Sybil owner counts once)."""
         self.rounds_to_honest_level = 0.0 if self._honest_level_reached() else math.nan
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
@@ -257,7 +256,6 @@ class FLNetwork(mesa.Model):
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
         self.round_entered = self.round_exited = 0
-        self._left_rows = []
 
         # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
         block = self._block
@@ -323,8 +321,6 @@ class FLNetwork(mesa.Model):
         a = s.adaptation
         if self.adaptive and self.round % a.revision_interval_rounds == 0 and self.round < s.rounds:
             self._decide()
-        elif self._left_rows:
-            self._owners_changed(np.concatenate(self._left_rows))
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
 
     def _expose_sybils(self, flagged: np.ndarray, submitting: np.ndarray) -> None:
@@ -405,7 +401,17 @@ class FLNetwork(mesa.Model):
             return
         self.registered[rows] = False
         self.ledger.leave(rows)
-        self._left_rows.append(rows)  # their owners are counted by _owners_changed
+        owners = self.owner[rows]
+        np.subtract.at(self.live_identities, owners, 1)
+        gone = owners[self.live_identities[owners] == 0]
+        if len(gone) > 1 and self.owner_size[gone].max() > 1:
+            gone = np.unique(gone)  # a Sybil owner's identities may leave together
+        if gone.size:  # their last identity left: the owners are out
+            self.owner_state[gone] = OUT
+            self.active_owners -= self._count_by_strategy(gone)
+            self.exited_owners += len(gone)
+            self.round_exited += len(gone)
+            self._check_honest_level()
 
     def admit(self, rows: np.ndarray) -> None:
         """A waiting owner's identities join: they bring stake and buffer in and burn the registration."""
@@ -414,18 +420,12 @@ class FLNetwork(mesa.Model):
             rows, self.stake_required[rows], st.initial_liquid_tokens, st.registration_cost_tokens
         )
         self.registered[rows] = True
-        self.owner_state[self.owner[rows]] = IN
-        self._shares = None
+        owner = self.owner[rows[0]]
+        self.owner_state[owner] = IN
+        self.live_identities[owner] = len(rows)
+        self.active_owners += self._count_by_strategy(np.array([owner]))
         self.join_round[rows] = self.round
         self.charged_rounds[rows] = self.active_rounds[rows]
-
-    def _has_registered_identity(self, owners: np.ndarray) -> np.ndarray:
-        """For each of ``owners``: does any of its identities take part?"""
-        if (self.owner_size[owners] == 1).all():
-            return self.registered[self.owner_first[owners]]
-        return (
-            np.add.reduceat(self.registered, self.owner_first)[owners] > 0
-        )  # an owner's rows are contiguous
 
     def owner_rows(self, owner: int) -> np.ndarray:
         """The rows of one owner's identities."""
@@ -448,7 +448,6 @@ class FLNetwork(mesa.Model):
         capital_rounds = np.bincount(self.owner, weights=window[1], minlength=len(self.owner_first))
         with np.errstate(divide="ignore", invalid="ignore"):
             returns = np.where(capital_rounds > 0, profit / capital_rounds, np.nan)
-        self._owners_changed()
         returns[self.owner_state != IN] = np.nan
 
         rng, omega = self._adapt_rng, s.costs.outside_option_return_per_round
@@ -459,7 +458,6 @@ class FLNetwork(mesa.Model):
                 for row in self.owner_rows(owner).tolist():
                     self.agent_at[row].leave()
             if leaving.any():
-                self._owners_changed()
                 active = self.owner_state == IN
                 returns[~active] = np.nan
 
@@ -487,11 +485,11 @@ class FLNetwork(mesa.Model):
             self._estimate[4:],
             a.logit_temperature,
         )
-        self._shares = None
         for owner in np.flatnonzero(new != strategy).tolist():
             cls = self.strategy_class[self.strategies[new[owner]]]
             for row in self.owner_rows(owner).tolist():
                 self.agent_at[row].switch_to(cls)
+        self._count_active_owners()
 
         waiting = self.owner_state == WAITING
         if waiting.any():
@@ -502,22 +500,18 @@ class FLNetwork(mesa.Model):
             self.round_entered = int(np.count_nonzero(joining))
             self.entered_owners += self.round_entered
         self._blocks.refresh(self._block, self.round - self._block.first)
-        self._owners_changed()
+        self._check_honest_level()
 
-    def _owners_changed(self, rows: np.ndarray | None = None) -> None:
-        """Mark owners with no registered identity left as out; track the honest share's level.
+    def _count_by_strategy(self, owners: np.ndarray) -> np.ndarray:
+        """How many of ``owners`` play each strategy."""
+        return np.bincount(self.strategy_index[self.owner_first[owners]], minlength=len(self.strategies))
 
-        ``rows``: the identities that left, when only their owners can have changed (a round's
-        forced exits); None to look at every owner in the network (a decision round).
-        """
-        owners = np.flatnonzero(self.owner_state == IN) if rows is None else np.unique(self.owner[rows])
-        owners = owners[self.owner_state[owners] == IN]
-        gone = owners[~self._has_registered_identity(owners)]
-        self.owner_state[gone] = OUT
-        n_gone = len(gone)
-        self._shares = None
-        self.exited_owners += n_gone
-        self.round_exited += n_gone
+    def _count_active_owners(self) -> None:
+        self.active_owners = self._count_by_strategy(np.flatnonzero(self.owner_state == IN))
+        """Owners in the network playing each strategy (kept up to date as owners leave, join, switch)."""
+
+    def _check_honest_level(self) -> None:
+        """Record the round the honest trainer share first reached the level."""
         if math.isnan(self.rounds_to_honest_level) and self._honest_level_reached():
             self.rounds_to_honest_level = float(self.round)
 
@@ -526,15 +520,7 @@ class FLNetwork(mesa.Model):
 
     def owner_shares(self) -> np.ndarray:
         """Each strategy's share of the active owners of its role (trainers; validators), NaN if none."""
-        if self._shares is None:
-            self._shares = self._count_shares()
-        return self._shares
-
-    def _count_shares(self) -> np.ndarray:
-        active = self.owner_state == IN
-        counts = np.bincount(
-            self.strategy_index[self.owner_first[active]], minlength=len(self.strategies)
-        ).astype(float)
+        counts = self.active_owners.astype(float)
         out = np.full(len(self.strategies), np.nan)
         for role in (slice(0, 4), slice(4, None)):
             total = counts[role].sum()
@@ -543,7 +529,10 @@ class FLNetwork(mesa.Model):
         return out
 
     def _honest_level_reached(self) -> bool:
-        return bool(self.owner_shares()[0] >= self.scenario.adaptation.honest_share_level)
+        trainers = self.active_owners[:4].sum()
+        return (
+            bool(trainers) and self.active_owners[0] >= self.scenario.adaptation.honest_share_level * trainers
+        )
 
     def charge_work(self) -> None:
         """Book the work cost of every round worked since the last call (strategies change only
