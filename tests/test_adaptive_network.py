@@ -589,3 +589,21 @@ def test_an_adaptive_run_is_determined_by_its_seed_whatever_the_block_size(basel
     assert other["honest_trainer_share_final"] != a.kpis["honest_trainer_share_final"] or (
         other["pi_honest"] != a.kpis["pi_honest"]
     )
+
+
+def test_a_share_exactly_at_the_level_has_reached_it(baseline):
+    # 7 of 10 is 0.7 exactly as a share, though 0.7 × 10 is 7.000000000000001 in floating point.
+    s = with_overrides(
+        baseline,
+        {
+            "adaptation.honest_share_level": 0.7,
+            "population.honest_trainers": 7,
+            "population.lazy_trainers": 3,
+            "population.sybil_owners": 0,
+            "population.poisoning_trainers": 0,
+            "rounds": 5,
+        },
+    )
+    kpis = run_scenario(s, 1).kpis
+    assert kpis["honest_trainer_share_initial"] == 0.7
+    assert kpis["rounds_to_honest_share_level"] == 0.0
