@@ -125,9 +125,17 @@ def imitation(
     model = peers[place]
 
     gain = window_return[model] - window_return[movers]
-    adopts = (switching[movers] * span < gain) & np.isin(strategy[model], choices)
+    adopts = (switching[movers] * span < gain) & _allowed(strategy[model], choices)
     revised[movers[adopts]] = strategy[model[adopts]]
     return revised
+
+
+def _allowed(strategies: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """Which of ``strategies`` are in ``choices`` (a lookup table: ``np.isin`` costs far more on the
+    few strategies there are)."""
+    table = np.zeros(max(int(strategies.max(initial=0)), int(choices.max(initial=0))) + 1, dtype=bool)
+    table[choices] = True
+    return table[strategies]
 
 
 def logit_probabilities(

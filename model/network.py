@@ -452,12 +452,14 @@ class FLNetwork(mesa.Model):
 
         rng, omega = self._adapt_rng, s.costs.outside_option_return_per_round
         active = self.owner_state == IN
+        moved = False  # did any owner leave or switch (the block's figures must be redone)?
         if a.exit_rule == "profit_threshold":
             leaving = exits(returns, active, omega, a.exit_threshold_return_per_round)
             for owner in np.flatnonzero(leaving).tolist():
                 for row in self.owner_rows(owner).tolist():
                     self.agent_at[row].leave()
             if leaving.any():
+                moved = True
                 active = self.owner_state == IN
                 returns[~active] = np.nan
 
@@ -485,7 +487,9 @@ class FLNetwork(mesa.Model):
             self._estimate[4:],
             a.logit_temperature,
         )
-        for owner in np.flatnonzero(new != strategy).tolist():
+        switched = np.flatnonzero(new != strategy)
+        moved = moved or bool(switched.size)
+        for owner in switched.tolist():
             cls = self.strategy_class[self.strategies[new[owner]]]
             for row in self.owner_rows(owner).tolist():
                 self.agent_at[row].switch_to(cls)
@@ -499,7 +503,9 @@ class FLNetwork(mesa.Model):
                 cls.join(self, self.owner_rows(owner), owner)
             self.round_entered = int(np.count_nonzero(joining))
             self.entered_owners += self.round_entered
-        self._blocks.refresh(self._block, self.round - self._block.first)
+        if moved:  # the rest of the block's flags and validator figures assumed the old strategies
+            # (entrants' rows were worked out from the start: their strategy was known)
+            self._blocks.refresh(self._block, self.round - self._block.first)
         self._check_honest_level()
 
     def _count_by_strategy(self, owners: np.ndarray) -> np.ndarray:
