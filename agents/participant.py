@@ -31,14 +31,16 @@ class Participant(mesa.Agent):
         liquid tokens. The agent stays, unregistered, so the run can still be inspected."""
         self.model.retire(np.array([self.account]))
 
-    def switch_to(self, cls: type[Participant]) -> Participant:
+    def switch_to(self, cls: type[Participant], *, assigned: bool = False) -> Participant:
         """Play ``cls``'s strategy from the next round on; returns the agent that now holds the row.
 
         Mesa types agents by class, so the identity's agent is replaced by one of the new class
-        (same account and owner); the network's arrays are updated for the row.
+        (same account and owner); the network's arrays are updated for the row unless the caller
+        has done so for many rows at once (``assigned``).
         """
         model, account, owner = self.model, self.account, self.owner
-        model.assign_strategy(np.array([account]), cls)
+        if not assigned:
+            model.assign_strategy(np.array([account]), cls)
         self.remove()
         agent = cls(model, account, owner)
         model.agent_at[account] = agent

@@ -160,6 +160,7 @@ class FLNetwork(mesa.Model):
         self.live_identities = np.where(self.owner_state == IN, self.owner_size, 0)
         """Registered identities of each owner; an owner is out when its count falls to 0."""
         self._count_active_owners()
+        self._switched = False
         self._estimate = np.full(len(self.strategies), np.nan)
         self._decided_at = None  # per-identity cumulative books at the last decision
         self.entered_owners = 0
@@ -167,6 +168,8 @@ class FLNetwork(mesa.Model):
         self.round_entered = 0
         self.round_exited = 0
         self.books = StrategyBooks(self)
+        self._booked_at_decisions: list[StrategyBooks] = []
+        """Other books (a trajectory's) that must be booked before owners switch."""
         self.initial_shares = self.owner_shares()
         self.initial_owner_counts = self.active_owners.copy()
         """Owners playing each strategy at the start (a Sybil owner counts once)."""
@@ -256,6 +259,7 @@ class FLNetwork(mesa.Model):
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
         self.round_entered = self.round_exited = 0
+        self._switched = False
 
         # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
         block = self._block
@@ -321,6 +325,8 @@ class FLNetwork(mesa.Model):
         a = s.adaptation
         if self.adaptive and self.round % a.revision_interval_rounds == 0 and self.round < s.rounds:
             self._decide()
+        if self.round_exited or self.round_entered or self._switched:
+            self._check_honest_level()  # as the round ends: every exit, switch and entry counted
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
 
     def _expose_sybils(self, flagged: np.ndarray, submitting: np.ndarray) -> None:
@@ -411,7 +417,6 @@ class FLNetwork(mesa.Model):
             self.active_owners -= self._count_by_strategy(gone)
             self.exited_owners += len(gone)
             self.round_exited += len(gone)
-            self._check_honest_level()
 
     def admit(self, rows: np.ndarray) -> None:
         """A waiting owner's identities join: they bring stake and buffer in and burn the registration."""
@@ -426,6 +431,7 @@ class FLNetwork(mesa.Model):
         self.active_owners += self._count_by_strategy(np.array([owner]))
         self.join_round[rows] = self.round
         self.charged_rounds[rows] = self.active_rounds[rows]
+        self._consensus_score[rows] = 0.0  # validators start scoring it when it starts submitting
 
     def owner_rows(self, owner: int) -> np.ndarray:
         """The rows of one owner's identities."""
@@ -439,8 +445,12 @@ class FLNetwork(mesa.Model):
         now = self.books.cumulative(self)
         self.books.book(self, now)  # the window so far belongs to the strategies played in it
         self.charge_work()  # at the old rates, before anyone switches
-        window = now if self._decided_at is None else now - self._decided_at
-        self._decided_at = now
+        for books in self._booked_at_decisions:
+            books.book(self, now)
+        operating = now.copy()
+        operating[0] += self.ledger.burned_by * self.scenario.token.price_fiat  # the registration is sunk
+        window = operating if self._decided_at is None else operating - self._decided_at
+        self._decided_at = operating
         with np.errstate(divide="ignore", invalid="ignore"):
             estimate = self._by_strategy(window[0]) / self._by_strategy(window[1])
         self._estimate = np.where(np.isfinite(estimate), estimate, self._estimate)
@@ -489,11 +499,14 @@ class FLNetwork(mesa.Model):
         )
         switched = np.flatnonzero(new != strategy)
         moved = moved or bool(switched.size)
-        for owner in switched.tolist():
-            cls = self.strategy_class[self.strategies[new[owner]]]
-            for row in self.owner_rows(owner).tolist():
-                self.agent_at[row].switch_to(cls)
+        for index in np.unique(new[switched]).tolist():
+            cls = self.strategy_class[self.strategies[index]]
+            rows = np.concatenate([self.owner_rows(o) for o in switched[new[switched] == index].tolist()])
+            self.assign_strategy(rows, cls)  # the arrays once per strategy; then the Mesa agents
+            for row in rows.tolist():
+                self.agent_at[row].switch_to(cls, assigned=True)
         self._count_active_owners()
+        self._switched = bool(switched.size)
 
         waiting = self.owner_state == WAITING
         if waiting.any():
@@ -506,7 +519,6 @@ class FLNetwork(mesa.Model):
         if moved:  # the rest of the block's flags and validator figures assumed the old strategies
             # (entrants' rows were worked out from the start: their strategy was known)
             self._blocks.refresh(self._block, self.round - self._block.first)
-        self._check_honest_level()
 
     def _count_by_strategy(self, owners: np.ndarray) -> np.ndarray:
         """How many of ``owners`` play each strategy."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.books import identity_profit_fiat
+from model.books import StrategyBooks, identity_profit_fiat
 from model.kpis import TRAINER_DEVIATIONS, VALIDATOR_DEVIATIONS, by_strategy
 
 
@@ -34,6 +34,10 @@ class RoundRecorder:
         if per_strategy:
             n_strategies = len(net.strategies)
             self.pi = np.zeros((rounds, n_strategies))
+            # Books of its own, booked every round (and at each decision, before owners switch):
+            # the run's books are booked at decisions only, so its KPIs never depend on this.
+            self._books = StrategyBooks(net)
+            net._booked_at_decisions.append(self._books)
             self._running = np.zeros(n_strategies)
             self.stocks = np.zeros((rounds, len(self.STOCKS)))
             self.stake_share = np.zeros((rounds, n_strategies))
@@ -79,7 +83,7 @@ class RoundRecorder:
         strategies the same figure is the change of each strategy's running profit over the capital
         committed this round — a few reductions instead of a booking."""
         if net.adaptive:
-            profit, capital = net.books.take_report(net)[:, :2].T
+            profit, capital = self._books.take_report(net)[:, :2].T
         else:
             running = by_strategy(net, identity_profit_fiat(net))
             profit, self._running = running - self._running, running

@@ -419,7 +419,8 @@ def test_owners_below_the_outside_option_leave_and_nobody_else_does(baseline):
             continue
         decisions += 1
         net.charge_work()
-        profit = np.bincount(net.owner, weights=identity_profit_fiat(net), minlength=n_owners)
+        operating = operating_profit_fiat(net)  # decisions leave the sunk registration out
+        profit = np.bincount(net.owner, weights=operating, minlength=n_owners)
         capital = np.bincount(net.owner, weights=net.capital_fiat * committed_rounds(net), minlength=n_owners)
         with np.errstate(divide="ignore", invalid="ignore"):  # returned capital: no return, NaN
             window_return = (profit - last_profit) / (capital - last_capital)
@@ -460,11 +461,16 @@ def test_a_leavers_liquid_tokens_return_at_once_and_its_stake_after_the_unbondin
     np.testing.assert_allclose(ledger.account_errors(), 0.0, atol=1e-6)
 
 
+def operating_profit_fiat(net: FLNetwork) -> np.ndarray:
+    """Each identity's profit without its registration: what owners decide on (the registration is sunk)."""
+    return identity_profit_fiat(net) + net.ledger.burned_by * net.scenario.token.price_fiat
+
+
 def strategy_window_returns(net: FLNetwork, since: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per strategy: profit over capital-rounds booked since ``since`` (per identity: profit,
     capital-rounds), and the per-identity figures now."""
     net.charge_work()
-    now = np.stack([identity_profit_fiat(net), net.capital_fiat * committed_rounds(net)])
+    now = np.stack([operating_profit_fiat(net), net.capital_fiat * committed_rounds(net)])
     change = now - since
     n = len(net.strategies)
     profit = np.bincount(net.strategy_index, weights=change[0], minlength=n)
@@ -607,3 +613,84 @@ def test_a_share_exactly_at_the_level_has_reached_it(baseline):
     kpis = run_scenario(s, 1).kpis
     assert kpis["honest_trainer_share_initial"] == 0.7
     assert kpis["rounds_to_honest_share_level"] == 0.0
+
+
+def test_decisions_leave_the_sunk_registration_out(baseline):
+    # A costly registration makes every owner's first window a loss; owners that earn going forward
+    # must not leave for it (honest work pays here: a profit-threshold exit keeps them).
+    s = with_overrides(
+        baseline,
+        {
+            "rounds": 40,
+            "staking.registration_cost_tokens": 50.0,
+            "adaptation.exit_rule": "profit_threshold",
+        },
+    )
+    net = FLNetwork(s, 1)
+    net.run()
+    assert run_kpis(net)["pi_honest"] > 0  # even with the registration counted over the run
+    honest_left = (net.owner_state == OUT) & (net.strategy_index[net.owner_first] == HONEST)
+    assert not honest_left.any()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # fixed strategies: cheaters run out of stake and leave during rounds
+        {
+            "adaptation.revision": "logit",
+            "adaptation.exit_rule": "profit_threshold",
+            "adaptation.entry_candidates": 20,
+        },
+        {
+            "adaptation.revision": "imitation",
+            "adaptation.revision_interval_rounds": 1,
+            "adaptation.entry_candidates": 10,
+        },
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_level_is_reached_after_the_first_round_that_ends_at_it(baseline, overrides, seed):
+    s = with_overrides(baseline, {"rounds": 80, "adaptation.honest_share_level": 0.87, **overrides})
+    result = run_scenario(s, seed, trajectory=True)
+    t = result.trajectory
+    at_level = t.index[t["share_honest"] >= 0.87]
+    start = result.kpis["honest_trainer_share_initial"] >= 0.87
+    expected = 0.0 if start else (float(at_level[0] + 1) if len(at_level) else math.nan)
+    reached = result.kpis["rounds_to_honest_share_level"]
+    assert reached == expected or (math.isnan(reached) and math.isnan(expected))
+
+
+@pytest.mark.parametrize("revision", ["imitation", "logit"])
+def test_an_adaptive_runs_kpis_do_not_depend_on_keeping_its_trajectory(baseline, revision):
+    s = with_overrides(
+        baseline,
+        {
+            "rounds": 60,
+            "adaptation.revision": revision,
+            "adaptation.exit_rule": "profit_threshold",
+            "adaptation.entry_candidates": 12,
+        },
+    )
+    assert run_scenario(s, 5, trajectory=True).kpis == run_scenario(s, 5).kpis
+
+
+def test_an_entrants_consensus_score_starts_at_zero(baseline):
+    # Validators score every row each round; a candidate waiting outside must not join pre-scored.
+    s = with_overrides(
+        baseline,
+        {
+            "rounds": 30,
+            "rewards.rule": "score_weighted",
+            "adaptation.entry_candidates": 10,
+            "adaptation.entry_rate": 1.0,
+        },
+    )
+    net = FLNetwork(s, 2)
+    joined_scores = []
+    while net.round < s.rounds:
+        waiting = net.join_round == NEVER
+        net.step()
+        joined = waiting & (net.join_round != NEVER)
+        joined_scores += net._consensus_score[joined[: net.n_trainers]].tolist()
+    assert joined_scores and all(score == 0.0 for score in joined_scores)
