@@ -30,9 +30,12 @@ that entered and left.
 A run whose final share is NaN — no trainer owner active at the end, or none at the start — is
 left out of the share's statistics; :func:`missing_shares` counts such runs with the reason.
 
-A sweep is **adaptive** when some run's ``adaptation.revision`` is not ``"none"`` or some run saw
-an owner enter or exit (:func:`is_adaptive`). With fixed strategies and no entry or exit the share
-never changes, and none of this applies.
+A run is **adaptive** when its scenario lets owners decide: ``adaptation.revision`` is not
+``"none"``, ``adaptation.exit_rule`` is not ``"none"`` or ``adaptation.entry_candidates`` > 0
+(:func:`adaptive_per_run`); a sweep is adaptive when some run is. Owners that leave because they ran
+out of stake or were ejected do not make a run adaptive: that happens with fixed strategies too. A
+point none of whose runs is adaptive (e.g. the ``"none"`` level of a swept revision rule) keeps the
+margins' verdict alone: its adaptive verdict is :data:`NOT_ADAPTIVE`.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ from analysis.settings import value_per_run, with_design_column
 from analysis.summary import short
 
 REVISION = "adaptation.revision"
+EXIT_RULE = "adaptation.exit_rule"
+CANDIDATES = "adaptation.entry_candidates"
+#: The adaptive verdict of a point whose runs do not adapt: honesty there is the margins' verdict.
+NOT_ADAPTIVE = dominance.NOT_ADAPTIVE
 LEVEL = "adaptation.honest_share_level"
 #: What the model does when a scenario does not say (the contract's defaults).
 NO_REVISION, DEFAULT_LEVEL = "none", 0.9
@@ -99,6 +106,10 @@ class Adaptation:
     """One row per (design, mix, reason): ok runs without a final share (:func:`missing_shares`)."""
     revisions: list[str]
     """The revision rules the runs used (``none`` included when some runs kept their strategies)."""
+    exit_rules: list[str]
+    """The exit rules some runs used (empty: owners leave only out of stake or by ejection)."""
+    entry: bool
+    """Whether some runs had entry candidates."""
     levels: list[float]
     """The distinct levels the runs name, ascending."""
     rounds: list[int]
@@ -137,14 +148,17 @@ def levels_per_run(results: pd.DataFrame, manifest: dict[str, Any]) -> pd.Series
     return levels
 
 
+def adaptive_per_run(results: pd.DataFrame, manifest: dict[str, Any]) -> pd.Series:
+    """Whether each run's owners could decide: a revision rule, an exit rule or entry candidates."""
+    revises = setting_per_run(results, manifest, REVISION, NO_REVISION).astype(str) != NO_REVISION
+    exits = setting_per_run(results, manifest, EXIT_RULE, "none").astype(str) != "none"
+    enters = pd.to_numeric(setting_per_run(results, manifest, CANDIDATES, 0), errors="coerce").fillna(0) > 0
+    return (revises | exits | enters).astype(bool)
+
+
 def is_adaptive(results: pd.DataFrame, manifest: dict[str, Any]) -> bool:
-    """Whether some run revised strategies (``adaptation.revision`` not ``"none"``) or saw an owner
-    enter or exit (``entered_owners`` / ``exited_owners`` > 0)."""
-    revisions = setting_per_run(results, manifest, REVISION, NO_REVISION).astype(str)
-    if (revisions != NO_REVISION).any():
-        return True
-    ok = results[results["status"] == "ok"] if "status" in results else results
-    return any(bool((pd.to_numeric(ok[c], errors="coerce") > 0).any()) for c in (ENTERED, EXITED) if c in ok)
+    """Whether some run of the sweep lets owners decide (:func:`adaptive_per_run`)."""
+    return bool(len(results)) and bool(adaptive_per_run(results, manifest).any())
 
 
 def _point_keys(results: pd.DataFrame) -> list[str]:
@@ -258,11 +272,12 @@ WORST = (
 )
 
 
-def classify(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+def classify(per_mix: pd.DataFrame, results: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     """One row per (design, point): the adaptive verdict ``adaptive`` over the design's mixes.
 
     ``dominates`` when the network ends honest under every mix (and every mix has runs with a
-    final share), ``fails`` when it falls short under some mix, ``uncertain`` otherwise. Beside it:
+    final share), ``fails`` when it falls short under some mix, ``uncertain`` otherwise;
+    :data:`NOT_ADAPTIVE` at a point none of whose runs adapts. Beside it:
     the worst (smallest) over mixes of each statistic in :data:`WORST`, ``mixes`` (mixes with ok
     runs) and ``mixes_honest`` (mixes under which it ends honest).
     """
@@ -280,6 +295,11 @@ def classify(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
         dominance.UNCERTAIN,
     )
     table = table.reset_index()
+    adapts = results.assign(_adapts=adaptive_per_run(results, manifest)).groupby(keys, dropna=False)[
+        "_adapts"
+    ]
+    adapts = table[keys].merge(adapts.any().rename("_adapts").reset_index(), on=keys, how="left")["_adapts"]
+    table.loc[~adapts.fillna(False).astype(bool).to_numpy(), "adaptive"] = NOT_ADAPTIVE
     return table[[*keys, "adaptive", *WORST, "mixes", "mixes_honest"]]
 
 
@@ -442,15 +462,19 @@ def analyze_adaptation(
     ok = results[results["status"] == "ok"]
     per_mix = point_statistics(results, manifest, confidence)
     revisions = setting_per_run(ok, manifest, REVISION, NO_REVISION).astype(str)
+    exits = setting_per_run(ok, manifest, EXIT_RULE, "none").astype(str)
+    candidates = pd.to_numeric(setting_per_run(ok, manifest, CANDIDATES, 0), errors="coerce").fillna(0)
     rounds = value_per_run(ok, manifest, "rounds").astype(float)
     a = Adaptation(
         per_mix=per_mix,
-        classified=classify(per_mix, results),
+        classified=classify(per_mix, results, manifest),
         basin=basin(per_mix),
         tipping=tipping_points(per_mix, axes),
         timing=timing(per_mix),
         missing=missing_shares(results),
         revisions=sorted(set(revisions)),
+        exit_rules=sorted(set(exits) - {"none"}),
+        entry=bool((candidates > 0).any()),
         levels=sorted({float(v) for v in per_mix["level"].dropna()}),
         rounds=sorted({int(r) for r in rounds.dropna()}),
     )
@@ -524,10 +548,15 @@ def rounds_text(a: Adaptation) -> str:
 def rules_text(a: Adaptation) -> str:
     """How owners adapt, in words."""
     rules = [r for r in a.revisions if r != NO_REVISION]
-    if not rules:
-        return "fixed strategies, but owners enter and leave"
-    text = "strategy revision by " + " and ".join(rules)
-    return text + (", fixed strategies in some runs" if NO_REVISION in a.revisions else "")
+    parts = ["strategy revision by " + " and ".join(rules)] if rules else ["fixed strategies"]
+    if a.exit_rules:
+        parts.append(
+            "exit below the outside option" if a.exit_rules == ["profit_threshold"] else "exit rules"
+        )
+    if a.entry:
+        parts.append("entry of candidates")
+    text = ", ".join(parts)
+    return text + ("; some runs do not adapt" if NO_REVISION in a.revisions and rules else "")
 
 
 def summary_sentences(
@@ -553,7 +582,7 @@ def summary_sentences(
         "one-sided 95 % lower bound) under every mix. The incentives alone favour honesty at "
         f"{incentives[dominance.DOMINATES]} of {len(c)} points; the network ends honest at "
         f"{adaptive[dominance.DOMINATES]}, falls short at {adaptive[dominance.FAILS]} and is uncertain at "
-        f"{adaptive[dominance.UNCERTAIN]}; both hold at {both[dominance.DOMINATES]}."
+        f"{adaptive[dominance.UNCERTAIN]}; both hold at {both[dominance.DOMINATES]}." + static_points_text(c)
     ]
     lines.append(prefix + _basin_sentence(a.basin[a.basin["design"] == design]))
     if x is not None:
@@ -562,6 +591,17 @@ def summary_sentences(
             lines.append(prefix + _tipping_sentence(tipping, short(x), level_text(a), x in integer))
     lines.append(prefix + _timing_sentence(a.per_mix[a.per_mix["design"] == design], level_text(a)))
     return lines
+
+
+def static_points_text(classified: pd.DataFrame) -> str:
+    """`` At n points owners do not adapt: …`` when some points' runs keep fixed strategies."""
+    n = int((classified["adaptive"] == NOT_ADAPTIVE).sum())
+    if not n:
+        return ""
+    return (
+        f" At {n} point{'s' if n != 1 else ''} owners do not adapt (no revision, exit rule or entrants): "
+        "there the incentives' verdict stands alone."
+    )
 
 
 def _basin_sentence(rows: pd.DataFrame) -> str:

@@ -274,6 +274,10 @@ def _worst_over_mixes(per_mix: pd.DataFrame, keys: list[str], name: str) -> pd.D
     return per_mix.loc[~absent, [*keys, *columns]].groupby(keys, sort=True, dropna=False)[columns].min()
 
 
+def _with_adaptive(margins: str, adaptive: str) -> str:
+    return margins if adaptive == NOT_ADAPTIVE else combine(margins, adaptive)
+
+
 def combine(*verdicts: str) -> str:
     """All must dominate to dominate; any failure fails; otherwise uncertain."""
     if FAILS in verdicts:
@@ -283,6 +287,10 @@ def combine(*verdicts: str) -> str:
     return UNCERTAIN
 
 
+#: The adaptive verdict of a point whose runs do not adapt (``analysis.adaptation``): no extra condition.
+NOT_ADAPTIVE = "not adaptive"
+
+
 def with_adaptive_verdict(classified: pd.DataFrame, adaptive: pd.DataFrame) -> pd.DataFrame:
     """``classified`` (from :func:`classify`) for an adaptive sweep, where honesty must also take over.
 
@@ -290,7 +298,8 @@ def with_adaptive_verdict(classified: pd.DataFrame, adaptive: pd.DataFrame) -> p
     share of owners ends at or above the sweep's level under every mix (``analysis.adaptation``).
     The margins' own verdict moves to ``incentives`` (and ``incentives_all`` with validators);
     ``honesty`` and ``honesty_all`` become :func:`combine` of it and ``adaptive`` — dominates only
-    where both dominate. A point without an adaptive verdict is ``uncertain`` there.
+    where both dominate. A point without an adaptive verdict is ``uncertain`` there; at a point
+    whose runs do not adapt (:data:`NOT_ADAPTIVE`) the margins' verdict stands alone.
     """
     keys = [c for c in classified.columns if c == "design" or c in parameter_columns(classified)]
     verdict = classified[keys].merge(adaptive[[*keys, "adaptive"]], on=keys, how="left")["adaptive"]
@@ -298,8 +307,10 @@ def with_adaptive_verdict(classified: pd.DataFrame, adaptive: pd.DataFrame) -> p
     out = classified.copy()
     out["incentives"], out["incentives_all"] = classified["honesty"], classified["honesty_all"]
     out["adaptive"] = verdict
-    out["honesty"] = [combine(m, a) for m, a in zip(classified["honesty"], verdict, strict=True)]
-    out["honesty_all"] = [combine(m, a) for m, a in zip(classified["honesty_all"], verdict, strict=True)]
+    out["honesty"] = [_with_adaptive(m, a) for m, a in zip(classified["honesty"], verdict, strict=True)]
+    out["honesty_all"] = [
+        _with_adaptive(m, a) for m, a in zip(classified["honesty_all"], verdict, strict=True)
+    ]
     after = list(out.columns).index("honesty_all") + 1
     order = [*list(out.columns)[:after], "incentives", "incentives_all", "adaptive"]
     return out[order + [c for c in out.columns if c not in order]]

@@ -366,13 +366,41 @@ def test_a_sweep_with_fixed_strategies_keeps_todays_verdicts_and_report(tmp_path
     assert html.count("<section") == build_report(before).count("<section")
 
 
-def test_owners_leaving_make_a_sweep_adaptive_even_without_revision(tmp_path):
+def test_owners_forced_out_do_not_make_a_sweep_adaptive(tmp_path):
+    # Cheaters that run out of stake leave with fixed strategies too: the verdicts stay the margins'.
+    runs = fixed_strategy_runs()
+    plain = analyze(write_results(tmp_path / "plain", runs, base_scenario=base_scenario("none")))
+    forced = runs.assign(exited_owners=3.0, honest_trainer_share_final=0.75)
+    f = analyze(write_results(tmp_path / "forced", forced, base_scenario=base_scenario("none")))
+    assert f.adaptation is None
+    assert f.classified["honesty"].tolist() == plain.classified["honesty"].tolist()
+
+
+def test_an_exit_rule_alone_makes_a_sweep_adaptive(tmp_path):
     runs = fixed_strategy_runs().assign(exited_owners=1.0, honest_trainer_share_final=0.75)
-    f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario("none")))
+    base = base_scenario("none")
+    base["adaptation"] |= {"exit_rule": "profit_threshold"}
+    f = analyze(write_results(tmp_path, runs, base_scenario=base))
     assert f.adaptation is not None
-    assert "fixed strategies, but owners enter and leave" in " ".join(f.summary)
+    assert "fixed strategies, exit below the outside option" in " ".join(f.summary)
     assert set(f.classified["adaptive"]) == {dominance.FAILS}  # 75 % < 90 % everywhere
     assert set(f.classified["honesty"]) == {dominance.FAILS}
+
+
+def test_points_whose_runs_do_not_adapt_keep_the_margins_verdict(tmp_path):
+    # The revision rule swept as a category: at "none" nothing adapts, so "ends honest" is not asked.
+    runs = synthetic_runs(
+        grid_points({"adaptation.revision": ["none", "imitation"]}), lambda p, d, m: 1.0, reps=4, mixes=("a",)
+    )
+    runs = with_shares(runs, {"a": lambda r: 0.6}, initial={"a": 0.6})
+    f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario("none")))
+    c = f.classified.set_index("adaptation.revision")
+    assert c.loc["none", "adaptive"] == dominance.NOT_ADAPTIVE
+    assert c.loc["none", "honesty"] == c.loc["none", "incentives"] == dominance.DOMINATES
+    assert (
+        c.loc["imitation", "adaptive"] == dominance.FAILS and c.loc["imitation", "honesty"] == dominance.FAILS
+    )
+    assert "At 1 point owners do not adapt" in " ".join(f.summary)
 
 
 # -- NaN shares: no trainer owner left --------------------------------------------------------------------

@@ -416,6 +416,7 @@ def _adaptive_verdicts(f: Findings) -> list[str]:
             f"{adaptation.rounds_text(a)} reaches {adaptation.level_text(a)} (its one-sided 95 % lower "
             f"bound) under every mix ({adaptation.rules_text(a)}). The incentives alone favour honesty at "
             f"{count['incentives']}; honesty dominates, both holding, at {count['honesty']}."
+            + adaptation.static_points_text(c)
         )
     return out
 
