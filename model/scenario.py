@@ -27,7 +27,7 @@ from model.limits import (
     MIN_TOKENS,
     read_toml_file,
 )
-from model.params import ScenarioError, _field_kind, build, field_docs, param, to_dict
+from model.params import RETIRED_KEYS, ScenarioError, _field_kind, build, field_docs, param, to_dict
 
 SHARE_TOLERANCE = 1e-9
 #: Most participants of one strategy (a run holds at most MAX_IDENTITIES identities in all).
@@ -545,6 +545,8 @@ def key_type(dotted: str) -> type:
     naming the closest key.
     """
     types = _key_types()
+    if dotted in RETIRED_KEYS:
+        raise ScenarioError([f"{dotted!r} was retired: {RETIRED_KEYS[dotted]}"])
     if dotted not in types:
         raise ScenarioError([f"{dotted!r} is not a scenario key{did_you_mean(dotted, types)}"])
     return types[dotted]

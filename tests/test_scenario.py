@@ -122,3 +122,11 @@ def test_scenario_keys_are_dotted_leaves():
     keys = scenario_keys()
     assert "slashing.slash_fraction" in keys
     assert "population" not in keys
+
+
+def test_a_retired_key_is_refused_naming_what_replaced_it():
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({"costs": {"capital_cost_rate_per_round": 0.001}})
+    (problem,) = caught.value.problems
+    assert "'costs.capital_cost_rate_per_round' was retired" in problem
+    assert "costs.outside_option_return_per_round" in problem

@@ -387,3 +387,15 @@ def test_an_int_grid_with_one_step_per_whole_number_is_accepted():
     data["parameters"].append({"path": "slashing.ejection_strikes", "low": 0, "high": 4, "steps": 5})
     sweep = sweep_from_dict(data, Path("."))
     assert sweep.parameters[-1].grid_values() == [0, 1, 2, 3, 4]
+
+
+def test_a_retired_key_is_named_as_retired_with_what_replaced_it_wherever_it_stands(tmp_path):
+    body = (
+        '\n[[parameters]]\npath = "costs.capital_cost_rate_per_round"\nvalues = [0.0, 0.1]\n'
+        '\n[mixes.m]\n"costs.capital_cost_rate_per_round" = 0.001\n'
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(write_sweep(tmp_path, body))
+    retired = [p for p in caught.value.problems if "costs.capital_cost_rate_per_round" in p]
+    assert len(retired) == 2
+    assert all("was retired" in p and "costs.outside_option_return_per_round" in p for p in retired)

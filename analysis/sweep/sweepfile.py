@@ -64,7 +64,7 @@ from typing import Any
 
 from model import Scenario, ScenarioError, load_scenario, scenario_from_dict, with_overrides
 from model.limits import MAX_SEED, read_toml_file
-from model.params import to_dict
+from model.params import RETIRED_KEYS, to_dict
 from model.scenario import did_you_mean, key_type, scenario_keys
 
 DESIGNS = ("grid", "lhs", "sobol", "montecarlo", "saltelli", "morris")
@@ -324,8 +324,7 @@ def _parameter(i: int, raw: Any, keys: list[str], problems: list[str]) -> Parame
             )
     path = raw.get("path")
     if not isinstance(path, str) or path not in keys:
-        hint = did_you_mean(path, keys) or " (see the README's scenario reference)"
-        problems.append(f"{where}.path = {path!r} is not a scenario key{hint}")
+        problems.append(f"{where}.path = {path!r} {_not_a_key(path, keys)}")
         return None
     where = f"{where} ({path})"
     if "values" in raw:
@@ -559,9 +558,15 @@ def _overrides(where: str, raw: Any, problems: list[str]) -> dict[str, Any]:
         if key in keys:
             out[key] = value
         else:
-            hint = did_you_mean(key, keys) or " (see the README's scenario reference)"
-            problems.append(f"{where}: {key!r} is not a scenario key{hint}")
+            problems.append(f"{where}: {key!r} {_not_a_key(key, keys)}")
     return out
+
+
+def _not_a_key(key: object, keys: list[str]) -> str:
+    """Why ``key`` is refused: retired (and what replaced it), or unknown (and the closest key)."""
+    if isinstance(key, str) and key in RETIRED_KEYS:
+        return f"was retired: {RETIRED_KEYS[key]}"
+    return "is not a scenario key" + (did_you_mean(key, keys) or " (see the README's scenario reference)")
 
 
 def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
