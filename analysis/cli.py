@@ -55,7 +55,7 @@ def _positive_int(text: str) -> int:
 
 
 NO_CAPITAL_NOTE = (
-    "n/a*: no capital committed (zero stake, zero registration): profit per unit of capital undefined"
+    "n/a*: no capital committed (zero stake, zero liquid buffer): profit per unit of capital undefined"
 )
 
 

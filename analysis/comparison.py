@@ -248,6 +248,6 @@ def _reasons(kpi: str, ok: pd.DataFrame, count: dict[str, pd.Series], no_capital
         reason[cheaters == 0] = "no cheating strategy present in mix {mix}"
     reason[count["honest_trainers"] == 0] = "no honest trainers in mix {mix}"
     reason[no_capital] = (
-        "no capital committed (zero stake and zero registration): profit per unit of capital is undefined"
+        "no capital committed (zero stake and zero liquid buffer): profit per unit of capital is undefined"
     )
     return reason

@@ -101,17 +101,20 @@ class Staking:
     """Stake, registration and unbonding rules for every identity."""
 
     min_trainer_stake_tokens: float = tokens(
-        100.0, "Stake a trainer identity must hold to submit; slashed stake is restored from liquid."
+        100.0, "Stake a trainer identity must hold to submit; after a slash it tops up from liquid or leaves."
     )
     validator_stake_tokens: float = tokens(1_000.0, "Stake each validator bonds.", zero_ok=False)
     initial_liquid_tokens: float = tokens(
         100.0, "Liquid tokens each identity holds at genesis (its buffer for top-ups)."
     )
     registration_cost_tokens: float = tokens(
-        1.0, "Tokens burned to register one identity (paid once, at genesis)."
+        1.0, "Tokens burned to register one identity (once, when it joins: a sunk cost, not capital)."
     )
     unbonding_period_rounds: int = param(
-        7, "Full rounds a leaving identity's stake stays locked before it turns liquid.", ge=0, le=MAX_ROUNDS
+        7,
+        "Full rounds a leaving identity's stake stays locked before it is returned to its owner.",
+        ge=0,
+        le=MAX_ROUNDS,
     )
     trainer_stake_tokens: float = tokens(
         0.0,
@@ -251,7 +254,7 @@ class Costs:
     train_cost_fiat_per_round: float = fiat_per_round(5.0, "Cost of training one real update.")
     validate_cost_fiat_per_round: float = fiat_per_round(20.0, "Cost of evaluating one round's submissions.")
     poison_gain_fiat_per_round: float = fiat_per_round(
-        0.0, "Outside gain g a poisoner collects in each round an undetected poison enters the model."
+        0.0, "Outside gain g a poisoner collects in each round its own poison enters the model undetected."
     )
     outside_option_return_per_round: float = param(
         0.0,
@@ -311,12 +314,17 @@ class Adaptation:
     entry_rate: float = param(
         0.1, "Chance each waiting candidate considers joining at a decision round.", ge=0, le=1
     )
-    entry_honest_share: float = param(0.7, "Share of candidates that would play honest.", ge=0, le=1)
-    entry_lazy_share: float = param(0.1, "Share of candidates that would free-ride.", ge=0, le=1)
-    entry_sybil_share: float = param(
-        0.1, "Share of candidates that would run k Sybil identities.", ge=0, le=1
+    entry_honest_share: float = param(
+        0.7,
+        "Weight of honest owners among the candidates (the four entry weights are normalised).",
+        ge=0,
+        le=1,
     )
-    entry_poisoning_share: float = param(0.1, "Share of candidates that would poison.", ge=0, le=1)
+    entry_lazy_share: float = param(0.1, "Weight of free-riders among the candidates.", ge=0, le=1)
+    entry_sybil_share: float = param(
+        0.1, "Weight of Sybil owners (k identities each) among the candidates.", ge=0, le=1
+    )
+    entry_poisoning_share: float = param(0.1, "Weight of poisoners among the candidates.", ge=0, le=1)
     honest_share_level: float = param(
         0.9,
         "The honest share of active trainer owners that counts as 'the network became honest'.",
@@ -326,7 +334,10 @@ class Adaptation:
 
     def problems(self, path: str) -> list[str]:
         names = ("entry_honest_share", "entry_lazy_share", "entry_sybil_share", "entry_poisoning_share")
-        return _shares_problem(path, names, tuple(getattr(self, n) for n in names))
+        if self.entry_candidates and not sum(getattr(self, n) for n in names):
+            keys = " + ".join(f"{path}.{n}" if path else n for n in names)
+            return [f"{keys} = 0 is not allowed with entry candidates: give some strategy a weight > 0"]
+        return []
 
     @property
     def adaptive(self) -> bool:

@@ -130,3 +130,32 @@ def test_a_retired_key_is_refused_naming_what_replaced_it():
     (problem,) = caught.value.problems
     assert "'costs.capital_cost_rate_per_round' was retired" in problem
     assert "costs.outside_option_return_per_round" in problem
+
+
+def test_entry_weights_are_normalised_so_one_can_be_swept_alone():
+    from model.scenario import candidate_owners
+
+    s = scenario_from_dict(
+        {
+            "adaptation": {
+                "entry_candidates": 10,
+                "entry_honest_share": 0.3,
+                "entry_lazy_share": 0.1,
+                "entry_sybil_share": 0.0,
+                "entry_poisoning_share": 0.1,
+            }
+        }
+    )
+    assert candidate_owners(s) == {"honest": 6, "lazy": 2, "sybil": 0, "poisoning": 2}
+    with pytest.raises(ScenarioError, match="give some strategy a weight > 0"):
+        scenario_from_dict(
+            {
+                "adaptation": {
+                    "entry_candidates": 5,
+                    "entry_honest_share": 0,
+                    "entry_lazy_share": 0,
+                    "entry_sybil_share": 0,
+                    "entry_poisoning_share": 0,
+                }
+            }
+        )
