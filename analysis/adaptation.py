@@ -588,7 +588,8 @@ def summary_sentences(
     if x is not None:
         tipping = a.tipping[(a.tipping["design"] == design) & (a.tipping["axis"] == x)]
         if len(tipping):
-            lines.append(prefix + _tipping_sentence(tipping, short(x), level_text(a), x in integer))
+            levels = mix_level_texts(a.per_mix[a.per_mix["design"] == design])
+            lines.append(prefix + _tipping_sentence(tipping, short(x), level_text(a), x in integer, levels))
     lines.append(prefix + _timing_sentence(a.per_mix[a.per_mix["design"] == design], level_text(a)))
     return lines
 
@@ -628,19 +629,32 @@ SERIES_WORDS = {
 }
 
 
-def _tipping_sentence(rows: pd.DataFrame, x_name: str, level: str, whole: bool) -> str:
+def mix_level_texts(per_mix: pd.DataFrame) -> dict[str, str]:
+    """Each mix's level in words, when the mix names one level (a mix may set its own)."""
+    out = {}
+    for mix, levels in per_mix.groupby("mix", sort=True)["level"]:
+        distinct = sorted(set(levels.dropna()))
+        if len(distinct) == 1:
+            out[str(mix)] = percent(distinct[0])
+    return out
+
+
+def _tipping_sentence(
+    rows: pd.DataFrame, x_name: str, level: str, whole: bool, mix_levels: dict[str, str] | None = None
+) -> str:
     others = [c for c in rows.columns if c not in ("axis", "design", "mix", *TIPPING_COLUMNS)]
     others = [c for c in others if rows[c].notna().any()]
     parts = []
     for mix, group in rows.groupby("mix", sort=True):
+        own = (mix_levels or {}).get(str(mix), level)
         inside = group[group["where"] == boundaries.INSIDE]
         if not others:  # one series: name each crossing
             if len(inside):
                 crossings = [_crossing_text(r, x_name, whole) for r in inside.itertuples()]
-                parts.append(f"under mix {mix} it crosses {level} " + " and ".join(crossings))
+                parts.append(f"under mix {mix} it crosses {own} " + " and ".join(crossings))
             else:
                 stays = "stays at or above" if (group["where"] == ABOVE_LEVEL).any() else "stays below"
-                parts.append(f"under mix {mix} it {stays} {level} over the whole range")
+                parts.append(f"under mix {mix} it {stays} {own} over the whole range")
             continue
         series = group.groupby(others, sort=True, dropna=False)["where"]
         count = {w: int(series.apply(lambda s, w=w: (s == w).any()).sum()) for w in SERIES_WORDS}

@@ -386,8 +386,8 @@ def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
             "cost is needed."
         )
     return (
-        f"{prefix}Validators: honest evaluation dominates copying at {v['dominates']} of {len(c)} points and "
-        f"fails at {v['fails']} ({margin})."
+        f"{prefix}Validators: honest evaluation dominates copying at {v['dominates']} of {len(c)} points, "
+        f"fails at {v['fails']} and is uncertain at {v['uncertain']} ({margin})."
     )
 
 

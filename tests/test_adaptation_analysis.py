@@ -530,3 +530,23 @@ def test_adaptive_report_renders_in_a_real_browser(two_d_report):
     rendered = render(path, ARTIFACTS / "adaptive-report-screenshot.png")
     assert rendered.console_errors == []
     assert SECTION in rendered.text and "Basin of honesty" in rendered.text
+
+
+def test_a_mix_with_its_own_level_is_named_with_that_level():
+    per_mix = pd.DataFrame({"mix": ["a", "a", "b", "b"], "level": [0.7, 0.7, 0.95, 0.9]})
+    assert adaptation.mix_level_texts(per_mix) == {"a": "70 %"}
+    rows = pd.DataFrame(
+        {
+            "axis": X,
+            "design": "base",
+            "mix": ["a", "b"],
+            "where": [boundaries.INSIDE, adaptation.ABOVE_LEVEL],
+            "direction": boundaries.RISING,
+            "estimate": [0.4, np.nan],
+            "band_low": [0.35, np.nan],
+            "band_high": [0.45, np.nan],
+        }
+    )
+    text = adaptation._tipping_sentence(rows, "x", "the level each run names (70–95 %)", False, {"a": "70 %"})
+    assert "under mix a it crosses 70 % at x 0.4" in text
+    assert "under mix b it stays at or above the level each run names (70–95 %)" in text

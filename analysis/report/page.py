@@ -432,12 +432,21 @@ def _share_figure(f: Findings) -> str:
     if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
         png = figures.share_maps(panels, f.x, f.y, title, **_continuous(f))
         alt = f"final honest share over {short(f.x)} and {short(f.y)}"
-        caption = (
-            "Colour and number: the mean final honest share of active trainer owners (a Sybil owner counted "
-            "once) over the replications, in %; blue at or above the level, red below. One panel per mix "
-            f"(starting population). Dots with bars: where the share crosses the level along {short(f.x)}, "
-            "with the 95 % band."
+        share = (
+            "the mean final honest share of active trainer owners (a Sybil owner counted once) over the "
+            "replications"
         )
+        if f.shape == "sampled":  # points drawn, not a grid: no cells to number, no neighbours to cross
+            caption = (
+                f"Colour: {share} at each sampled point, in %; blue at or above the level, red below. One "
+                "panel per mix (starting population)."
+            )
+        else:
+            caption = (
+                f"Colour and number: {share}, in %; blue at or above the level, red below. One panel per "
+                "mix (starting population). Dots with bars: where the share crosses the level along "
+                f"{short(f.x)}, with the 95 % band."
+            )
     elif f.x is not None:
         png = figures.share_lines(panels, f.x, title)
         alt = f"final honest share along {short(f.x)}"
