@@ -30,6 +30,7 @@ SHAPE_HEADINGS = {
     "zero-min-stake": "Phase diagram",
     "outside-option-per-mix": "Phase diagram",
     "adaptation-imitation": "Does the network become honest?",
+    "adaptation-verifiers-dilemma": "Does the network become honest?",
 }
 UNDEFINED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 
