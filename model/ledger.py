@@ -7,9 +7,12 @@ or minting and leave only by burning, so at every moment
 
     liquid + staked + unbonding + outside + insurance + treasury = genesis + minted − burned,
 
-and for every account
+and, in audit mode (``audit=True``: the tests run with it), for every account
 
     liquid + staked + unbonding + outside + burned by it = endowed + received − slashed.
+
+Audit mode tracks what each account received and lost in two more arrays, a cost of a few array
+operations a round that runs outside the tests need not pay: the totals are checked either way.
 
 Accounts are array indices (trainer identities first, then validators); every operation works on
 whole arrays so a round costs a handful of numpy calls, not one call per account.
@@ -34,7 +37,14 @@ class TokenLedger:
     stays locked before it is returned to its owner (outside the network).
     """
 
-    def __init__(self, n_accounts: int, genesis_supply_tokens: float, unbonding_period_rounds: int):
+    def __init__(
+        self,
+        n_accounts: int,
+        genesis_supply_tokens: float,
+        unbonding_period_rounds: int,
+        *,
+        audit: bool = False,
+    ):
         self.liquid = np.zeros(n_accounts)
         self.stake = np.zeros(n_accounts)
         self.unbonding = np.zeros(n_accounts)
@@ -43,10 +53,12 @@ class TokenLedger:
         """Tokens the account's owner holds outside the network (before joining, after leaving)."""
         self.endowed = np.zeros(n_accounts)
         """Tokens each account was given at genesis (its owner's capital and registration)."""
-        self.received = np.zeros(n_accounts)
-        """Tokens each account has been paid (rewards and bounties)."""
-        self.slashed = np.zeros(n_accounts)
-        """Tokens slashed from each account."""
+        self.audit = audit
+        """Whether ``received`` and ``slashed`` are kept, so that each account's books can be checked."""
+        self.received = np.zeros(n_accounts) if audit else None
+        """Tokens each account has been paid (rewards and bounties); audit mode only."""
+        self.slashed = np.zeros(n_accounts) if audit else None
+        """Tokens slashed from each account; audit mode only."""
         self.burned_by = np.zeros(n_accounts)
         """Tokens each account burned to register."""
         self.round = 0
@@ -54,6 +66,8 @@ class TokenLedger:
         self.release_round = np.full(n_accounts, np.iinfo(np.int64).max)
         """Round at whose start an account's unbonding stake is returned (int64 max: never unbonded)."""
         self._next_release: int | None = None  # earliest pending release, to skip idle rounds
+        self.leaves = 0
+        """How many times accounts have left (a counter that tells a cache its release rounds moved)."""
         self.unbonding_period_rounds = unbonding_period_rounds
         self.insurance_tokens = 0.0
         self.treasury_tokens = float(genesis_supply_tokens)
@@ -104,7 +118,8 @@ class TokenLedger:
     def mint_to_accounts(self, accounts: slice, amounts: np.ndarray, total: float) -> None:
         """Mint ``amounts`` (one per account in the slice, adding up to ``total``) into liquid."""
         self.liquid[accounts] += amounts
-        self.received[accounts] += amounts
+        if self.audit:
+            self.received[accounts] += amounts
         self.minted_tokens += total
 
     def mint_to_treasury(self, amount: float) -> None:
@@ -127,7 +142,8 @@ class TokenLedger:
         cut = stake * fraction
         total = float(np.add.reduce(cut))  # cheaper than cut.sum() on small arrays
         self.slashed_tokens += total
-        self.slashed[accounts] += cut
+        if self.audit:
+            self.slashed[accounts] += cut
         top_up = cut if required is None else np.maximum(required - (stake - cut), 0.0)
         # np.count_nonzero is several times cheaper than .any() on the small arrays seen here.
         if not np.count_nonzero(liquid < top_up):  # common case: every stake is restored in full
@@ -147,7 +163,8 @@ class TokenLedger:
         self.burned_tokens += burn
         self.insurance_tokens += insurance
         self.liquid[accounts] += validator_amounts
-        self.received[accounts] += validator_amounts
+        if self.audit:
+            self.received[accounts] += validator_amounts
 
     def leave(self, accounts: np.ndarray) -> None:
         """Accounts leave: liquid tokens go back to the owner now, the stake starts unbonding.
@@ -157,6 +174,7 @@ class TokenLedger:
         """
         if np.count_nonzero(self.unbonding[accounts]):
             raise LedgerError("an account may have only one pending unbond")
+        self.leaves += 1
         self.outside[accounts] += self.liquid[accounts]
         self.liquid[accounts] = 0.0
         release = self.round + self.unbonding_period_rounds + 1
@@ -191,17 +209,23 @@ class TokenLedger:
         return self.genesis_supply_tokens + self.minted_tokens - self.burned_tokens
 
     def account_errors(self) -> np.ndarray:
-        """Per account: holdings + burned by it − (endowed + received − slashed); all ≈ 0."""
+        """Per account: holdings + burned by it − (endowed + received − slashed); all ≈ 0.
+
+        Audit mode only (LedgerError otherwise)."""
+        if not self.audit:
+            raise LedgerError(
+                "each account's books are kept in audit mode only: TokenLedger(..., audit=True)"
+            )
         return self.holdings() + self.burned_by - (self.endowed + self.received - self.slashed)
 
     def check(self) -> None:
-        """Raise LedgerError if tokens were created or lost, an account's books do not balance, or
-        any balance is negative."""
+        """Raise LedgerError if tokens were created or lost, an account's books do not balance (audit
+        mode), or any balance is negative."""
         held, expected = self.held_tokens(), self.expected_supply_tokens()
         if abs(held - expected) > CONSERVATION_RTOL * max(1.0, expected):
             raise LedgerError(f"token conservation broken: held {held!r}, expected {expected!r}")
         tol = -CONSERVATION_RTOL * max(1.0, expected)
-        errors = self.account_errors()
+        errors = self.account_errors() if self.audit else np.zeros(0)
         if errors.size and np.abs(errors).max() > CONSERVATION_RTOL * max(1.0, expected):
             i = int(np.abs(errors).argmax())
             raise LedgerError(f"account {i}'s books do not balance: off by {errors[i]!r} tokens")

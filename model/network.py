@@ -65,6 +65,7 @@ class FLNetwork(mesa.Model):
         seed: an integer or a ``SeedSequence``; defaults to ``scenario.seed``. All randomness of
             the run, Mesa's included, is drawn from it.
         record_trajectory: also record per-strategy figures each round (slower).
+        audit: keep every account's books (``model.ledger``'s audit mode; the tests run with it).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class FLNetwork(mesa.Model):
         seed: int | np.random.SeedSequence | None = None,
         *,
         record_trajectory: bool = False,
+        audit: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
         trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq = root.spawn(6)
@@ -85,7 +87,9 @@ class FLNetwork(mesa.Model):
         """The Mesa agent of each row (None for an entrant that has not joined)."""
         self._lay_out_population()
         nt, n = self.n_trainers, len(self.strategy_index)
-        self.ledger = TokenLedger(n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds)
+        self.ledger = TokenLedger(
+            n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds, audit=audit
+        )
 
         # Per-identity state that changes every round (agents read through to these).
         self.registered = self.join_round == 0
@@ -232,9 +236,12 @@ class FLNetwork(mesa.Model):
         self.capital_fiat = (self.stake_required + s.staking.initial_liquid_tokens) * s.token.price_fiat
         """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat."""
         self.agent_at = [None] * n
-        for row in np.flatnonzero(self.join_round == 0).tolist():
-            cls = self.strategy_class[self.strategies[self.strategy_index[row]]]
-            self.agent_at[row] = cls(self, row, int(self.owner[row]))
+        for cls, rows in self.type_rows.items():  # the starting population: the first rows of each
+            starting = rows.start + int(np.count_nonzero(self.join_round[rows] == 0))
+            for row, owner in zip(
+                range(rows.start, starting), self.owner[rows.start : starting].tolist(), strict=True
+            ):
+                self.agent_at[row] = cls(self, row, owner)
 
     def assign_strategy(self, rows: np.ndarray, cls: type) -> None:
         """Make ``rows`` play ``cls``'s strategy: the per-identity arrays the round runs over."""
@@ -415,6 +422,7 @@ class FLNetwork(mesa.Model):
         if gone.size:  # their last identity left: the owners are out
             self.owner_state[gone] = OUT
             self.active_owners -= self._count_by_strategy(gone)
+            self._shares = None
             self.exited_owners += len(gone)
             self.round_exited += len(gone)
 
@@ -429,6 +437,7 @@ class FLNetwork(mesa.Model):
         self.owner_state[owner] = IN
         self.live_identities[owner] = len(rows)
         self.active_owners += self._count_by_strategy(np.array([owner]))
+        self._shares = None
         self.join_round[rows] = self.round
         self.charged_rounds[rows] = self.active_rounds[rows]
         self._consensus_score[rows] = 0.0  # validators start scoring it when it starts submitting
@@ -527,6 +536,7 @@ class FLNetwork(mesa.Model):
     def _count_active_owners(self) -> None:
         self.active_owners = self._count_by_strategy(np.flatnonzero(self.owner_state == IN))
         """Owners in the network playing each strategy (kept up to date as owners leave, join, switch)."""
+        self._shares = None
 
     def _check_honest_level(self) -> None:
         """Record the round the honest trainer share first reached the level."""
@@ -538,6 +548,11 @@ class FLNetwork(mesa.Model):
 
     def owner_shares(self) -> np.ndarray:
         """Each strategy's share of the active owners of its role (trainers; validators), NaN if none."""
+        if self._shares is None:
+            self._shares = self._count_shares()
+        return self._shares
+
+    def _count_shares(self) -> np.ndarray:
         counts = self.active_owners.astype(float)
         out = np.full(len(self.strategies), np.nan)
         for role in (slice(0, 4), slice(4, None)):

@@ -39,6 +39,7 @@ class RoundRecorder:
             self._books = StrategyBooks(net)
             net._booked_at_decisions.append(self._books)
             self._running = np.zeros(n_strategies)
+            self._capital_until, self._leaves_seen = -1, -1  # see _committed_capital
             self.stocks = np.zeros((rounds, len(self.STOCKS)))
             self.stake_share = np.zeros((rounds, n_strategies))
             self.registered = np.zeros((rounds, n_strategies))
@@ -87,10 +88,23 @@ class RoundRecorder:
         else:
             running = by_strategy(net, identity_profit_fiat(net))
             profit, self._running = running - self._running, running
-            committed = (net.join_round < net.round) & (net.ledger.release_round >= net.round)
-            capital = by_strategy(net, net.capital_fiat * committed)
+            capital = self._committed_capital(net)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(capital > 0, profit / capital, np.nan)
+
+    def _committed_capital(self, net) -> np.ndarray:
+        """Capital committed in the round just run, per strategy (fixed strategies, no entrants).
+
+        It changes only when an identity leaves (its release round is set) or its stake is returned,
+        so it is worked out again only then."""
+        t = net.round - 1
+        if t >= self._capital_until or net.ledger.leaves != self._leaves_seen:
+            committed = (net.join_round <= t) & (net.ledger.release_round > t)
+            self._capital = by_strategy(net, net.capital_fiat * committed)
+            returns = net.ledger.release_round[committed]  # all later than t
+            self._capital_until = int(returns.min()) if returns.size else np.iinfo(np.int64).max
+            self._leaves_seen = net.ledger.leaves
+        return self._capital
 
     def frame(self) -> pd.DataFrame:
         """The rounds run so far as a DataFrame, one row per round (built in one go: fast)."""

@@ -33,17 +33,20 @@ def run_scenario(
     *,
     rounds: int | None = None,
     trajectory: bool = False,
+    audit: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` with ``seed`` (default: the scenario's) for its rounds (or ``rounds``).
 
-    Raises ``model.kpis.KPIRangeError`` naming any KPI that came out infinite (the schema's bounds
-    are meant to make that impossible) and ``model.ledger.LedgerError`` if tokens were not conserved.
+    ``trajectory`` also returns one row per round; ``audit`` keeps and checks every account's books
+    (``model.ledger``; slower, the same numbers). Raises ``model.kpis.KPIRangeError`` naming any KPI
+    that came out infinite (the schema's bounds are meant to make that impossible) and
+    ``model.ledger.LedgerError`` if tokens were not conserved.
     """
     if rounds is not None:
         scenario = with_overrides(scenario, {"rounds": rounds})  # validated like a file
-    net = FLNetwork(scenario, seed, record_trajectory=trajectory)
+    net = FLNetwork(scenario, seed, record_trajectory=trajectory, audit=audit)
     net.run()
-    net.ledger.check()  # conservation and non-negative balances, once per run (cheap)
+    net.ledger.check()  # conservation and non-negative balances (and, audited, each account's books)
     figures = strategy_figures(net)
     kpis = run_kpis(net, figures)
     check_finite(kpis)

@@ -435,7 +435,7 @@ def test_owners_below_the_outside_option_leave_and_nobody_else_does(baseline):
 
 def test_a_leavers_liquid_tokens_return_at_once_and_its_stake_after_the_unbonding_period(baseline):
     s = exit_scenario(baseline)
-    net = FLNetwork(s, 4)
+    net = FLNetwork(s, 4, audit=True)
     ledger, period = net.ledger, s.staking.unbonding_period_rounds
     at_leave: dict[int, tuple[float, float]] = {}  # identity -> (outside, unbonding) once it left
     outside_total = [ledger.outside.sum()]

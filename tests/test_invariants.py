@@ -105,7 +105,7 @@ def adaptation_overrides(draw, min_stake: float, k: int) -> dict:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_ledger_invariants_hold_every_round(scenario, seed):
-    net = FLNetwork(scenario, seed)
+    net = FLNetwork(scenario, seed, audit=True)
     ledger = net.ledger
     ledger.check()
     for _ in range(scenario.rounds):
@@ -188,7 +188,7 @@ def assert_network_consistent(net: FLNetwork) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(adaptive=True), seed=st.integers(0, 2**32 - 1))
 def test_adaptive_networks_stay_consistent_every_round(scenario, seed):
-    net = FLNetwork(scenario, seed)
+    net = FLNetwork(scenario, seed, audit=True)
     assert_network_consistent(net)
     k = scenario.population.sybil_identities_per_owner
     sybil_rows = net.type_rows[SybilTrainer]

@@ -65,7 +65,7 @@ def test_profit_adds_up_from_tokens_and_costs(baseline):
 
 def test_profit_counts_slashes_and_the_registration_as_a_sunk_cost(baseline):
     s = with_overrides(baseline, {"staking.registration_cost_tokens": 5.0, "token.price_fiat": 1.5})
-    net = FLNetwork(s, 4)
+    net = FLNetwork(s, 4, audit=True)
     net.run()
     net.charge_work()
     ledger, price = net.ledger, 1.5

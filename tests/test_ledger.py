@@ -12,7 +12,7 @@ from model.ledger import LedgerError, TokenLedger
 
 
 def funded(n=4, stake=100.0, liquid=10.0, period=3) -> TokenLedger:
-    ledger = TokenLedger(n, 10_000.0, period)
+    ledger = TokenLedger(n, 10_000.0, period, audit=True)
     ledger.allocate_from_treasury(slice(0, n), stake, liquid, 1.0)
     return ledger
 
@@ -82,7 +82,7 @@ def test_one_pending_unbond_per_account():
 
 
 def test_an_entrant_brings_its_capital_in_from_outside_and_burns_the_registration():
-    ledger = TokenLedger(2, 1_000.0, 2)
+    ledger = TokenLedger(2, 1_000.0, 2, audit=True)
     ledger.allocate_outside(np.array([0, 1]), 131.0)
     ledger.check()
     ledger.enter(np.array([1]), np.array([100.0]), 30.0, 1.0)
@@ -119,7 +119,7 @@ def test_negative_balance_is_caught():
     chosen=st.lists(st.integers(0, 5), min_size=1, max_size=6, unique=True),
 )
 def test_a_slash_never_exceeds_the_stake_and_never_creates_tokens(stake, liquid, fraction, chosen):
-    ledger = TokenLedger(6, 1e8, 2)
+    ledger = TokenLedger(6, 1e8, 2, audit=True)
     ledger.allocate_from_treasury(np.arange(6), stake, liquid, 0.0)
     idx = np.array(sorted(chosen))
     before_stake, before_wealth = ledger.stake.copy(), ledger.stake + ledger.liquid
@@ -131,3 +131,16 @@ def test_a_slash_never_exceeds_the_stake_and_never_creates_tokens(stake, liquid,
     assert (ledger.stake >= 0).all() and (ledger.liquid >= -1e-9).all()
     ledger.distribute_slashed(total, 0.0, slice(0, 0), np.zeros(0))
     ledger.check()
+
+
+def test_without_audit_the_totals_are_checked_and_the_accounts_books_are_not_kept():
+    ledger = TokenLedger(2, 1_000.0, 2)
+    ledger.allocate_from_treasury(slice(0, 2), 100.0, 10.0, 1.0)
+    ledger.mint_to_accounts(slice(0, 2), np.full(2, 2.0), 4.0)
+    ledger.check()
+    assert ledger.received is None and ledger.slashed is None
+    with pytest.raises(LedgerError, match="audit mode only"):
+        ledger.account_errors()
+    ledger.liquid[0] += 1.0  # a token from nowhere: the totals catch it
+    with pytest.raises(LedgerError, match="conservation"):
+        ledger.check()
