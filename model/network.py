@@ -562,10 +562,10 @@ class FLNetwork(mesa.Model):
         return out
 
     def _honest_level_reached(self) -> bool:
-        trainers = self.active_owners[:4].sum()
-        return (
-            bool(trainers) and self.active_owners[0] >= self.scenario.adaptation.honest_share_level * trainers
-        )
+        """Whether the honest share of trainer owners is at the level — the share as a division, the
+        same number the KPIs and the analysis compare (``h >= level × n`` can differ in the last bit)."""
+        share = self.owner_shares()[0]
+        return bool(share >= self.scenario.adaptation.honest_share_level)  # False for NaN: no trainer
 
     def charge_work(self) -> None:
         """Book the work cost of every round worked since the last call (strategies change only

@@ -597,21 +597,24 @@ def test_an_adaptive_run_is_determined_by_its_seed_whatever_the_block_size(basel
     )
 
 
-def test_a_share_exactly_at_the_level_has_reached_it(baseline):
-    # 7 of 10 is 0.7 exactly as a share, though 0.7 × 10 is 7.000000000000001 in floating point.
+@pytest.mark.parametrize(
+    ("honest", "others", "level"), [(7, 3, 0.7), (7, 18, 0.28), (14, 11, 0.56), (29, 6, 29 / 35)]
+)
+def test_a_share_exactly_at_the_level_has_reached_it(baseline, honest, others, level):
+    # The share is compared as a division, as the analysis does: 0.28 × 25 is 7.000000000000001.
     s = with_overrides(
         baseline,
         {
-            "adaptation.honest_share_level": 0.7,
-            "population.honest_trainers": 7,
-            "population.lazy_trainers": 3,
+            "adaptation.honest_share_level": level,
+            "population.honest_trainers": honest,
+            "population.lazy_trainers": others,
             "population.sybil_owners": 0,
             "population.poisoning_trainers": 0,
             "rounds": 5,
         },
     )
     kpis = run_scenario(s, 1).kpis
-    assert kpis["honest_trainer_share_initial"] == 0.7
+    assert kpis["honest_trainer_share_initial"] == level
     assert kpis["rounds_to_honest_share_level"] == 0.0
 
 
