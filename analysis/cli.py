@@ -116,7 +116,7 @@ def _shares_line(k: dict[str, float], level: float) -> str:
     elif reached == 0:
         when = f"at or above {level:.0%} from the start"
     else:
-        when = f"first reached {level:.0%} after round {reached:.0f}"
+        when = f"first reached {level:.0%} after {reached:.0f} round{'s' if reached != 1 else ''}"
     start, end = k["honest_trainer_share_initial"], k["honest_trainer_share_final"]
     trainers = f"{_number(start, '.1%')} -> {_number(end, '.1%')}"
     validators = (

@@ -222,7 +222,7 @@ def entrants(
     candidate_strategy: np.ndarray,
     waiting: np.ndarray,
     estimate: np.ndarray,
-    outside_return: float,
+    outside_return: float | np.ndarray,
     entry_rate: float,
 ) -> np.ndarray:
     """Who joins: waiting candidates who look this round and expect to beat the outside option.
@@ -230,7 +230,8 @@ def entrants(
     Each candidate looks with probability ``entry_rate`` (per revision round, in [0, 1]); a waiting
     candidate who looks joins when the network's ``estimate`` of its strategy's return (indexed by
     ``candidate_strategy``; fiat per round per unit of capital) is finite and strictly above
-    ``outside_return``. Draws one uniform per candidate, waiting or not.
+    ``outside_return`` (one number, or one per candidate: e.g. the outside option plus what the
+    registration costs it per round). Draws one uniform per candidate, waiting or not.
     """
     if not 0.0 <= entry_rate <= 1.0:
         raise ValueError(f"entry_rate must be a probability in [0, 1], got {entry_rate!r}")

@@ -85,6 +85,7 @@ class FLNetwork(mesa.Model):
         s = scenario
         self.agent_at: list = []
         """The Mesa agent of each row (None for an entrant that has not joined)."""
+        self._block_stale = False  # set when owners change under a pre-drawn block of rounds
         self._lay_out_population()
         nt, n = self.n_trainers, len(self.strategy_index)
         self.ledger = TokenLedger(
@@ -246,6 +247,7 @@ class FLNetwork(mesa.Model):
     def assign_strategy(self, rows: np.ndarray, cls: type) -> None:
         """Make ``rows`` play ``cls``'s strategy: the per-identity arrays the round runs over."""
         s, nt = self.scenario, self.n_trainers
+        self._block_stale = True  # the pre-drawn rounds assumed the old strategy
         self.strategy_index[rows] = self.strategies.index(cls.strategy)
         if cls in TRAINER_TYPES:
             sub = cls.submission(s)
@@ -272,6 +274,9 @@ class FLNetwork(mesa.Model):
         block = self._block
         if block is None or t - block.first >= block.rounds:
             block = self._block = self._blocks.next_block(t)
+        elif self._block_stale:  # owners changed since it was drawn: work its rounds out again
+            self._blocks.refresh(block, t - block.first)
+        self._block_stale = False
         i = t - block.first
         validators_now = block.validators
         honest_share = validators_now.honest_share[i]
@@ -414,6 +419,8 @@ class FLNetwork(mesa.Model):
             return
         self.registered[rows] = False
         self.ledger.leave(rows)
+        if rows.max() >= self.n_trainers:
+            self._block_stale = True  # a validator left: the pre-drawn validator figures counted it
         owners = self.owner[rows]
         np.subtract.at(self.live_identities, owners, 1)
         gone = owners[self.live_identities[owners] == 0]
@@ -471,14 +478,12 @@ class FLNetwork(mesa.Model):
 
         rng, omega = self._adapt_rng, s.costs.outside_option_return_per_round
         active = self.owner_state == IN
-        moved = False  # did any owner leave or switch (the block's figures must be redone)?
         if a.exit_rule == "profit_threshold":
             leaving = exits(returns, active, omega, a.exit_threshold_return_per_round)
             for owner in np.flatnonzero(leaving).tolist():
                 for row in self.owner_rows(owner).tolist():
                     self.agent_at[row].leave()
             if leaving.any():
-                moved = True
                 active = self.owner_state == IN
                 returns[~active] = np.nan
 
@@ -507,7 +512,6 @@ class FLNetwork(mesa.Model):
             a.logit_temperature,
         )
         switched = np.flatnonzero(new != strategy)
-        moved = moved or bool(switched.size)
         for index in np.unique(new[switched]).tolist():
             cls = self.strategy_class[self.strategies[index]]
             rows = np.concatenate([self.owner_rows(o) for o in switched[new[switched] == index].tolist()])
@@ -519,15 +523,27 @@ class FLNetwork(mesa.Model):
 
         waiting = self.owner_state == WAITING
         if waiting.any():
-            joining = entrants(rng, strategy, waiting, self._estimate, omega, a.entry_rate)
+            joining = entrants(
+                rng, strategy, waiting, self._estimate, omega + self._entry_hurdle(), a.entry_rate
+            )
             for owner in np.flatnonzero(joining).tolist():
                 cls = self.strategy_class[self.strategies[strategy[owner]]]
                 cls.join(self, self.owner_rows(owner), owner)
             self.round_entered = int(np.count_nonzero(joining))
             self.entered_owners += self.round_entered
-        if moved:  # the rest of the block's flags and validator figures assumed the old strategies
-            # (entrants' rows were worked out from the start: their strategy was known)
-            self._blocks.refresh(self._block, self.round - self._block.first)
+        # (Entrants' rows were worked out from the start: their strategy was known; those who left
+        # or switched marked the block stale, and the next round works its rows out again.)
+
+    def _entry_hurdle(self) -> np.ndarray:
+        """Per owner: the return a candidate needs on top of ω to pay back its registration (not sunk
+        before it joins) over the rounds left — registration / (capital × rounds left), per round."""
+        s = self.scenario
+        first = self.owner_first
+        registration = s.staking.registration_cost_tokens * s.token.price_fiat
+        left = max(s.rounds - self.round, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hurdle = registration / (self.capital_fiat[first] * left)
+        return np.where(self.capital_fiat[first] > 0, hurdle, 0.0 if registration == 0 else np.inf)
 
     def _count_by_strategy(self, owners: np.ndarray) -> np.ndarray:
         """How many of ``owners`` play each strategy."""

@@ -697,3 +697,50 @@ def test_an_entrants_consensus_score_starts_at_zero(baseline):
         joined = waiting & (net.join_round != NEVER)
         joined_scores += net._consensus_score[joined[: net.n_trainers]].tolist()
     assert joined_scores and all(score == 0.0 for score in joined_scores)
+
+
+def test_a_validator_that_leaves_between_rounds_is_paid_no_more(baseline):
+    # Stepping by hand and calling an agent's verb must not leave the pre-drawn rounds stale.
+    from agents import HonestValidator
+
+    net = FLNetwork(with_overrides(baseline, {"rounds": 40}), 3)
+    for _ in range(5):
+        net.step()
+    validator = next(iter(net.agents_by_type[HonestValidator]))
+    validator.leave()
+    ledger, a = net.ledger, validator.account
+    before = ledger.liquid[a] + ledger.stake[a] + ledger.unbonding[a] + ledger.outside[a]
+    for _ in range(10):
+        net.step()
+        assert ledger.liquid[a] + ledger.stake[a] + ledger.unbonding[a] + ledger.outside[a] == before
+
+
+def test_an_agent_switched_by_hand_submits_as_its_new_strategy_from_the_next_round(baseline):
+    net = FLNetwork(with_overrides(baseline, {"rounds": 40, "dropout.trainer_dropout_probability": 0.0}), 3)
+    net.step()
+    honest = next(iter(net.agents_by_type[HonestTrainer]))
+    lazy = honest.switch_to(LazyTrainer)
+    flags_before = net.flags[lazy.account]
+    for _ in range(30):
+        net.step()
+    # Lazy work is flagged at 0.6 × h (about half the rounds); honest work at 0.02 × h.
+    assert net.flags[lazy.account] - flags_before >= 5
+
+
+@pytest.mark.parametrize(("registration", "joins"), [(1.0, True), (5_000.0, False)])
+def test_a_candidate_joins_only_if_the_return_pays_back_its_registration(baseline, registration, joins):
+    # Not sunk before it joins: 5,000 tokens on 200 of capital over the rounds left is out of reach.
+    s = with_overrides(
+        baseline,
+        {
+            "rounds": 60,
+            "staking.registration_cost_tokens": registration,
+            "adaptation.entry_candidates": 20,
+            "adaptation.entry_rate": 1.0,
+            "adaptation.entry_honest_share": 1.0,
+            "adaptation.entry_lazy_share": 0.0,
+            "adaptation.entry_sybil_share": 0.0,
+            "adaptation.entry_poisoning_share": 0.0,
+        },
+    )
+    assert (run_scenario(s, 2).kpis["entered_owners"] > 0) == joins
