@@ -108,6 +108,8 @@ class Adaptation:
     """The revision rules the runs used (``none`` included when some runs kept their strategies)."""
     exit_rules: list[str]
     """The exit rules some runs used (empty: owners leave only out of stake or by ejection)."""
+    static_runs: bool
+    """Whether some runs do not adapt at all (:func:`adaptive_per_run`)."""
     entry: bool
     """Whether some runs had entry candidates."""
     levels: list[float]
@@ -149,10 +151,18 @@ def levels_per_run(results: pd.DataFrame, manifest: dict[str, Any]) -> pd.Series
 
 
 def adaptive_per_run(results: pd.DataFrame, manifest: dict[str, Any]) -> pd.Series:
-    """Whether each run's owners could decide: a revision rule, an exit rule or entry candidates."""
+    """Whether each run's owners could decide: a revision rule they apply (probability > 0), an exit
+    rule, or entry candidates who look (entry rate > 0)."""
+
+    def number(key: str, default: float) -> pd.Series:
+        return pd.to_numeric(setting_per_run(results, manifest, key, default), errors="coerce").fillna(
+            default
+        )
+
     revises = setting_per_run(results, manifest, REVISION, NO_REVISION).astype(str) != NO_REVISION
+    revises &= number("adaptation.revision_probability", 0.5) > 0
     exits = setting_per_run(results, manifest, EXIT_RULE, "none").astype(str) != "none"
-    enters = pd.to_numeric(setting_per_run(results, manifest, CANDIDATES, 0), errors="coerce").fillna(0) > 0
+    enters = (number(CANDIDATES, 0) > 0) & (number("adaptation.entry_rate", 0.1) > 0)
     return (revises | exits | enters).astype(bool)
 
 
@@ -189,7 +199,8 @@ def point_statistics(
     runs that reached the level), ``rounds_to_level`` (mean over those that did; NaN when none)
     and ``rounds_to_level_n``; ``entered`` and ``exited`` (mean owners per run);
     ``validator_initial_share`` and ``validator_final_share`` (means); ``no_final_share`` (runs
-    without one).
+    without one); ``adapts`` (whether the mix's runs there let owners decide: only then does
+    ending honest count, :func:`classify`).
     """
     results = with_design_column(results)
     ok = results[results["status"] == "ok"]
@@ -212,6 +223,7 @@ def point_statistics(
                     "validator_initial": _column(ok, VALIDATOR_INITIAL),
                     "validator_final": _column(ok, VALIDATOR_FINAL),
                     "no_final": final.isna().astype(int),
+                    "adapts": adaptive_per_run(ok, manifest),
                 },
                 index=ok.index,
             ),
@@ -249,6 +261,7 @@ def point_statistics(
     ):
         table[column] = grouped[name].mean()
     table["no_final_share"] = grouped["no_final"].sum().astype(int)
+    table["adapts"] = grouped["adapts"].any().astype(bool)
     return table.reset_index()
 
 
@@ -275,31 +288,37 @@ WORST = (
 def classify(per_mix: pd.DataFrame, results: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     """One row per (design, point): the adaptive verdict ``adaptive`` over the design's mixes.
 
-    ``dominates`` when the network ends honest under every mix (and every mix has runs with a
-    final share), ``fails`` when it falls short under some mix, ``uncertain`` otherwise;
-    :data:`NOT_ADAPTIVE` at a point none of whose runs adapts. Beside it:
-    the worst (smallest) over mixes of each statistic in :data:`WORST`, ``mixes`` (mixes with ok
-    runs) and ``mixes_honest`` (mixes under which it ends honest).
+    Only mixes whose runs adapt there count (a mix with fixed strategies cannot change its share):
+    ``dominates`` when the network ends honest under every such mix (each with runs that have a
+    final share), ``fails`` when it falls short under one, ``uncertain`` otherwise, and
+    :data:`NOT_ADAPTIVE` when no mix adapts at the point. Beside it: the worst (smallest) over the
+    adapting mixes of each statistic in :data:`WORST`, ``mixes`` (adapting mixes) and
+    ``mixes_honest`` (those under which it ends honest).
     """
     results = with_design_column(results)
     keys = _point_keys(results)
-    expected = results["mix"].nunique()
-    grouped = per_mix.groupby(keys, sort=True, dropna=False)
-    table = grouped[list(WORST)].min()
-    table["mixes"] = grouped.size()
+    flagged = results.assign(_adapts=adaptive_per_run(results, manifest))
+    adapting = flagged.groupby([*keys, "mix"], sort=True, dropna=False)["_adapts"].any()
+    expected = adapting.groupby(level=list(range(len(keys))), dropna=False).sum().rename("mixes")
+    rows = per_mix[per_mix["adapts"]]
+    grouped = rows.groupby(keys, sort=True, dropna=False)
+    table = expected.to_frame().join(grouped[list(WORST)].min(), how="left")
     table["mixes_honest"] = grouped["ends"].apply(lambda e: int((e == ENDS_HONEST).sum()))
-    short = grouped["ends"].apply(lambda e: bool((e == ENDS_SHORT).any()))
+    table["mixes_honest"] = table["mixes_honest"].fillna(0).astype(int)
+    short = (
+        grouped["ends"].apply(lambda e: bool((e == ENDS_SHORT).any())).reindex(table.index, fill_value=False)
+    )
     table["adaptive"] = np.select(
-        [short.to_numpy(), (table["mixes_honest"] == expected).to_numpy()],
-        [dominance.FAILS, dominance.DOMINATES],
+        [
+            (table["mixes"] == 0).to_numpy(),
+            short.astype(bool).to_numpy(),
+            (table["mixes_honest"] == table["mixes"]).to_numpy(),
+        ],
+        [NOT_ADAPTIVE, dominance.FAILS, dominance.DOMINATES],
         dominance.UNCERTAIN,
     )
+    table["mixes"] = table["mixes"].astype(int)
     table = table.reset_index()
-    adapts = results.assign(_adapts=adaptive_per_run(results, manifest)).groupby(keys, dropna=False)[
-        "_adapts"
-    ]
-    adapts = table[keys].merge(adapts.any().rename("_adapts").reset_index(), on=keys, how="left")["_adapts"]
-    table.loc[~adapts.fillna(False).astype(bool).to_numpy(), "adaptive"] = NOT_ADAPTIVE
     return table[[*keys, "adaptive", *WORST, "mixes", "mixes_honest"]]
 
 
@@ -461,6 +480,7 @@ def analyze_adaptation(
         return None
     ok = results[results["status"] == "ok"]
     per_mix = point_statistics(results, manifest, confidence)
+    adapting = per_mix[per_mix["adapts"]]  # where the owners of a mix can decide, its share can move
     revisions = setting_per_run(ok, manifest, REVISION, NO_REVISION).astype(str)
     exits = setting_per_run(ok, manifest, EXIT_RULE, "none").astype(str)
     candidates = pd.to_numeric(setting_per_run(ok, manifest, CANDIDATES, 0), errors="coerce").fillna(0)
@@ -468,12 +488,13 @@ def analyze_adaptation(
     a = Adaptation(
         per_mix=per_mix,
         classified=classify(per_mix, results, manifest),
-        basin=basin(per_mix),
-        tipping=tipping_points(per_mix, axes),
-        timing=timing(per_mix),
+        basin=basin(adapting),
+        tipping=tipping_points(adapting, axes),
+        timing=timing(adapting),
         missing=missing_shares(results),
         revisions=sorted(set(revisions)),
         exit_rules=sorted(set(exits) - {"none"}),
+        static_runs=not bool(adaptive_per_run(ok, manifest).all()),
         entry=bool((candidates > 0).any()),
         levels=sorted({float(v) for v in per_mix["level"].dropna()}),
         rounds=sorted({int(r) for r in rounds.dropna()}),
@@ -489,7 +510,8 @@ def _notes(a: Adaptation, axes: Sequence[Axis], confidence: float) -> list[str]:
         f"{dominance.BAND:.0%} band over the replications, clipped to [0, 1]; under a mix the network ends "
         "honest where the lower bound reaches the level, falls short where the upper bound is below it. "
         "Honesty dominates at a point only where, besides the margins' verdict, it ends honest under every "
-        "mix.",
+        "mix whose owners adapt (revise, may exit or may enter); where no mix adapts, the margins decide "
+        "alone.",
     ]
     if any(not axis.grid for axis in varying_numeric(list(axes))):
         notes.append(
@@ -556,7 +578,7 @@ def rules_text(a: Adaptation) -> str:
     if a.entry:
         parts.append("entry of candidates")
     text = ", ".join(parts)
-    return text + ("; some runs do not adapt" if NO_REVISION in a.revisions and rules else "")
+    return text + ("; some runs do not adapt" if a.static_runs else "")
 
 
 def summary_sentences(
@@ -576,32 +598,41 @@ def summary_sentences(
     incentives, adaptive, both = (
         {v: int((c[k] == v).sum()) for v in verdicts} for k in ("incentives", "adaptive", "honesty")
     )
+    if (c["adaptive"] == NOT_ADAPTIVE).all():
+        owners = "owners" if prefix else "Owners"
+        return [f"{prefix}{owners} do not adapt at any point of this design: the incentives decide."]
     lines = [
-        f"{prefix}With adaptation on ({rules_text(a)}), honesty dominates only where the network also ends "
-        f"honest: the honest share of trainer owners {rounds_text(a)} must reach {level_text(a)} (its "
-        "one-sided 95 % lower bound) under every mix. The incentives alone favour honesty at "
-        f"{incentives[dominance.DOMINATES]} of {len(c)} points; the network ends honest at "
-        f"{adaptive[dominance.DOMINATES]}, falls short at {adaptive[dominance.FAILS]} and is uncertain at "
-        f"{adaptive[dominance.UNCERTAIN]}; both hold at {both[dominance.DOMINATES]}." + static_points_text(c)
+        f"{prefix}With adaptation on ({rules_text(a)}), honesty dominates only where, besides the "
+        f"incentives, the network ends honest: the honest share of trainer owners {rounds_text(a)} must "
+        f"reach {level_text(a)} (its one-sided 95 % lower bound) under every mix whose owners adapt. The "
+        f"incentives alone favour honesty at {incentives[dominance.DOMINATES]} of {len(c)} points; where "
+        f"owners adapt, the network ends honest at {adaptive[dominance.DOMINATES]}, falls short at "
+        f"{adaptive[dominance.FAILS]} and is uncertain at {adaptive[dominance.UNCERTAIN]}"
+        + static_points_text(c)
+        + f"; honesty dominates at {both[dominance.DOMINATES]}."
     ]
-    lines.append(prefix + _basin_sentence(a.basin[a.basin["design"] == design]))
+    basin_rows = a.basin[a.basin["design"] == design]
+    if len(basin_rows):
+        lines.append(prefix + _basin_sentence(basin_rows))
     if x is not None:
         tipping = a.tipping[(a.tipping["design"] == design) & (a.tipping["axis"] == x)]
         if len(tipping):
             levels = mix_level_texts(a.per_mix[a.per_mix["design"] == design])
             lines.append(prefix + _tipping_sentence(tipping, short(x), level_text(a), x in integer, levels))
-    lines.append(prefix + _timing_sentence(a.per_mix[a.per_mix["design"] == design], level_text(a)))
+    adapting = a.per_mix[(a.per_mix["design"] == design) & a.per_mix["adapts"]]
+    if len(adapting):
+        lines.append(prefix + _timing_sentence(adapting, level_text(a)))
     return lines
 
 
 def static_points_text(classified: pd.DataFrame) -> str:
-    """`` At n points owners do not adapt: …`` when some points' runs keep fixed strategies."""
+    """``; at n points no mix adapts …`` when some points' runs all keep fixed strategies."""
     n = int((classified["adaptive"] == NOT_ADAPTIVE).sum())
     if not n:
         return ""
     return (
-        f" At {n} point{'s' if n != 1 else ''} owners do not adapt (no revision, exit rule or entrants): "
-        "there the incentives' verdict stands alone."
+        f"; at {n} point{'s' if n != 1 else ''} no mix adapts (no revision, exit rule or entrants) and the "
+        "incentives decide alone"
     )
 
 

@@ -281,7 +281,24 @@ def _with_adaptive_sentences(f: Findings, lines: list[str]) -> list[str]:
         at = next((i for i, line in enumerate(out) if line.startswith(f"{prefix}Honesty dominates")), None)
         at = len(out) if at is None else at + 1
         out[at:at] = sentences
-    return out + adaptation_module.missing_sentences(f.adaptation, len(f.designs) > 1)
+    return out + _mixed_criteria(f) + adaptation_module.missing_sentences(f.adaptation, len(f.designs) > 1)
+
+
+def _mixed_criteria(f: Findings) -> list[str]:
+    """A warning when some designs' owners adapt and others' do not: they are judged differently."""
+    static = [
+        d
+        for d in f.designs
+        if (f.classified.loc[f.classified["design"] == d, "adaptive"] == adaptation_module.NOT_ADAPTIVE).all()
+    ]
+    if not static or len(static) == len(f.designs):
+        return []
+    several = len(static) > 1
+    return [
+        f"Design{'s' if several else ''} {', '.join(static)} keep{'' if several else 's'} fixed strategies: "
+        "judged on the incentives alone, while the others must also end honest — compare them with that in "
+        "mind."
+    ]
 
 
 # -- boundaries per shape ----------------------------------------------------------------------

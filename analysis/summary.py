@@ -180,7 +180,9 @@ def _design_sentences(f: Findings, design: str) -> list[str]:
     n = _counts(c)
     prefix = _prefix(f, design)
     mixes = ", ".join(f.mixes) or "base"
-    adaptive = "" if f.adaptation is None else ", and the network ends honest (see the next sentence)"
+    adaptive = (
+        "" if f.adaptation is None else ", and, where owners adapt, the network ends honest (next sentence)"
+    )
     lines = [
         f"{prefix}Honesty dominates — honest trainers beat every cheating strategy by a margin whose 95 % "
         f"lower bound is above zero, and honest work pays at least the outside option{adaptive} — at "

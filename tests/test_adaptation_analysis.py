@@ -228,7 +228,7 @@ def test_two_d_sweep_summary_states_the_requirement_and_the_numbers(two_d_findin
     assert "at 13 of 22 parameter points" in summary[at]
     requirement = summary[at + 1]
     assert requirement.startswith("With adaptation on (strategy revision by imitation)")
-    assert "must reach 90 %" in requirement and "both hold at 13" in requirement
+    assert "must reach 90 %" in requirement and "honesty dominates at 13" in requirement
     text = " ".join(summary)
     assert "from mix baseline (70 % honest at the start) it ends honest at every point" in text
     assert "from mix many-cheaters (40 % honest at the start) it ends honest at 13 of 22 points" in text
@@ -400,7 +400,7 @@ def test_points_whose_runs_do_not_adapt_keep_the_margins_verdict(tmp_path):
     assert (
         c.loc["imitation", "adaptive"] == dominance.FAILS and c.loc["imitation", "honesty"] == dominance.FAILS
     )
-    assert "At 1 point owners do not adapt" in " ".join(f.summary)
+    assert "at 1 point no mix adapts" in " ".join(f.summary)
 
 
 # -- NaN shares: no trainer owner left --------------------------------------------------------------------
@@ -550,3 +550,53 @@ def test_a_mix_with_its_own_level_is_named_with_that_level():
     text = adaptation._tipping_sentence(rows, "x", "the level each run names (70–95 %)", False, {"a": "70 %"})
     assert "under mix a it crosses 70 % at x 0.4" in text
     assert "under mix b it stays at or above the level each run names (70–95 %)" in text
+
+
+def test_a_mix_whose_owners_do_not_adapt_is_not_held_to_the_level(tmp_path):
+    # Mix "fixed" keeps its strategies (its share cannot move); mix "imitating" ends honest.
+    runs = synthetic_runs(
+        grid_points({X: [0.2, 0.3]}), lambda p, d, m: 1.0, reps=4, mixes=("fixed", "imitating")
+    )
+    runs = with_shares(
+        runs, {"fixed": lambda r: 0.5, "imitating": lambda r: 0.99}, initial={"fixed": 0.5, "imitating": 0.5}
+    )
+    base = base_scenario("imitation")
+    f = analyze(
+        write_results(
+            tmp_path,
+            runs,
+            base_scenario=base,
+            mixes=["fixed", "imitating"],
+            mix_overrides={"fixed": {adaptation.REVISION: "none"}, "imitating": {}},
+        )
+    )
+    assert set(f.classified["adaptive"]) == {dominance.DOMINATES}  # only the imitating mix is asked
+    assert set(f.classified["honesty"]) == {dominance.DOMINATES}
+    assert f.adaptation.basin["mix"].tolist() == ["imitating"]
+
+
+def test_a_revision_rule_applied_with_probability_zero_does_not_adapt(tmp_path):
+    runs = fixed_strategy_runs()
+    base = base_scenario("imitation")
+    base["adaptation"] |= {"revision_probability": 0.0}
+    f = analyze(write_results(tmp_path, runs, base_scenario=base))
+    assert f.adaptation is None
+
+
+def test_designs_judged_on_different_criteria_are_flagged(tmp_path):
+    runs = synthetic_runs(
+        grid_points({X: [0.2, 0.3]}), lambda p, d, m: 1.0, reps=4, designs=("fixed", "imitating")
+    )
+    runs = with_shares(runs, {"base": lambda r: 0.5}, initial={"base": 0.5})
+    f = analyze(
+        write_results(
+            tmp_path,
+            runs,
+            base_scenario=base_scenario("imitation"),
+            designs=["fixed", "imitating"],
+            design_overrides={"fixed": {adaptation.REVISION: "none"}, "imitating": {}},
+        )
+    )
+    summary = " ".join(f.summary)
+    assert "Design fixed: owners do not adapt at any point of this design" in summary
+    assert "Design fixed keeps fixed strategies: judged on the incentives alone" in summary

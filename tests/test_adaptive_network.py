@@ -744,3 +744,41 @@ def test_a_candidate_joins_only_if_the_return_pays_back_its_registration(baselin
         },
     )
     assert (run_scenario(s, 2).kpis["entered_owners"] > 0) == joins
+
+
+def readme_start(baseline, **overrides):
+    """The README's adaptive example: imitation from a 45/15/30 start, a 2,000-token buffer, 400 rounds."""
+    common = {
+        "adaptation.revision": "imitation",
+        "rounds": 400,
+        "staking.initial_liquid_tokens": 2000,
+        "token.genesis_supply_tokens": 10_000_000,
+        "population.honest_trainers": 45,
+        "population.lazy_trainers": 15,
+        "population.sybil_owners": 0,
+        "population.poisoning_trainers": 30,
+    }
+    return with_overrides(baseline, common | overrides)
+
+
+@pytest.mark.parametrize(("validate_cost", "honest_seeds"), [(20.0, 1), (10.0, 6), (5.0, 6), (0.0, 6)])
+def test_the_readmes_counts_of_seeds_that_end_honest(baseline, validate_cost, honest_seeds):
+    s = readme_start(
+        baseline, **{"slashing.slash_fraction": 0.3, "costs.validate_cost_fiat_per_round": validate_cost}
+    )
+    finals = [run_scenario(s, seed).kpis["honest_trainer_share_final"] for seed in range(6)]
+    assert sum(f >= 0.9 for f in finals) == honest_seeds
+
+
+def test_the_readmes_no_slashing_seeds_do_not_rise(baseline):
+    s = readme_start(
+        baseline,
+        **{
+            "slashing.slash_fraction": 0.0,
+            "costs.poison_gain_fiat_per_round": 20.0,
+            "costs.validate_cost_fiat_per_round": 0.0,
+        },
+    )
+    finals = np.array([run_scenario(s, seed).kpis["honest_trainer_share_final"] for seed in range(6)])
+    assert finals.min() == 0.0 and finals.max() == 0.5
+    assert round(finals.mean(), 2) == 0.26

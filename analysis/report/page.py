@@ -180,7 +180,7 @@ def phase_section(f: Findings) -> str:
     if table is not None:
         body += table_html(table, _headers(table)) + csv_link(table, "boundaries")
     ends_honest = (
-        " and the honest share of trainer owners ends at or above the level"
+        " and, where owners adapt, the honest share of trainer owners ends at or above the level"
         if f.adaptation is not None
         else ""
     )
@@ -406,17 +406,21 @@ def _adaptive_verdicts(f: Findings) -> list[str]:
     out = []
     for design in f.designs:
         c = f.classified[f.classified["design"] == design]
+        under = f"Under design {design}: the" if len(f.designs) > 1 else "The"
+        if (c["adaptive"] == adaptation.NOT_ADAPTIVE).all():
+            out.append(f"{under} owners do not adapt at any point: the incentives decide alone.")
+            continue
         count = {k: (c[k] == dominance.DOMINATES).sum() for k in ("adaptive", "incentives", "honesty")}
         fails = int((c["adaptive"] == dominance.FAILS).sum())
         uncertain = int((c["adaptive"] == dominance.UNCERTAIN).sum())
-        under = f"Under design {design}: the" if len(f.designs) > 1 else "The"
         out.append(
-            f"{under} network ends honest at {count['adaptive']} of {len(c)} points, falls short at {fails} "
-            f"and is uncertain at {uncertain}. Ending honest means that the honest share of trainer owners "
-            f"{adaptation.rounds_text(a)} reaches {adaptation.level_text(a)} (its one-sided 95 % lower "
-            f"bound) under every mix ({adaptation.rules_text(a)}). The incentives alone favour honesty at "
-            f"{count['incentives']}; honesty dominates, both holding, at {count['honesty']}."
-            + adaptation.static_points_text(c)
+            f"{under} network ends honest at {count['adaptive']} of {len(c)} points, falls short at "
+            f"{fails} and is uncertain at {uncertain}{adaptation.static_points_text(c)}. Ending honest means "
+            "that the "
+            f"honest share of trainer owners {adaptation.rounds_text(a)} reaches {adaptation.level_text(a)} "
+            f"(its one-sided 95 % lower bound) under every mix whose owners adapt "
+            f"({adaptation.rules_text(a)}). The incentives alone favour honesty at {count['incentives']}; "
+            f"honesty dominates at {count['honesty']}."
         )
     return out
 
