@@ -51,7 +51,7 @@ import pandas as pd
 from analysis import boundaries, dominance
 from analysis.axes import Axis, varying_numeric
 from analysis.settings import value_per_run, with_design_column
-from analysis.summary import short
+from analysis.summary import band_text, short
 
 REVISION = "adaptation.revision"
 EXIT_RULE = "adaptation.exit_rule"
@@ -714,18 +714,8 @@ def _crossing_text(r, x_name: str, whole: bool) -> str:
     if whole and math.isfinite(r.between_low):
         at = f"between {x_name} {number_text(r.between_low)} and {number_text(r.between_high)}"
     else:
-        at = f"at {x_name} {number_text(r.estimate)} ({_band_text(r.band_low, r.band_high)})"
+        at = f"at {x_name} {number_text(r.estimate)} ({band_text(r.band_low, r.band_high, number_text)})"
     return f"{at}, {becomes}"
-
-
-def _band_text(low: float, high: float) -> str:
-    if math.isinf(low) and math.isinf(high):
-        return "95 % band reaching past both ends of the swept range"
-    if math.isinf(low):
-        return f"95 % band from below the swept range to {number_text(high)}"
-    if math.isinf(high):
-        return f"95 % band {number_text(low)} to beyond the swept range"
-    return f"95 % band {number_text(low)}–{number_text(high)}"
 
 
 def _timing_sentence(per_mix: pd.DataFrame, level: str) -> str:

@@ -63,15 +63,17 @@ def best_deviation(row: pd.Series) -> str:
     return max(candidates, key=candidates.get) if candidates else "none"
 
 
-def _band(low: float, high: float) -> str:
-    """A boundary's 95 % band in words; an open end is 'beyond the swept range'."""
+def band_text(low: float, high: float, fmt=None) -> str:
+    """A boundary's 95 % band in words, numbers written by ``fmt``; an open end is 'beyond the swept
+    range'."""
+    fmt = fmt or _fmt
     if math.isinf(low) and math.isinf(high):
         return "95 % band reaching past both ends of the swept range"
     if math.isinf(low):
-        return f"95 % band from below the swept range to {_fmt(high)}"
+        return f"95 % band from below the swept range to {fmt(high)}"
     if math.isinf(high):
-        return f"95 % band {_fmt(low)} to beyond the swept range"
-    return f"95 % band {_fmt(low)}–{_fmt(high)}"
+        return f"95 % band {fmt(low)} to beyond the swept range"
+    return f"95 % band {fmt(low)}–{fmt(high)}"
 
 
 def _whole(value: float) -> str:
@@ -81,7 +83,7 @@ def _whole(value: float) -> str:
 
 def _whole_band(low: float, high: float) -> str:
     """A boundary's band on an integer axis, widened to the whole numbers around it."""
-    return _band(
+    return band_text(
         math.floor(low) if math.isfinite(low) else low, math.ceil(high) if math.isfinite(high) else high
     )
 
@@ -264,7 +266,7 @@ def _threshold_sentences(f: Findings, design: str, prefix: str) -> list[str]:
                     )
                     continue
                 changes.append(
-                    f"from {_fmt(r['estimate'])} ({_band(r['band_low'], r['band_high'])}) {becomes}"
+                    f"from {_fmt(r['estimate'])} ({band_text(r['band_low'], r['band_high'])}) {becomes}"
                 )
             out.append(
                 f"{prefix}{at} the {x_name}, the {name} verdict changes {len(changes)} time"
@@ -341,13 +343,13 @@ def _level_sentence(f: Findings, design: str, fixed: dict, row: pd.Series, part:
     elif row["direction"] == boundaries.RISING:
         text = (
             f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation for {x_name} ≥ "
-            f"{_fmt(row['estimate'])} ({_band(row['band_low'], row['band_high'])}); "
+            f"{_fmt(row['estimate'])} ({band_text(row['band_low'], row['band_high'])}); "
             f"below it {cheat} pays best"
         )
     else:
         text = (
             f"{at[0].upper()}{at[1:]}, honest trainers out-earn every deviation only for {x_name} below "
-            f"{_fmt(row['estimate'])} ({_band(row['band_low'], row['band_high'])})"
+            f"{_fmt(row['estimate'])} ({band_text(row['band_low'], row['band_high'])})"
         )
     if row.get("crossings", 0) > 1:
         text += f" (the margin changes sign {int(row['crossings'])} times along {x_name})"

@@ -747,17 +747,9 @@ def test_a_candidate_joins_only_if_the_return_pays_back_its_registration(baselin
 
 
 def readme_start(baseline, **overrides):
-    """The README's adaptive example: imitation from a 45/15/30 start, a 2,000-token buffer, 400 rounds."""
-    common = {
-        "adaptation.revision": "imitation",
-        "rounds": 400,
-        "staking.initial_liquid_tokens": 2000,
-        "token.genesis_supply_tokens": 10_000_000,
-        "population.honest_trainers": 45,
-        "population.lazy_trainers": 15,
-        "population.sybil_owners": 0,
-        "population.poisoning_trainers": 30,
-    }
+    """The README's adaptive example: the done-when start (45/15/30, a 2,000-token buffer, 400 rounds)
+    with the baseline's validation cost unless ``overrides`` set one."""
+    common = {k: v for k, v in DONE_WHEN.items() if k != "costs.validate_cost_fiat_per_round"}
     return with_overrides(baseline, common | overrides)
 
 
