@@ -32,19 +32,20 @@ class Participant(mesa.Agent):
         self.model.retire(np.array([self.account]))
 
     def switch_to(self, cls: type[Participant], *, assigned: bool = False) -> Participant:
-        """Play ``cls``'s strategy from the next round on; returns the agent that now holds the row.
+        """Play ``cls``'s strategy from the next round on; returns the agent (this one, re-typed).
 
-        Mesa types agents by class, so the identity's agent is replaced by one of the new class
-        (same account and owner); the network's arrays are updated for the row unless the caller
-        has done so for many rows at once (``assigned``).
+        Mesa files agents by class (``model.agents_by_type``), so the agent is taken off the model's
+        books, becomes an instance of ``cls`` and is filed again — the same object, unique id,
+        account and owner. The network's arrays are updated for the row unless the caller has done
+        so for many rows at once (``assigned``).
         """
-        model, account, owner = self.model, self.account, self.owner
+        model = self.model
         if not assigned:
-            model.assign_strategy(np.array([account]), cls)
-        self.remove()
-        agent = cls(model, account, owner)
-        model.agent_at[account] = agent
-        return agent
+            model.assign_strategy(np.array([self.account]), cls)
+        model.deregister_agent(self)
+        self.__class__ = cls  # every strategy class shares Participant's layout and state
+        model.register_agent(self)
+        return self
 
     @classmethod
     def join(cls, model: mesa.Model, accounts, owner: int) -> list[Participant]:

@@ -514,7 +514,7 @@ class FLNetwork(mesa.Model):
         switched = np.flatnonzero(new != strategy)
         for index in np.unique(new[switched]).tolist():
             cls = self.strategy_class[self.strategies[index]]
-            rows = np.concatenate([self.owner_rows(o) for o in switched[new[switched] == index].tolist()])
+            rows = self.owner_first[switched[new[switched] == index]]  # switchers have one identity each
             self.assign_strategy(rows, cls)  # the arrays once per strategy; then the Mesa agents
             for row in rows.tolist():
                 self.agent_at[row].switch_to(cls, assigned=True)
