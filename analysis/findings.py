@@ -117,6 +117,8 @@ class Findings:
     """Why there is no box, when there is none (no numeric axis, or dominates nowhere)."""
     sensitivity: pd.DataFrame | None = None
     sensitivity_method: str = ""
+    share_sensitivity: pd.DataFrame | None = None
+    """Adaptive sweeps: η² (and Spearman ρ) of the final honest share of trainer owners, per point."""
     adaptation: adaptation_module.Adaptation | None = None
     """An adaptive sweep (owners revise strategies, enter or exit): whether the network ends honest —
     the final honest share per point and mix, the adaptive verdict, the basin of honesty, tipping
@@ -586,6 +588,8 @@ def _sensitivity(f: Findings, numeric: list[str]) -> None:
 
     runs = f.results[f.results["design"] == f.designs[0]]
     ok = runs[runs["status"] == "ok"]
+    if f.adaptation is not None:
+        f.share_sensitivity = _share_ranking(ok, numeric)
     margin = dominance.trainer_margins(ok, ["design", *f.parameters, "mix"])
     design = f.manifest.get("design")
     if design in ("saltelli", "morris") and len(ok) == len(runs):
@@ -605,6 +609,20 @@ def _sensitivity(f: Findings, numeric: list[str]) -> None:
     if len(per_point) >= 4 and per_point["margin"].std() > 0:
         f.sensitivity = sensitivity.rank_parameters(per_point[numeric].astype(float), per_point["margin"])
         f.sensitivity_method = "correlation ratio η² (and Spearman ρ) of the trainers' margin, per point"
+
+
+def _share_ranking(ok: pd.DataFrame, numeric: list[str]) -> pd.DataFrame | None:
+    """What matters for where the network ends: η² and Spearman ρ of the mean final honest share of
+    trainer owners per point (over mixes and replications); None with too few points or no spread."""
+    from analysis import sensitivity
+
+    if not numeric or adaptation_module.FINAL not in ok:
+        return None
+    share = pd.to_numeric(ok[adaptation_module.FINAL], errors="coerce")
+    per_point = ok[numeric].assign(share=share).groupby(numeric)["share"].mean().dropna().reset_index()
+    if len(per_point) < 4 or not per_point["share"].std() > 0:
+        return None
+    return sensitivity.rank_parameters(per_point[numeric].astype(float), per_point["share"])
 
 
 def _per_design_point(f: Findings, ok: pd.DataFrame, margin: pd.Series) -> pd.Series | None:

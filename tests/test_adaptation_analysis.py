@@ -600,3 +600,19 @@ def test_designs_judged_on_different_criteria_are_flagged(tmp_path):
     summary = " ".join(f.summary)
     assert "Design fixed: owners do not adapt at any point of this design" in summary
     assert "Design fixed keeps fixed strategies: judged on the incentives alone" in summary
+
+
+def test_what_matters_for_the_final_share_is_ranked_beside_the_margin(tmp_path):
+    # The final share depends on the reward level only, the margin on the slash fraction only.
+    points = grid_points({X: [0.1, 0.3, 0.5], Y: [400, 1600, 6400]})
+    runs = synthetic_runs(points, lambda p, d, m: p[X] - 0.2, reps=3, mixes=("a",))
+    runs = with_shares(runs, {"a": lambda r: 0.3 + r[Y] / 10_000}, initial={"a": 0.5})
+    f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario()))
+    share = f.share_sensitivity
+    assert share is not None
+    assert share.loc[Y, "eta2"] > 0.99 and share.loc[X, "eta2"] < 0.01
+    assert f.sensitivity.loc[X, "eta2"] > f.sensitivity.loc[Y, "eta2"]
+    plain = analyze(
+        write_results(tmp_path / "plain", fixed_strategy_runs(), base_scenario=base_scenario("none"))
+    )
+    assert plain.share_sensitivity is None

@@ -725,18 +725,24 @@ def region_section(f: Findings) -> str:
     return section("regions", "Region where honesty dominates", "".join(parts))
 
 
+#: What the final-share ranking is, in words (the margin's method is the findings' own).
+SHARE_SENSITIVITY_METHOD = (
+    "correlation ratio η² (and Spearman ρ) of the final honest share of trainer owners, per point"
+)
+
+
 def sensitivity_section(f: Findings) -> str:
-    if f.sensitivity is None:
-        return ""
-    table = f.sensitivity.reset_index().rename(columns={"index": "parameter"})
-    body = image(
-        figures.sensitivity_bars(f.sensitivity, f.sensitivity_method),
-        "sensitivity",
-        f.sensitivity_method,
-        table,
-        "sensitivity",
-    )
-    return section("sensitivity", "What matters", body + table_html(table, _headers(table)))
+    """What matters for the trainers' margin and, in an adaptive sweep, for the final honest share."""
+    body = ""
+    rankings = [(f.sensitivity, f.sensitivity_method, "sensitivity")]
+    rankings.append((f.share_sensitivity, SHARE_SENSITIVITY_METHOD, "sensitivity-final-share"))
+    for ranking, method, name in rankings:
+        if ranking is None:
+            continue
+        table = ranking.reset_index().rename(columns={"index": "parameter"})
+        body += image(figures.sensitivity_bars(ranking, method), name, method, table, name)
+        body += table_html(table, _headers(table))
+    return section("sensitivity", "What matters", body) if body else ""
 
 
 def left_out_section(f: Findings) -> str:
