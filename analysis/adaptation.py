@@ -75,15 +75,7 @@ TOLERANCE = 1e-9
 #: Where the network ends under one mix at one point (the ``ends`` column of :func:`point_statistics`).
 ENDS_HONEST, ENDS_SHORT, UNDECIDED = "ends honest", "falls short", "undecided"
 #: The columns of a tipping-point row after its grouping columns.
-TIPPING_COLUMNS = (
-    "estimate",
-    "band_low",
-    "band_high",
-    "direction",
-    "where",
-    "between_low",
-    "between_high",
-)
+TIPPING_COLUMNS = tuple(c for c in boundaries.THRESHOLD_COLUMNS if c != "name")
 #: A tipping-point row for a mix whose mean final share never crosses the level along the axis.
 ABOVE_LEVEL, BELOW_LEVEL = "at or above the level throughout", "below the level throughout"
 

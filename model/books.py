@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.kpis import by_strategy
+
 #: What the books sum per strategy, in this order.
 COLUMNS = ("profit_fiat", "capital_fiat_rounds", "owner_rounds", "submissions", "flags")
 
@@ -80,10 +82,7 @@ class StrategyBooks:
         now = self.cumulative(net) if now is None else now
         change = now - self._last
         self._last = now
-        booked = np.stack(
-            [np.bincount(net.strategy_index, weights=row, minlength=len(net.strategies)) for row in change],
-            axis=1,
-        )
+        booked = np.stack([by_strategy(net, row) for row in change], axis=1)
         self.totals += booked
         self.since_report += booked
         return booked

@@ -115,21 +115,20 @@ def by_strategy(net, values: np.ndarray) -> np.ndarray:
 
 def identities_per_owner(net) -> np.ndarray:
     """Identities one owner of each strategy runs (NaN for a strategy with no rows)."""
-    out = np.full(len(net.strategies), np.nan)
-    for cls, rows in net.type_rows.items():
-        if rows.stop > rows.start:
-            out[net.strategies.index(cls.strategy)] = net.identities_per_owner[rows.start]
-    return out
+    return _per_strategy(net, net.identities_per_owner)
 
 
 def capital_fiat_per_owner(net) -> np.ndarray:
     """Capital one owner of each strategy commits (stake + buffer of all its identities), in fiat."""
+    return _per_strategy(net, net.capital_fiat * net.identities_per_owner)
+
+
+def _per_strategy(net, per_row: np.ndarray) -> np.ndarray:
+    """``per_row`` read at the first row laid out for each strategy (NaN for a strategy with none)."""
     out = np.full(len(net.strategies), np.nan)
     for cls, rows in net.type_rows.items():
         if rows.stop > rows.start:
-            out[net.strategies.index(cls.strategy)] = (
-                net.capital_fiat[rows.start] * net.identities_per_owner[rows.start]
-            )
+            out[net.strategies.index(cls.strategy)] = per_row[rows.start]
     return out
 
 

@@ -36,6 +36,7 @@ from model.blocks import RoundBlock, RoundBlocks
 from model.books import StrategyBooks
 from model.detection import DETECTION_MODES
 from model.emission import make_schedule
+from model.kpis import by_strategy
 from model.ledger import TokenLedger
 from model.mesa_ids import hold_models_weakly
 from model.randomness import RoundDraws, block_rounds, seed_sequence
@@ -468,7 +469,7 @@ class FLNetwork(mesa.Model):
         window = operating if self._decided_at is None else operating - self._decided_at
         self._decided_at = operating
         with np.errstate(divide="ignore", invalid="ignore"):
-            estimate = self._by_strategy(window[0]) / self._by_strategy(window[1])
+            estimate = by_strategy(self, window[0]) / by_strategy(self, window[1])
         self._estimate = np.where(np.isfinite(estimate), estimate, self._estimate)
         profit = np.bincount(self.owner, weights=window[0], minlength=len(self.owner_first))
         capital_rounds = np.bincount(self.owner, weights=window[1], minlength=len(self.owner_first))
@@ -558,9 +559,6 @@ class FLNetwork(mesa.Model):
         """Record the round the honest trainer share first reached the level."""
         if math.isnan(self.rounds_to_honest_level) and self._honest_level_reached():
             self.rounds_to_honest_level = float(self.round)
-
-    def _by_strategy(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.strategy_index, weights=values, minlength=len(self.strategies))
 
     def owner_shares(self) -> np.ndarray:
         """Each strategy's share of the active owners of its role (trainers; validators), NaN if none."""

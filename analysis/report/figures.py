@@ -75,6 +75,23 @@ def _grid(n: int) -> tuple[int, int]:
 LEGEND_ENTRY_INCHES = 1.7
 
 
+def _sampled_points(ax, points: pd.DataFrame, x: str, y: str, column: str, norm, log_y: bool):
+    """A sampled design's points coloured by ``column`` (a fraction, drawn in %); the colour mapping."""
+    mesh = ax.scatter(
+        points[x],
+        points[y],
+        c=points[column] * 100,
+        cmap="RdBu",
+        norm=norm,
+        s=28,
+        edgecolors="grey",
+        linewidths=0.3,
+    )
+    if log_y:
+        _log_axis(ax)
+    return mesh
+
+
 def _legend_below(fig, handles, labels, columns: int = 3) -> None:
     """A legend under the axes (constrained layout makes room for it), never on the data; never
     more columns than fit the figure's width, so no label is cut off."""
@@ -137,19 +154,7 @@ def phase_panels(
     mesh = None
     for ax, panel in zip(axes.flat, panels, strict=False):
         if sampled:
-            c = panel.classified
-            mesh = ax.scatter(
-                c[x],
-                c[y],
-                c=c[f"{name}_mean"] * 100,
-                cmap="RdBu",
-                norm=norm,
-                s=28,
-                edgecolors="grey",
-                linewidths=0.3,
-            )
-            if log_y:
-                _log_axis(ax)
+            mesh = _sampled_points(ax, panel.classified, x, y, f"{name}_mean", norm, log_y)
             if name == "trainers":
                 _draw_curve(ax, panel.deterrence, y, "black", "fitted deterrence boundary (95 % band)")
                 _draw_curve(
@@ -474,18 +479,7 @@ def share_maps(
     for ax, panel in zip(axes.flat, panels, strict=False):
         points = panel.points
         if sampled:
-            mesh = ax.scatter(
-                points[x],
-                points[y],
-                c=points["final_share_mean"] * 100,
-                cmap="RdBu",
-                norm=norm,
-                s=28,
-                edgecolors="grey",
-                linewidths=0.3,
-            )
-            if log_y:
-                _log_axis(ax)
+            mesh = _sampled_points(ax, points, x, y, "final_share_mean", norm, log_y)
         else:
             xs, ys, z = _matrix(points, x, y, "final_share_mean")
             index = np.arange(len(ys), dtype=float)
