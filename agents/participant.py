@@ -50,9 +50,10 @@ class Participant(mesa.Agent):
     @classmethod
     def join(cls, model: mesa.Model, accounts, owner: int) -> list[Participant]:
         """A waiting owner joins with its identities ``accounts``: it brings stake and buffer in,
-        burns the registration and plays ``cls``'s strategy from the next round on."""
-        model.admit(np.asarray(accounts))
-        agents = [cls(model, int(account), owner) for account in accounts]
+        burns the registration and plays ``cls``'s strategy from the next round on. In the tokenless
+        regime each identity applies to KYC instead, and only those admitted get an agent."""
+        admitted = model.admit(np.asarray(accounts))
+        agents = [cls(model, int(account), owner) for account in admitted.tolist()]
         for agent in agents:
             model.agent_at[agent.account] = agent
         return agents

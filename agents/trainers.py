@@ -44,6 +44,13 @@ class TrainerAgent(Participant):
         """Times this identity has been flagged."""
         return int(self.model.flags[self.account])
 
+    @property
+    def strikes(self) -> int:
+        """Tokenless regime: flags since this identity was (last) admitted; ejected at
+        ``regime.ejection_strikes``. In the token regime, the same as ``flags``."""
+        orchestrator = self.model.orchestrator
+        return self.flags if orchestrator is None else int(orchestrator.strikes[self.account])
+
 
 class HonestTrainer(TrainerAgent):
     """Trains a real update on its local data every round it is available."""

@@ -11,6 +11,12 @@ Capital as an investor counts it (README, "Accounting"):
 * the **outside option** ω is the opportunity cost: profit is compared with ``ω × K`` per round
   (never charged a second time inside profit).
 
+In the tokenless regime (``model.regimes``) no token moves and nobody commits capital: profit =
+fees + wages − the identity's own KYC share − work costs + outside gains − strategy costs, and an
+owner's **owner-rounds** run from its first admission to the end of the run or its chosen exit —
+rounds spent ejected or barred count, at zero income — so that profit per owner-round is the
+tokenless payoff (capital-rounds are 0 and ``π_s`` is undefined).
+
 Strategies can change (revision), owners can leave and join, so the books are kept as sums per
 strategy: at every booking each identity's change in profit, capital-rounds (``K`` × rounds its
 capital was committed), owner-rounds, submissions and flags since the last booking is added to the
@@ -32,11 +38,14 @@ def identity_profit_fiat(net) -> np.ndarray:
     """Each identity's profit so far, in fiat (0 for an entrant that has not joined yet).
 
     ``(holdings − endowed) × price`` is the tokens it was paid minus those slashed and the
-    registration it burned; then work costs, outside gains and strategy costs (a Sybil owner's
-    shared training is booked on its first identity, so sum identities per owner).
+    registration it burned (tokenless: 0, and fees + wages − its own KYC share instead); then work
+    costs, outside gains and strategy costs (a Sybil owner's shared training is booked on its first
+    identity, so sum identities per owner).
     """
     ledger = net.ledger
     profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
+    if net.fiat is not None:
+        profit += net.fiat.income_fiat()
     profit -= net.work_cost_fiat
     profit -= net.work_rate_fiat * (net.active_rounds - net.charged_rounds)  # not yet charged
     profit -= net.extra_cost_fiat
@@ -49,6 +58,16 @@ def committed_rounds(net) -> np.ndarray:
     now = net.round
     end = np.minimum(net.ledger.release_round, now)
     return np.clip(end - net.join_round, 0, None)
+
+
+def owner_rounds(net, committed: np.ndarray | None = None) -> np.ndarray:
+    """Per identity, its share of its owner's rounds so far, so that an owner's identities add up to
+    one owner: the rounds its capital was committed / k (``committed``, if the caller has it), or in
+    the tokenless regime its owner's rounds from first admission to now or its chosen exit, / k."""
+    if net.orchestrator is not None:
+        return net.orchestrator.owner_rounds()
+    rounds = committed_rounds(net) if committed is None else committed
+    return rounds / net.identities_per_owner
 
 
 class StrategyBooks:
@@ -67,7 +86,7 @@ class StrategyBooks:
             [
                 identity_profit_fiat(net),
                 net.capital_fiat * rounds,
-                rounds / net.identities_per_owner,
+                owner_rounds(net, rounds),
                 net.active_rounds.astype(float),
                 net.flags.astype(float),
             ]

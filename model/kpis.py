@@ -2,6 +2,12 @@
 
 Payoffs are compared per owner and per unit of capital committed (see the README, "Accounting"):
 a Sybil owner's k identities are one player. The books behind them are ``model.books``.
+
+Some KPIs mean nothing in one regime: a token's (``pi_<s>``, stakes, minted, slashed, burned,
+insurance, treasury) in the tokenless regime, an orchestrator's (fees, wages, KYC, budget returned,
+re-admissions, KYC refusals) in the token regime. They are reported as absent — NaN, with the
+reason in ``NAN_REASONS`` — never as zero. In the tokenless regime, where nobody commits capital,
+the margins compare fiat profit per owner per round instead of ``pi``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ KPI_DOCS = {
     "profit_fiat_per_round_<s>": "mean fiat profit per round of one owner playing <s>",
     "flag_rate_<s>": "fraction of <s>'s submissions (trainers) that were flagged",
     "stake_share_<s>": "share of all bonded stake held by <s> at the end of the run",
-    "margin_trainers": "pi_honest minus the best pi among the trainer deviations present",
-    "margin_validators": "pi_honest_validator minus pi_copying_validator",
+    "margin_trainers": "pi_honest minus the best pi among the trainer deviations present (tokenless: the "
+    "same with profit_fiat_per_round_<s>, in fiat per owner per round)",
+    "margin_validators": "pi_honest_validator minus pi_copying_validator (tokenless: the same with "
+    "profit_fiat_per_round_<s>)",
     "minted_tokens": "tokens minted by emission over the run",
     "slashed_tokens": "tokens slashed over the run",
     "burned_tokens": "tokens burned over the run (registrations and slashes)",
@@ -38,6 +46,17 @@ KPI_DOCS = {
     "adaptation.honest_share_level (0: it started there)",
     "entered_owners": "owners that joined during the run",
     "exited_owners": "owners that left during the run (by choice, out of stake, or ejected)",
+    "fees_paid_fiat": "tokenless: service fees the orchestrator paid over the run, in fiat",
+    "wages_paid_fiat": "tokenless: wages the orchestrator paid its validators over the run, in fiat",
+    "kyc_paid_fiat": "tokenless: KYC paid over the run, by applicants and the orchestrator, in fiat",
+    "budget_returned_fiat": "tokenless: fee budget not spent and returned to the consortium, in fiat",
+    "readmitted_identities": "tokenless: identities re-admitted after an ejection",
+    "kyc_refused_identities": "tokenless: KYC applications refused as duplicates of a known owner",
+    "network_cost_fiat_per_round": "what running the network cost per round, in fiat: minted tokens x price "
+    "(token) or fees + wages + the orchestrator's KYC share (tokenless)",
+    "slashed_fiat_per_round": "tokens slashed x price per round, in fiat",
+    "ejected_identities": "identities ejected after their strikes (slashing.ejection_strikes or "
+    "regime.ejection_strikes)",
 }
 
 #: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
@@ -52,18 +71,46 @@ ADAPTATION_KPIS = (
 )
 
 
+#: KPIs of the tokenless regime's orchestrator (absent in the token regime), in ``kpi_names`` order.
+ORCHESTRATOR_KPIS = (
+    "fees_paid_fiat",
+    "wages_paid_fiat",
+    "kyc_paid_fiat",
+    "budget_returned_fiat",
+    "readmitted_identities",
+    "kyc_refused_identities",
+)
+#: KPIs that compare the regimes (``slashed_fiat_per_round`` absent in the tokenless one), in order.
+REGIME_KPIS = (
+    *ORCHESTRATOR_KPIS,
+    "network_cost_fiat_per_round",
+    "slashed_fiat_per_round",
+    "ejected_identities",
+)
+#: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
+TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
+
+NO_TOKEN = "the tokenless regime has no token"
+NO_ORCHESTRATOR = "the token regime has no orchestrator, fee budget or KYC"
+
+
 class KPIRangeError(ArithmeticError):
     """A KPI left the finite range of float64 (±inf): the run is refused rather than written."""
 
 
 #: Why a KPI may be NaN: the only reasons a run reports "no value" instead of a number.
 NAN_REASONS = {
-    "pi_<s>": "no owner played <s>, or its owners commit no capital (zero stake and buffer)",
+    "pi_<s>": f"no owner played <s>, or its owners commit no capital (zero stake and buffer); or {NO_TOKEN}",
     "profit_fiat_per_round_<s>": "no owner played <s>",
     "flag_rate_<s>": "no submission by <s> (none present, or all away or deregistered)",
-    "stake_share_<s>": "no stake bonded by anyone at the end",
-    "margin_trainers": "pi_honest is NaN, or pi of every trainer deviation is",
-    "margin_validators": "pi_honest_validator or pi_copying_validator is NaN",
+    "stake_share_<s>": f"no stake bonded by anyone at the end; or {NO_TOKEN}",
+    "margin_trainers": "pi_honest is NaN, or pi of every trainer deviation is (tokenless: the same of "
+    "profit_fiat_per_round_<s>)",
+    "margin_validators": "pi_honest_validator or pi_copying_validator is NaN (tokenless: the same of "
+    "profit_fiat_per_round_<s>)",
+    **dict.fromkeys(TOKEN_KPIS, NO_TOKEN),
+    **dict.fromkeys(ORCHESTRATOR_KPIS, NO_ORCHESTRATOR),
+    "slashed_fiat_per_round": NO_TOKEN,
     "honest_trainer_share_<initial|final>": "no trainer owner active at that time",
     "honest_validator_share_<initial|final>": "no validator active at that time",
     "rounds_to_honest_share_level": "the honest trainer share never reached the level",
@@ -105,17 +152,13 @@ def kpi_names(strategies: list[str]) -> list[str]:
         "mean_quality",
         "mean_honest_validator_share",
         *ADAPTATION_KPIS,
+        *REGIME_KPIS,
     ]
 
 
 def by_strategy(net, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (one per identity) over each strategy now played, in ``net.strategies`` order."""
     return np.bincount(net.strategy_index, weights=values, minlength=len(net.strategies))
-
-
-def identities_per_owner(net) -> np.ndarray:
-    """Identities one owner of each strategy runs (NaN for a strategy with no rows)."""
-    return _per_strategy(net, net.identities_per_owner)
 
 
 def capital_fiat_per_owner(net) -> np.ndarray:
@@ -140,7 +183,8 @@ def strategy_figures(net) -> dict[str, np.ndarray]:
     strategy per owner-round played), ``pi`` (profit per unit of capital per round, i.e. profit ÷
     capital-rounds booked to the strategy), ``flag_rate`` (flags per submission) and
     ``stake_share`` (of all bonded stake at the end); NaN where a strategy has no owners, capital
-    or submissions.
+    or submissions, and ``pi`` and ``stake_share`` NaN throughout in the tokenless regime.
+    ``identities`` counts those registered at the start (tokenless: those KYC admitted).
     """
     net.close_books()
     profit, capital_rounds, owner_rounds, submissions, flags = net.books.totals.T
@@ -149,25 +193,29 @@ def strategy_figures(net) -> dict[str, np.ndarray]:
     final = np.bincount(
         net.strategy_index[net.owner_first[net.owner_state == 1]], minlength=len(net.strategies)
     )
+    absent = np.full(len(net.strategies), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "owners": net.initial_owner_counts,
-            "identities": net.initial_owner_counts
-            * np.nan_to_num(identities_per_owner(net), nan=1).astype(int),
+            "identities": net.initial_identities,
             "owners_final": final,
             "capital_fiat_per_owner": capital_fiat_per_owner(net),
             "profit_fiat_per_round_per_owner": np.where(owner_rounds > 0, profit / owner_rounds, np.nan),
-            "pi": np.where(capital_rounds > 0, profit / capital_rounds, np.nan),
+            "pi": absent if net.tokenless else np.where(capital_rounds > 0, profit / capital_rounds, np.nan),
             "flag_rate": np.where(submissions > 0, flags / submissions, np.nan),
-            "stake_share": stake / total_stake if total_stake > 0 else np.full(len(stake), np.nan),
+            "stake_share": stake / total_stake if total_stake > 0 else absent.copy(),
         }
 
 
 def strategy_table(net, figures: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """One row per strategy: owners, capital, profit per round and per capital, flags, stake."""
+    """One row per strategy: its regime (``token`` or ``tokenless``), owners, capital, profit per round
+    and per capital, flags, stake."""
     figures = strategy_figures(net) if figures is None else figures
     roles = ["validator" if n.endswith("_validator") else "trainer" for n in net.strategies]
-    return pd.DataFrame({"role": roles, **figures}, index=pd.Index(net.strategies, name="strategy"))
+    regime = [net.scenario.regime.kind] * len(roles)
+    return pd.DataFrame(
+        {"role": roles, "regime": regime, **figures}, index=pd.Index(net.strategies, name="strategy")
+    )
 
 
 def margin(pi: dict[str, float], honest: str, deviations: tuple[str, ...]) -> float:
@@ -189,7 +237,8 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
         if not name.endswith("_validator"):
             kpis[f"flag_rate_{name}"] = float(f["flag_rate"][i])
         kpis[f"stake_share_{name}"] = float(f["stake_share"][i])
-    pi = dict(zip(net.strategies, f["pi"].tolist(), strict=True))
+    payoff = f["profit_fiat_per_round_per_owner"] if net.tokenless else f["pi"]
+    pi = dict(zip(net.strategies, payoff.tolist(), strict=True))
     kpis["margin_trainers"] = margin(pi, "honest", TRAINER_DEVIATIONS)
     kpis["margin_validators"] = margin(pi, "honest_validator", VALIDATOR_DEVIATIONS)
     ledger = net.ledger
@@ -198,6 +247,8 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis["burned_tokens"] = ledger.burned_tokens
     kpis["insurance_tokens"] = ledger.insurance_tokens
     kpis["treasury_tokens"] = ledger.treasury_tokens
+    if net.tokenless:
+        kpis.update(dict.fromkeys(TOKEN_KPIS, math.nan))
     kpis["final_quality"] = float(net.quality)
     kpis["mean_quality"] = float(net.recorder.series("quality").mean()) if net.round else math.nan
     kpis["mean_honest_validator_share"] = (
@@ -212,4 +263,26 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis["rounds_to_honest_share_level"] = float(net.rounds_to_honest_level)
     kpis["entered_owners"] = float(net.entered_owners)
     kpis["exited_owners"] = float(net.exited_owners)
+    kpis.update(regime_kpis(net))
+    return kpis
+
+
+def regime_kpis(net) -> dict[str, float]:
+    """``REGIME_KPIS``: what the orchestrator paid (tokenless), what the network cost, ejections."""
+    rounds = max(net.round, 1)
+    kpis = dict.fromkeys(REGIME_KPIS, math.nan)
+    if net.tokenless:
+        fiat, orchestrator = net.fiat, net.orchestrator
+        kpis["fees_paid_fiat"] = fiat.fees_paid_fiat
+        kpis["wages_paid_fiat"] = fiat.wages_paid_fiat
+        kpis["kyc_paid_fiat"] = fiat.kyc_total_fiat
+        kpis["budget_returned_fiat"] = fiat.returned_fiat
+        kpis["readmitted_identities"] = float(orchestrator.readmitted)
+        kpis["kyc_refused_identities"] = float(orchestrator.refused)
+        kpis["network_cost_fiat_per_round"] = fiat.network_cost_fiat() / rounds
+    else:
+        price = net.scenario.token.price_fiat
+        kpis["network_cost_fiat_per_round"] = net.ledger.minted_tokens * price / rounds
+        kpis["slashed_fiat_per_round"] = net.ledger.slashed_tokens * price / rounds
+    kpis["ejected_identities"] = float(net.ejected_identities)
     return kpis

@@ -1,4 +1,4 @@
-"""``FLNetwork``: the Mesa model of a token-incentivised federated-learning network.
+"""``FLNetwork``: the Mesa model of a federated-learning network, token-paid or tokenless.
 
 Participants are Mesa agents (one per identity, inspectable, typed by strategy), but the round runs
 over numpy arrays: trainer identities occupy rows ``0 .. n_trainers−1`` (the starting population,
@@ -19,6 +19,11 @@ then the potential entrants waiting outside), then validators. A Sybil owner's `
 8. decisions — every ``revision_interval_rounds`` rounds, if the scenario adapts: owners book the
    window, leave, revise their strategy, and candidates join (``model.adaptation``);
 9. recording.
+
+In the tokenless regime (``regime.kind = "tokenless"``) no token moves: steps 4 and 5 are the
+orchestrator's instead (``model.regimes``) — a flag is a strike and enough strikes eject, accepted
+work earns fiat service fees out of a budget, validators earn wages — and at the end of each round
+ejected owners re-apply. Presence, detection and aggregation are the same, from the same streams.
 
 Profit and capital are booked per strategy by ``model.books``.
 """
@@ -50,8 +55,9 @@ hold_models_weakly()  # Mesa 3.3 would keep every network alive (Mesa issue 3179
 STAKE_RTOL = 1e-9
 #: ``join_round`` of an entrant that has not joined (yet).
 NEVER = np.iinfo(np.int64).max
-#: Owner states.
-WAITING, IN, OUT = 0, 1, 2
+#: Owner states: waiting to enter, in the network, out for good, and (tokenless) barred — every
+#: identity ejected, one of them waiting to be re-admitted.
+WAITING, IN, OUT, BARRED = 0, 1, 2, 3
 #: Strategies a one-identity trainer owner may revise to (a Sybil owner keeps its k identities).
 SINGLE_IDENTITY_CHOICES = np.array([0, 1, 3])
 VALIDATOR_CHOICES = np.array([0, 1])
@@ -59,7 +65,7 @@ SYBIL = 2
 
 
 class FLNetwork(mesa.Model):
-    """A federated-learning network under one scenario's tokenomics.
+    """A federated-learning network under one scenario's tokenomics (or its tokenless orchestrator).
 
     Args:
         scenario: the validated scenario.
@@ -78,7 +84,8 @@ class FLNetwork(mesa.Model):
         audit: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
-        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq = root.spawn(6)
+        # A seventh stream (KYC) leaves the first six, and so every token run, as they were.
+        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq = root.spawn(7)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
         self.round = 0
@@ -87,6 +94,8 @@ class FLNetwork(mesa.Model):
         self.agent_at: list = []
         """The Mesa agent of each row (None for an entrant that has not joined)."""
         self._block_stale = False  # set when owners change under a pre-drawn block of rounds
+        self.tokenless = s.regime.tokenless
+        """Whether the network runs without a token (``regime.kind = "tokenless"``)."""
         self._lay_out_population()
         nt, n = self.n_trainers, len(self.strategy_index)
         self.ledger = TokenLedger(
@@ -108,19 +117,16 @@ class FLNetwork(mesa.Model):
         self.quality = s.quality.initial_quality
         self.issued_tokens = 0.0
         self._consensus_score = np.zeros(nt)
-
-        st = s.staking
-        starting = self.registered
-        extra = st.initial_liquid_tokens + st.registration_cost_tokens
-        self.ledger.allocate_from_treasury(
-            starting.nonzero()[0],
-            self.stake_required[starting],
-            st.initial_liquid_tokens,
-            st.registration_cost_tokens,
-        )
-        waiting = (~starting).nonzero()[0]
-        if waiting.size:
-            self.ledger.allocate_outside(waiting, self.stake_required[waiting] + extra)
+        self.ejected_identities = 0
+        """Identities ejected after their strikes (either regime)."""
+        self.orchestrator = None
+        """The tokenless regime's orchestrator (``model.regimes``); None in the token regime."""
+        self.fiat = None
+        """The tokenless regime's fiat ledger (``model.fiat``); None in the token regime."""
+        if self.tokenless:
+            self._admit_at_genesis(np.random.default_rng(kyc_seq))
+        else:
+            self._allocate_at_genesis()
 
         self.detection = DETECTION_MODES[s.detection.mode](
             self.detection_rate, s.dropout.trainer_dropout_probability
@@ -131,7 +137,7 @@ class FLNetwork(mesa.Model):
             nt,
             self.detection,
             s.dropout.trainer_dropout_probability,
-            self.stake_required[nt:],
+            self.stake_required[nt:] if not self.tokenless else np.ones(n - nt),  # one weight each
             self.detects,
             self.registered[nt:],
             s.dropout.validator_dropout_probability,
@@ -148,7 +154,9 @@ class FLNetwork(mesa.Model):
         self._settle_hooks = [
             (hook, self.type_rows[cls]) for cls in TRAINER_TYPES if (hook := cls.settle_hook(s)) is not None
         ]
-        self._required_is_minimum = bool(np.all(self.stake_required[:nt] == st.min_trainer_stake_tokens))
+        self._required_is_minimum = bool(
+            np.all(self.stake_required[:nt] == s.staking.min_trainer_stake_tokens)
+        )
         self._exposure = None
         rho = s.detection.sybil_exposure_correlation
         sybil = self.type_rows[TRAINER_TYPES[2]]
@@ -163,8 +171,11 @@ class FLNetwork(mesa.Model):
         self._adapt_rng = np.random.default_rng(adapt_seq)
         self._revise = REVISION_RULES[s.adaptation.revision]
         self.owner_state = np.where(self.registered[self.owner_first], IN, WAITING)
-        self.live_identities = np.where(self.owner_state == IN, self.owner_size, 0)
-        """Registered identities of each owner; an owner is out when its count falls to 0."""
+        self.live_identities = np.bincount(
+            self.owner, weights=self.registered, minlength=len(self.owner_first)
+        ).astype(np.int64)
+        """Registered identities of each owner; an owner is out (or barred) when its count falls to 0."""
+        self._roster_changed = False  # owners barred or back this round (tokenless)
         self._count_active_owners()
         self._switched = False
         self._estimate = np.full(len(self.strategies), np.nan)
@@ -179,6 +190,8 @@ class FLNetwork(mesa.Model):
         self.initial_shares = self.owner_shares()
         self.initial_owner_counts = self.active_owners.copy()
         """Owners playing each strategy at the start (a Sybil owner counts once)."""
+        self.initial_identities = by_strategy(self, self.registered.astype(float)).astype(np.int64)
+        """Identities of each strategy registered at the start (tokenless: those KYC admitted)."""
         self.rounds_to_honest_level = 0.0 if self._honest_level_reached() else math.nan
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
@@ -226,7 +239,9 @@ class FLNetwork(mesa.Model):
             owner_first += list(range(start, rows.stop, k))
             self.identities_per_owner[rows] = k
             self.join_round[start + starting * k : rows.stop] = NEVER
-            if cls in TRAINER_TYPES:
+            if self.tokenless:
+                pass  # no stake: stake_required stays 0
+            elif cls in TRAINER_TYPES:
                 self.stake_required[rows] = identity_stake_tokens(s, k)
             else:
                 self.stake_required[rows] = s.staking.validator_stake_tokens
@@ -235,8 +250,10 @@ class FLNetwork(mesa.Model):
         self.owner_first = np.array(owner_first, dtype=np.int64)
         self.owner_size = self.identities_per_owner[self.owner_first].astype(np.int64)
         self.owner_is_trainer = self.owner_first < nt
-        self.capital_fiat = (self.stake_required + s.staking.initial_liquid_tokens) * s.token.price_fiat
-        """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat."""
+        buffer = 0.0 if self.tokenless else s.staking.initial_liquid_tokens
+        self.capital_fiat = (self.stake_required + buffer) * s.token.price_fiat
+        """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat (0 when
+        tokenless)."""
         self.agent_at = [None] * n
         for cls, rows in self.type_rows.items():  # the starting population: the first rows of each
             starting = rows.start + int(np.count_nonzero(self.join_round[rows] == 0))
@@ -244,6 +261,36 @@ class FLNetwork(mesa.Model):
                 range(rows.start, starting), self.owner[rows.start : starting].tolist(), strict=True
             ):
                 self.agent_at[row] = cls(self, row, owner)
+
+    def _allocate_at_genesis(self) -> None:
+        """Token regime: the starting identities get their stake and buffer from the treasury and burn
+        their registration; waiting candidates hold theirs outside."""
+        st = self.scenario.staking
+        starting = self.registered
+        extra = st.initial_liquid_tokens + st.registration_cost_tokens
+        self.ledger.allocate_from_treasury(
+            starting.nonzero()[0],
+            self.stake_required[starting],
+            st.initial_liquid_tokens,
+            st.registration_cost_tokens,
+        )
+        waiting = (~starting).nonzero()[0]
+        if waiting.size:
+            self.ledger.allocate_outside(waiting, self.stake_required[waiting] + extra)
+
+    def _admit_at_genesis(self, kyc_rng: np.random.Generator) -> None:
+        """Tokenless regime: every starting trainer identity applies to KYC before round 0; the
+        duplicates it refuses never join (no agent, never registered)."""
+        from model.regimes import Orchestrator  # it reads this module's owner states
+
+        self.orchestrator = Orchestrator(self, kyc_rng)
+        self.fiat = self.orchestrator.fiat
+        refused = self.orchestrator.admit_at_genesis()
+        self.registered[refused] = False
+        self.join_round[refused] = NEVER
+        for row in refused.tolist():
+            self.agent_at[row].remove()
+            self.agent_at[row] = None
 
     def assign_strategy(self, rows: np.ndarray, cls: type) -> None:
         """Make ``rows`` play ``cls``'s strategy: the per-identity arrays the round runs over."""
@@ -269,7 +316,7 @@ class FLNetwork(mesa.Model):
         trainers, validators = slice(0, nt), slice(nt, None)
         ledger.begin_round(t)
         self.round_entered = self.round_exited = 0
-        self._switched = False
+        self._switched = self._roster_changed = False
 
         # 1. availability; 3. validators' detection power (drawn a block of rounds at a time)
         block = self._block
@@ -282,7 +329,7 @@ class FLNetwork(mesa.Model):
         validators_now = block.validators
         honest_share = validators_now.honest_share[i]
 
-        # 2. trainers submit; 4. detection and slashing
+        # 2. trainers submit; detection (4: slashing or strikes)
         submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
         flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
         if self._exposure is not None:
@@ -290,29 +337,33 @@ class FLNetwork(mesa.Model):
         n_submitting = np.count_nonzero(submitting)
         n_flagged = np.count_nonzero(flagged)
         accepted = submitting ^ flagged
-        slashed = 0.0
-        if n_flagged:
-            slashed = self._slash(flagged, validators_now.bounty_weights[i])
+        if self.orchestrator is not None:  # 4-5 tokenless: strikes and ejection, fiat fees and wages
+            self.orchestrator.settle(flagged, n_flagged, accepted, submitting, validators_now.active[i])
+            minted = slashed = math.nan  # no token moves
+        else:
+            slashed = 0.0
+            if n_flagged:
+                slashed = self._slash(flagged, validators_now.bounty_weights[i])
 
-        # 5. emission and rewards
-        emission = self._schedule(t, self.issued_tokens)
-        e = s.emission
-        minted = emission * e.owner_share
-        ledger.mint_to_treasury(minted)
-        score = None
-        if self._uses_scores:
-            score = self._consensus_scores(honest_share, validators_now.active[i] & self.detects)
-        pool = emission * e.trainer_share
-        payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
-        if payout is not None:
-            ledger.mint_to_accounts(trainers, payout, pool)
-            minted += pool
-        reward_weights = validators_now.reward_weights[i]
-        if reward_weights is not None:
-            pool = emission * e.validator_share
-            ledger.mint_to_accounts(validators, reward_weights * pool, pool)
-            minted += pool
-        self.issued_tokens += minted
+            # 5. emission and rewards
+            emission = self._schedule(t, self.issued_tokens)
+            e = s.emission
+            minted = emission * e.owner_share
+            ledger.mint_to_treasury(minted)
+            score = None
+            if self._uses_scores:
+                score = self._consensus_scores(honest_share, validators_now.active[i] & self.detects)
+            pool = emission * e.trainer_share
+            payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
+            if payout is not None:
+                ledger.mint_to_accounts(trainers, payout, pool)
+                minted += pool
+            reward_weights = validators_now.reward_weights[i]
+            if reward_weights is not None:
+                pool = emission * e.validator_share
+                ledger.mint_to_accounts(validators, reward_weights * pool, pool)
+                minted += pool
+            self.issued_tokens += minted
 
         # 6. aggregation: quality moves with the accepted work and poison
         n_accepted = n_submitting - n_flagged
@@ -333,12 +384,14 @@ class FLNetwork(mesa.Model):
         for settle, members in self._settle_hooks:
             settle(self, members, accepted)
         self.round += 1  # before deciding and recording: they describe the state after round t
+        if self.orchestrator is not None:
+            self.orchestrator.end_round(t)  # 6 tokenless: re-applications and re-admissions
 
         # 8. decisions
         a = s.adaptation
         if self.adaptive and self.round % a.revision_interval_rounds == 0 and self.round < s.rounds:
             self._decide()
-        if self.round_exited or self.round_entered or self._switched:
+        if self.round_exited or self.round_entered or self._switched or self._roster_changed:
             self._check_honest_level()  # as the round ends: every exit, switch and entry counted
         self.recorder.record(t, minted, slashed, honest_share, n_accepted, n_flagged)
 
@@ -380,6 +433,7 @@ class FLNetwork(mesa.Model):
             leaving = idx[below]
         if sl.ejection_strikes:
             ejected = idx[self.flags[idx] >= sl.ejection_strikes]
+            self.ejected_identities += ejected.size
             leaving = ejected if leaving is None else np.union1d(leaving, ejected)
         if leaving is not None and leaving.size:
             self.retire(leaving)
@@ -419,7 +473,8 @@ class FLNetwork(mesa.Model):
         if not rows.size:
             return
         self.registered[rows] = False
-        self.ledger.leave(rows)
+        if self.orchestrator is None:
+            self.ledger.leave(rows)
         if rows.max() >= self.n_trainers:
             self._block_stale = True  # a validator left: the pre-drawn validator figures counted it
         owners = self.owner[rows]
@@ -434,12 +489,16 @@ class FLNetwork(mesa.Model):
             self.exited_owners += len(gone)
             self.round_exited += len(gone)
 
-    def admit(self, rows: np.ndarray) -> None:
-        """A waiting owner's identities join: they bring stake and buffer in and burn the registration."""
+    def admit(self, rows: np.ndarray) -> np.ndarray:
+        """A waiting owner's identities join: they bring stake and buffer in and burn the registration
+        (tokenless: each applies to KYC, and duplicates are refused). Returns the rows admitted."""
         st = self.scenario.staking
-        self.ledger.enter(
-            rows, self.stake_required[rows], st.initial_liquid_tokens, st.registration_cost_tokens
-        )
+        if self.orchestrator is None:
+            self.ledger.enter(
+                rows, self.stake_required[rows], st.initial_liquid_tokens, st.registration_cost_tokens
+            )
+        else:
+            rows = self.orchestrator.apply(rows)
         self.registered[rows] = True
         owner = self.owner[rows[0]]
         self.owner_state[owner] = IN
@@ -449,6 +508,22 @@ class FLNetwork(mesa.Model):
         self.join_round[rows] = self.round
         self.charged_rounds[rows] = self.active_rounds[rows]
         self._consensus_score[rows] = 0.0  # validators start scoring it when it starts submitting
+        return rows
+
+    def move_owners(self, owners: np.ndarray, state: int) -> None:
+        """Put ``owners`` (distinct, none of them waiting) in ``state``, keeping the active-owner counts,
+        shares and exits in step (the tokenless regime bars and re-admits owners)."""
+        was_in = self.owner_state[owners] == IN
+        if state == IN:
+            self.active_owners += self._count_by_strategy(owners[~was_in])
+        elif was_in.any():
+            self.active_owners -= self._count_by_strategy(owners[was_in])
+        if state == OUT:
+            self.exited_owners += len(owners)
+            self.round_exited += len(owners)
+        self.owner_state[owners] = state
+        self._shares = None
+        self._roster_changed = True
 
     def owner_rows(self, owner: int) -> np.ndarray:
         """The rows of one owner's identities."""
@@ -465,25 +540,35 @@ class FLNetwork(mesa.Model):
         for books in self._booked_at_decisions:
             books.book(self, now)
         operating = now.copy()
-        operating[0] += self.ledger.burned_by * self.scenario.token.price_fiat  # the registration is sunk
+        if self.orchestrator is None:
+            operating[0] += self.ledger.burned_by * self.scenario.token.price_fiat  # the registration is sunk
+            per = 1  # returns per capital-round
+            omega, threshold = s.costs.outside_option_return_per_round, a.exit_threshold_return_per_round
+        else:
+            operating[0] += self.fiat.kyc_paid_fiat  # KYC is sunk once paid
+            per = 2  # tokenless: no capital, so fiat profit per owner-round; the outside option is 0
+            omega = threshold = 0.0
         window = operating if self._decided_at is None else operating - self._decided_at
         self._decided_at = operating
         with np.errstate(divide="ignore", invalid="ignore"):
-            estimate = by_strategy(self, window[0]) / by_strategy(self, window[1])
+            estimate = by_strategy(self, window[0]) / by_strategy(self, window[per])
         self._estimate = np.where(np.isfinite(estimate), estimate, self._estimate)
         profit = np.bincount(self.owner, weights=window[0], minlength=len(self.owner_first))
-        capital_rounds = np.bincount(self.owner, weights=window[1], minlength=len(self.owner_first))
+        scale = np.bincount(self.owner, weights=window[per], minlength=len(self.owner_first))
         with np.errstate(divide="ignore", invalid="ignore"):
-            returns = np.where(capital_rounds > 0, profit / capital_rounds, np.nan)
-        returns[self.owner_state != IN] = np.nan
+            returns = np.where(scale > 0, profit / scale, np.nan)
+        returns[self.owner_state != IN] = np.nan  # waiting, out and barred owners do not decide
 
-        rng, omega = self._adapt_rng, s.costs.outside_option_return_per_round
+        rng = self._adapt_rng
         active = self.owner_state == IN
         if a.exit_rule == "profit_threshold":
-            leaving = exits(returns, active, omega, a.exit_threshold_return_per_round)
+            leaving = exits(returns, active, omega, threshold)
             for owner in np.flatnonzero(leaving).tolist():
+                if self.orchestrator is not None:
+                    self.orchestrator.exit_by_choice(owner)
                 for row in self.owner_rows(owner).tolist():
-                    self.agent_at[row].leave()
+                    if self.agent_at[row] is not None:  # tokenless: KYC may have refused a Sybil identity
+                        self.agent_at[row].leave()
             if leaving.any():
                 active = self.owner_state == IN
                 returns[~active] = np.nan
@@ -537,9 +622,15 @@ class FLNetwork(mesa.Model):
 
     def _entry_hurdle(self) -> np.ndarray:
         """Per owner: the return a candidate needs on top of ω to pay back its registration (not sunk
-        before it joins) over the rounds left — registration / (capital × rounds left), per round."""
+        before it joins) over the rounds left — registration / (capital × rounds left), per round.
+
+        Tokenless: the fiat profit per round it needs to pay back its own KYC share of its identities'
+        applications over the rounds left."""
         s = self.scenario
         first = self.owner_first
+        if self.orchestrator is not None:
+            r = s.regime
+            return self.owner_size * (r.kyc_cost_fiat * r.applicant_kyc_share) / max(s.rounds - self.round, 1)
         registration = s.staking.registration_cost_tokens * s.token.price_fiat
         left = max(s.rounds - self.round, 1)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,11 +1,17 @@
 """Per-round records of a run: scalar series always; per-strategy series and token stocks on request.
 
 With ``per_strategy`` (a run asked for its trajectory) each round also records the token stocks
-(circulating supply, cumulative minted and burned, the insurance pool) and, per strategy, the
-round's profit per unit of capital, its share of bonded stake, how many of its identities are
-still registered and its share of the active owners of its role, plus the owners that joined and
-left, in the round and so far — what the report draws round by round. These cost a few numpy
-reductions per round, so a sweep that does not keep trajectories does not pay for them.
+(circulating supply, cumulative minted and burned, the insurance pool), what the round cost and
+paid (``FLOWS``: service fees, wages, KYC, the network's cost, ejections and re-admissions) and,
+per strategy, the round's profit per unit of capital and per owner, its share of bonded stake, how
+many of its identities are still registered and its share of the active owners of its role, plus
+the owners that joined and left, in the round and so far — what the report draws round by round.
+These cost a few numpy reductions per round, so a sweep that does not keep trajectories does not
+pay for them.
+
+In the tokenless regime whatever is a token's (minted, slashed, stocks, stake shares, ``pi``) is
+recorded as absent (NaN), and the margins compare profit per owner; in the token regime the
+orchestrator's flows (fees, wages, KYC, re-admissions) are absent.
 """
 
 from __future__ import annotations
@@ -27,6 +33,18 @@ class RoundRecorder:
     """Token stocks after each round (with ``per_strategy``): circulating supply (genesis + minted −
     burned), minted and burned since genesis, and the insurance pool."""
 
+    FLOWS = (
+        "fees_paid_fiat",
+        "wages_paid_fiat",
+        "kyc_paid_fiat",
+        "network_cost_fiat",
+        "ejected",
+        "readmitted",
+    )
+    """What each round paid and cost (with ``per_strategy``), in fiat: service fees, wages, KYC (all
+    of it; round 0 includes the genesis applications), the network's cost (token: minted × price;
+    tokenless: fees + wages + the orchestrator's KYC share); and identities ejected and re-admitted."""
+
     def __init__(self, net, rounds: int, per_strategy: bool):
         self._net = net
         self._rows = np.zeros((rounds, len(self.COLUMNS)))
@@ -34,6 +52,9 @@ class RoundRecorder:
         if per_strategy:
             n_strategies = len(net.strategies)
             self.pi = np.zeros((rounds, n_strategies))
+            self.profit_per_owner = np.zeros((rounds, n_strategies))
+            self.flows = np.zeros((rounds, len(self.FLOWS)))
+            self._flows_before = np.zeros(len(self.FLOWS))
             # Books of its own, booked every round (and at each decision, before owners switch):
             # the run's books are booked at decisions only, so its KPIs never depend on this.
             self._books = StrategyBooks(net)
@@ -63,48 +84,77 @@ class RoundRecorder:
         self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
             net, ledger = self._net, self._net.ledger
-            self.pi[t] = self._round_pi(net)
+            self.pi[t], self.profit_per_owner[t] = self._round_payoffs(net)
             self.shares[t] = net.owner_shares()
             self.moves[t] = (net.round_entered, net.round_exited)
+            flows = self._flows_so_far(net)
+            self.flows[t] = flows - self._flows_before
+            self._flows_before = flows
             self.stocks[t] = (
                 ledger.genesis_supply_tokens + ledger.minted_tokens - ledger.burned_tokens,
                 ledger.minted_tokens,
                 ledger.burned_tokens,
                 ledger.insurance_tokens,
             )
+            if net.tokenless:
+                self.stocks[t] = np.nan
             stake = by_strategy(net, ledger.stake)
             total = stake.sum()
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
 
-    def _round_pi(self, net) -> np.ndarray:
-        """This round's profit per unit of committed capital, per strategy.
+    def _round_payoffs(self, net) -> tuple[np.ndarray, np.ndarray]:
+        """This round's profit per unit of committed capital and per owner, per strategy.
 
-        With adaptation the books attribute each round exactly (owners switch); with fixed
-        strategies the same figure is the change of each strategy's running profit over the capital
-        committed this round — a few reductions instead of a booking."""
-        if net.adaptive:
-            profit, capital = self._books.take_report(net)[:, :2].T
+        With adaptation, or tokenless (owners are barred and come back), the books attribute each
+        round exactly; with fixed strategies in the token regime the same figures are the change of
+        each strategy's running profit over the capital committed this round and over the owners it
+        was committed for — a few reductions instead of a booking."""
+        if net.adaptive or net.tokenless:
+            profit, capital, owners = self._books.take_report(net)[:, :3].T
         else:
             running = by_strategy(net, identity_profit_fiat(net))
             profit, self._running = running - self._running, running
-            capital = self._committed_capital(net)
+            capital, owners = self._committed_capital(net)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(capital > 0, profit / capital, np.nan)
+            pi = np.where(capital > 0, profit / capital, np.nan)
+            return pi, np.where(owners > 0, profit / owners, np.nan)
 
-    def _committed_capital(self, net) -> np.ndarray:
-        """Capital committed in the round just run, per strategy (fixed strategies, no entrants).
+    def _committed_capital(self, net) -> tuple[np.ndarray, np.ndarray]:
+        """Capital committed in the round just run, and the owners it is committed for (a Sybil
+        owner's identities count 1/k each), per strategy (fixed strategies, no entrants).
 
-        It changes only when an identity leaves (its release round is set) or its stake is returned,
-        so it is worked out again only then."""
+        They change only when an identity leaves (its release round is set) or its stake is
+        returned, so they are worked out again only then."""
         t = net.round - 1
         if t >= self._capital_until or net.ledger.leaves != self._leaves_seen:
             committed = (net.join_round <= t) & (net.ledger.release_round > t)
             self._capital = by_strategy(net, net.capital_fiat * committed)
+            self._owners = by_strategy(net, committed / net.identities_per_owner)
             returns = net.ledger.release_round[committed]  # all later than t
             self._capital_until = int(returns.min()) if returns.size else np.iinfo(np.int64).max
             self._leaves_seen = net.ledger.leaves
-        return self._capital
+        return self._capital, self._owners
+
+    @staticmethod
+    def _flows_so_far(net) -> np.ndarray:
+        """``FLOWS`` summed from genesis to now (NaN where the regime has no such flow)."""
+        nan = np.nan
+        if net.tokenless:
+            fiat = net.fiat
+            return np.array(
+                [
+                    fiat.fees_paid_fiat,
+                    fiat.wages_paid_fiat,
+                    fiat.kyc_total_fiat,
+                    fiat.network_cost_fiat(),
+                    net.ejected_identities,
+                    net.orchestrator.readmitted,
+                ],
+                dtype=float,
+            )
+        cost = net.ledger.minted_tokens * net.scenario.token.price_fiat
+        return np.array([nan, nan, nan, cost, net.ejected_identities, nan])
 
     def frame(self) -> pd.DataFrame:
         """The rounds run so far as a DataFrame, one row per round (built in one go: fast)."""
@@ -116,11 +166,16 @@ class RoundRecorder:
         columns["flagged"] = columns["flagged"].astype(np.int64)
         if self.per_strategy:
             strategies = self._net.strategies
-            pi = self.pi[:t]
+            pi, per_owner = self.pi[:t], self.profit_per_owner[:t]
             for i, name in enumerate(strategies):
                 columns[f"pi_{name}"] = pi[:, i]
-            columns["margin_trainers"] = margins(pi, strategies, "honest", TRAINER_DEVIATIONS)
-            columns["margin_validators"] = margins(pi, strategies, "honest_validator", VALIDATOR_DEVIATIONS)
+            for i, name in enumerate(strategies):
+                columns[f"profit_fiat_per_round_{name}"] = per_owner[:, i]
+            payoff = per_owner if self._net.tokenless else pi  # tokenless: no capital, so per owner
+            columns["margin_trainers"] = margins(payoff, strategies, "honest", TRAINER_DEVIATIONS)
+            columns["margin_validators"] = margins(
+                payoff, strategies, "honest_validator", VALIDATOR_DEVIATIONS
+            )
             for i, name in enumerate(self.STOCKS):
                 columns[name] = self.stocks[:t, i]
             for i, name in enumerate(strategies):
@@ -128,6 +183,8 @@ class RoundRecorder:
                 columns[f"registered_{name}"] = self.registered[:t, i].astype(np.int64)
             for i, name in enumerate(strategies):
                 columns[f"share_{name}"] = self.shares[:t, i]
+            for i, name in enumerate(self.FLOWS):
+                columns[name] = self.flows[:t, i]
             columns["entered"] = self.moves[:t, 0].astype(np.int64)
             columns["exited"] = self.moves[:t, 1].astype(np.int64)
             # Running totals survive a trajectory kept only every few rounds; per-round counts do not.

@@ -14,6 +14,8 @@ END = "<!-- scenario-reference:end -->"
 
 
 def _default_text(value) -> str:
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"  # as TOML writes it
     if isinstance(value, str):
         return f'`"{value}"`' if value else '`""`'
     if isinstance(value, float):

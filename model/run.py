@@ -40,13 +40,15 @@ def run_scenario(
     ``trajectory`` also returns one row per round; ``audit`` keeps and checks every account's books
     (``model.ledger``; slower, the same numbers). Raises ``model.kpis.KPIRangeError`` naming any KPI
     that came out infinite (the schema's bounds are meant to make that impossible) and
-    ``model.ledger.LedgerError`` if tokens were not conserved.
+    ``model.ledger.LedgerError`` if tokens (or, tokenless, fiat) were not conserved.
     """
     if rounds is not None:
         scenario = with_overrides(scenario, {"rounds": rounds})  # validated like a file
     net = FLNetwork(scenario, seed, record_trajectory=trajectory, audit=audit)
     net.run()
     net.ledger.check()  # conservation and non-negative balances (and, audited, each account's books)
+    if net.fiat is not None:
+        net.fiat.check()  # tokenless: fiat conservation between budget, fees, wages and KYC
     figures = strategy_figures(net)
     kpis = run_kpis(net, figures)
     check_finite(kpis)

@@ -291,20 +291,23 @@ class Adaptation:
     )
     logit_temperature: float = param(
         0.005,
-        "logit: noise of the best response, in return per round per unit of capital (small = sharp).",
+        "logit: noise of the best response, in return per round per unit of capital (tokenless: in fiat "
+        "profit per owner per round; small = sharp).",
         gt=0,
         le=100,
     )
     exit_rule: str = param(
         "none",
         "Exit rule by name: none, or profit_threshold (leave when the last window's return is below the "
-        "outside option plus exit_threshold_return_per_round).",
+        "outside option plus exit_threshold_return_per_round; tokenless: when its fiat profit per round is "
+        "below 0).",
         choices=("none", "profit_threshold"),
     )
     exit_threshold_return_per_round: float = param(
         0.0,
         "profit_threshold: an owner leaves when its last window's return is below the outside option plus "
-        "this (return per round per unit of capital; 0 = once the outside option pays more).",
+        "this (return per round per unit of capital; 0 = once the outside option pays more; ignored when "
+        "tokenless).",
         ge=-1,
         le=1,
     )
@@ -346,6 +349,95 @@ class Adaptation:
 
 
 @dataclass(frozen=True)
+class Regime:
+    """Which institutions run the network: the token network, or a tokenless orchestrator.
+
+    ``token`` is the network the rest of the scenario describes; every other key here is then
+    ignored. ``tokenless`` is the same population, detection, costs, dropout and seed streams run
+    by a central orchestrator that pays fiat service fees out of a consortium's budget, admits
+    trainer identities through a KYC whitelist and punishes only by ejection: staking, emission,
+    rewards, slashing and token sections are then ignored and no token moves.
+    """
+
+    kind: str = param(
+        "token",
+        "Regime by name: token (stake, emission, slashing) or tokenless (a fiat-paying orchestrator that "
+        "admits by KYC and can only eject).",
+        choices=("token", "tokenless"),
+    )
+    fee_basis: str = param(
+        "accepted_submission",
+        "tokenless: what one service fee pays for: each accepted (submitted, not flagged) submission, or "
+        "each round a registered identity is present and submits (flagged or not).",
+        choices=("accepted_submission", "participation_round"),
+    )
+    service_fee_fiat: float = param(
+        5.0, "tokenless: fiat per unit of fee_basis per identity (F).", ge=0, le=MAX_COST_FIAT
+    )
+    budget_fiat_per_round: float = param(
+        1_000.0,
+        "tokenless: fiat the consortium gives the orchestrator each round for service fees (B); when the "
+        "fees due exceed it every fee of the round is scaled by B / due, and what is not spent is returned.",
+        ge=0,
+        le=MAX_COST_FIAT * MAX_IDENTITIES,
+    )
+    validator_wage_fiat_per_round: float = fiat_per_round(
+        25.0,
+        "tokenless: fiat the orchestrator pays each validator (its employee: no KYC, never ejected) for "
+        "each round it is present (W), funded by the consortium on top of the fee budget.",
+    )
+    kyc_cost_fiat: float = param(
+        5.0,
+        "tokenless: fiat cost of one KYC / onboarding application of one trainer identity (at genesis, at "
+        "entry and at each re-application).",
+        ge=0,
+        le=MAX_COST_FIAT,
+    )
+    kyc_paid_by: str = param(
+        "applicant",
+        "tokenless: who pays an application's KYC cost: the applicant, the orchestrator, or half each "
+        "(split).",
+        choices=("applicant", "orchestrator", "split"),
+    )
+    kyc_duplicate_detection: float = param(
+        0.5,
+        "tokenless: chance KYC recognises an application as a duplicate of an owner it already knows (a "
+        "Sybil owner's 2nd..k-th identity, or an ejected owner re-applying while barred); it is refused, "
+        "its cost paid all the same (q).",
+        ge=0,
+        le=1,
+    )
+    ejection_strikes: int = param(
+        3,
+        "tokenless: flags after which an identity is ejected (s).",
+        ge=1,
+        le=MAX_ROUNDS,
+    )
+    ban_rounds: int = param(
+        50, "tokenless: rounds an ejected owner is barred before it may re-apply (L).", ge=0, le=MAX_ROUNDS
+    )
+    ban_forever: bool = param(
+        False, "tokenless: an ejected owner is barred for good (ban_rounds is ignored)."
+    )
+    reapply: str = param(
+        "new_identity",
+        "tokenless: what an ejected identity's owner does: re-apply at once under a new identity (if KYC "
+        "refuses it, wait out the ban), re-apply when the ban ends (after_ban), or stay out (never).",
+        choices=("new_identity", "after_ban", "never"),
+    )
+
+    @property
+    def tokenless(self) -> bool:
+        """Whether the network runs without a token."""
+        return self.kind == "tokenless"
+
+    @property
+    def applicant_kyc_share(self) -> float:
+        """The share of one application's KYC cost the applicant pays: 1, 0 or 1/2."""
+        return {"applicant": 1.0, "orchestrator": 0.0, "split": 0.5}[self.kyc_paid_by]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One network and its tokenomics: everything a run needs besides the seed."""
 
@@ -365,6 +457,7 @@ class Scenario:
     costs: Costs = param(Costs(), "Fiat costs and gains.")
     dropout: Dropout = param(Dropout(), "Availability.")
     adaptation: Adaptation = param(Adaptation(), "Strategy revision, exit and entry.")
+    regime: Regime = param(Regime(), "Token network or tokenless orchestrator.")
 
     def problems(self, path: str) -> list[str]:
         out = []
@@ -461,7 +554,10 @@ def genesis_allocation_tokens(s: Scenario) -> float:
     """Tokens the population holds or burns at genesis: stakes, liquid buffers, registrations.
 
     Potential entrants hold their stake, buffer and registration outside the network from genesis.
+    In the tokenless regime nobody holds a token: 0.
     """
+    if s.regime.tokenless:
+        return 0.0
     st, p = s.staking, s.population
     k = p.sybil_identities_per_owner
     candidates = candidate_owners(s)
@@ -564,6 +660,7 @@ def key_type(dotted: str) -> type:
 
 
 __all__ = [
+    "Regime",
     "Scenario",
     "ScenarioError",
     "did_you_mean",

@@ -1,18 +1,22 @@
 """Whole-run invariants over random valid scenarios, checked every round: token conservation,
 no negative balance or stake, no slash above the stake, nothing paid that was not minted; and with
 owners adapting (revision, exit, entry): every account's books balance, registered identities hold
-their stake, owner states and strategy shares agree with the identities."""
+their stake, owner states and strategy shares agree with the identities. In the tokenless regime:
+fiat conservation between the consortium's funding, fees, wages, KYC and returned budget, fees of
+exactly min(due, budget) each round, no token minted, staked, slashed or burned, and owner states
+(barred, out) that agree with ejections and pending re-admissions."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents import TRAINER_TYPES, SybilTrainer
 from model import Scenario, with_overrides
 from model.limits import MIN_TOKENS
-from model.network import IN, NEVER, OUT, WAITING, FLNetwork
+from model.network import BARRED, IN, NEVER, OUT, WAITING, FLNetwork
 from model.scenario import identity_stake_tokens
 
 FRACTION = st.floats(0.0, 1.0)
@@ -196,3 +200,82 @@ def test_adaptive_networks_stay_consistent_every_round(scenario, seed):
     for _ in range(scenario.rounds):
         net.step()
         assert_network_consistent(net)
+
+
+@st.composite
+def tokenless_scenarios(draw) -> Scenario:
+    """Random scenarios (fixed or adaptive owners) run by the tokenless orchestrator, with every fee
+    basis, KYC payer and re-application mode, bans from none to forever and budgets that may bind."""
+    base = draw(scenarios(adaptive=draw(st.booleans())))
+    rounds = base.rounds
+    overrides = {
+        "regime.kind": "tokenless",
+        "regime.fee_basis": draw(st.sampled_from(["accepted_submission", "participation_round"])),
+        "regime.service_fee_fiat": draw(st.floats(0.0, 20.0)),
+        "regime.budget_fiat_per_round": draw(st.one_of(st.just(0.0), st.floats(0.0, 100.0), st.just(1e6))),
+        "regime.validator_wage_fiat_per_round": draw(st.floats(0.0, 50.0)),
+        "regime.kyc_cost_fiat": draw(st.floats(0.0, 20.0)),
+        "regime.kyc_paid_by": draw(st.sampled_from(["applicant", "orchestrator", "split"])),
+        "regime.kyc_duplicate_detection": draw(FRACTION),
+        "regime.ejection_strikes": draw(st.integers(1, 4)),
+        "regime.ban_rounds": draw(st.integers(0, max(rounds, 1))),
+        "regime.ban_forever": draw(st.booleans()),
+        "regime.reapply": draw(st.sampled_from(["new_identity", "after_ban", "never"])),
+        "token.genesis_supply_tokens": draw(st.floats(1.0, 1e7)),  # nobody needs a token
+    }
+    return with_overrides(base, overrides)
+
+
+def assert_tokenless_consistent(net: FLNetwork) -> None:
+    """The state after a tokenless round: no token anywhere, fiat conserved, owners and identities agree."""
+    s, ledger, nt, orchestrator = net.scenario, net.ledger, net.n_trainers, net.orchestrator
+    net.fiat.check()
+    ledger.check()
+    assert ledger.minted_tokens == ledger.slashed_tokens == ledger.burned_tokens == 0.0
+    assert ledger.insurance_tokens == 0.0 and ledger.treasury_tokens == s.token.genesis_supply_tokens
+    for balance in (ledger.liquid, ledger.stake, ledger.unbonding, ledger.outside):
+        assert not balance.any()
+    assert not net.capital_fiat.any()
+
+    registered = net.registered
+    live = np.bincount(net.owner, weights=registered, minlength=len(net.owner_first)).astype(int)
+    np.testing.assert_array_equal(net.live_identities, live)
+    # Registered identities have fewer strikes than eject; those waiting to come back are not registered.
+    assert (orchestrator.strikes[registered[:nt]] < s.regime.ejection_strikes).all()
+    pending = orchestrator.readmit_at != NEVER
+    assert not (pending & registered[:nt]).any()
+    assert (orchestrator.readmit_at[pending] >= net.round).all()  # none overdue
+    # An owner is in iff one of its identities is registered; barred iff none is and one waits.
+    waits = np.bincount(net.owner[:nt], weights=pending, minlength=len(net.owner_first)) > 0
+    joined = net.join_round[net.owner_first] != NEVER
+    np.testing.assert_array_equal(net.owner_state == IN, live > 0)
+    np.testing.assert_array_equal(net.owner_state == WAITING, ~joined)
+    np.testing.assert_array_equal(net.owner_state == BARRED, joined & (live == 0) & waits)
+    np.testing.assert_array_equal(net.owner_state == OUT, joined & (live == 0) & ~waits)
+    assert net.exited_owners == np.count_nonzero(net.owner_state == OUT)
+    # Every identity KYC admitted has an agent; one never admitted (refused, or waiting) has none.
+    for row, agent in enumerate(net.agent_at):
+        assert (agent is None) == (net.join_round[row] == NEVER)
+    counts = np.bincount(
+        net.strategy_index[net.owner_first[net.owner_state == IN]], minlength=len(net.strategies)
+    )
+    np.testing.assert_array_equal(net.active_owners, counts)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=tokenless_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_tokenless_networks_conserve_fiat_and_move_no_token_every_round(scenario, seed):
+    r = scenario.regime
+    net = FLNetwork(scenario, seed, audit=True)
+    fiat = net.fiat
+    assert_tokenless_consistent(net)
+    for _ in range(scenario.rounds):
+        fees_before = fiat.fees_paid_fiat
+        net.step()
+        assert_tokenless_consistent(net)
+        accepted, flagged = net.recorder.series("accepted")[-1], net.recorder.series("flagged")[-1]
+        units = accepted if r.fee_basis == "accepted_submission" else accepted + flagged
+        paid = fiat.fees_paid_fiat - fees_before
+        due = r.service_fee_fiat * units
+        assert paid == pytest.approx(min(due, r.budget_fiat_per_round), rel=1e-12, abs=1e-9)
+        assert 0.0 <= net.quality <= 1.0

@@ -1,4 +1,5 @@
-"""The per-round trajectory: token stocks and per-strategy series agree with the run's totals."""
+"""The per-round trajectory: token stocks, the tokenless regime's fiat flows and per-strategy series
+agree with the run's totals."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from hypothesis import strategies as st
 
 from model import run_scenario
 from model.kpis import TRAINER_DEVIATIONS, margin
-from model.recording import margins
+from model.recording import RoundRecorder, margins
 
-from .test_invariants import scenarios
+from .test_invariants import scenarios, tokenless_scenarios
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -45,6 +46,25 @@ def test_stake_shares_and_registrations_per_strategy(scenario):
         registered = t[f"registered_{name}"].to_numpy()
         assert registered.max(initial=0) <= row.identities
         assert (np.diff(registered) <= 0).all(), "identities leave, none enter (fixed population)"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokenless_scenarios())
+def test_tokenless_flows_add_up_to_the_run_totals(scenario):
+    result = run_scenario(scenario, 4, trajectory=True)
+    t, k = result.trajectory, result.kpis
+    for column, kpi in (
+        ("fees_paid_fiat", "fees_paid_fiat"),
+        ("wages_paid_fiat", "wages_paid_fiat"),
+        ("kyc_paid_fiat", "kyc_paid_fiat"),
+        ("ejected", "ejected_identities"),
+        ("readmitted", "readmitted_identities"),
+    ):
+        assert np.isclose(t[column].sum(), k[kpi]), column
+    assert np.isclose(t["network_cost_fiat"].sum(), k["network_cost_fiat_per_round"] * scenario.rounds)
+    assert (t["fees_paid_fiat"] <= scenario.regime.budget_fiat_per_round * (1 + 1e-12) + 1e-9).all()
+    assert t[[c for c in t.columns if c.startswith(("pi_", "stake_share_"))]].isna().all().all()
+    assert t[[*RoundRecorder.STOCKS, "minted_tokens", "slashed_tokens"]].isna().all().all()
 
 
 @given(

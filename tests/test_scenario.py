@@ -88,6 +88,16 @@ def test_int_is_accepted_for_a_float_field():
         ),
         ({"staking": {"unbonding_period_rounds": 10**11}}, ["unbonding_period_rounds", "1_000_000"]),
         ({"population": {"sybil_owners": 5000, "sybil_identities_per_owner": 1000}}, ["trainer identities"]),
+        ({"regime": {"kind": "fiat"}}, ["regime.kind = 'fiat'", "'token', 'tokenless'"]),
+        (
+            {"regime": {"reapply": "later"}},
+            ["regime.reapply = 'later'", "'new_identity'", "'after_ban'", "'never'"],
+        ),
+        ({"regime": {"ban_forever": 1}}, ["regime.ban_forever = 1", "true or false"]),
+        ({"regime": {"ejection_strikes": 0}}, ["regime.ejection_strikes = 0", "[1, 1_000_000]"]),
+        ({"regime": {"kyc_duplicate_detection": 1.5}}, ["regime.kyc_duplicate_detection = 1.5", "[0, 1]"]),
+        ({"regime": {"service_fee_fiat": -1}}, ["regime.service_fee_fiat = -1", "[0, 1_000_000_000_000]"]),
+        ({"regime": {"budget_fiat_per_round": 1e19}}, ["regime.budget_fiat_per_round = 1e+19", "[0, 1e+18]"]),
     ],
 )
 def test_bad_values_are_refused_with_key_value_and_what_is_allowed(data, fragments):
@@ -159,3 +169,21 @@ def test_entry_weights_are_normalised_so_one_can_be_swept_alone():
                 }
             }
         )
+
+
+def test_the_tokenless_baseline_is_the_baseline_network_under_an_orchestrator(baseline):
+    from model.scenario import genesis_allocation_tokens
+
+    tokenless = load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml")
+    assert tokenless.regime.kind == "tokenless" and baseline.regime.kind == "token"
+    for section in ("rounds", "seed", "population", "detection", "behaviour", "quality", "costs", "dropout"):
+        assert getattr(tokenless, section) == getattr(baseline, section), section
+    r = tokenless.regime
+    assert r.budget_fiat_per_round >= r.service_fee_fiat * tokenless.trainer_identities  # never binds
+    assert (r.kyc_cost_fiat, r.kyc_paid_by, r.ejection_strikes, r.ban_rounds) == (5.0, "applicant", 3, 50)
+    assert (r.reapply, r.kyc_duplicate_detection, r.validator_wage_fiat_per_round) == (
+        "new_identity",
+        0.5,
+        25.0,
+    )
+    assert genesis_allocation_tokens(tokenless) == 0.0 < genesis_allocation_tokens(baseline)
