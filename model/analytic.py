@@ -1,4 +1,8 @@
-"""Closed-form expected payoffs of the abstract mode, and the slashing bounds (README: "Closed form").
+"""Closed-form expected payoffs of the abstract mode: the slashing bounds of the token network and the
+fee bounds of the tokenless one (README: "Closed form").
+
+The token network
+=================
 
 Assumptions under which the expectations are exact (``assumptions_violated`` lists any broken):
 
@@ -32,10 +36,95 @@ with the registration amortised over the run, ``π(f) = a − b·f`` is linear i
 * participation: honest work beats the outside option iff ``π_honest(f) ≥ ω``, i.e.
   ``(1 − d)((1 − ε)R − εS − c) − registration/T ≥ ω·K``; the textbook ``R − c − ε·S ≥ 0`` neglects
   the lost reward ``εR``, dropout and the registration.
+
+The tokenless regime: deterrence by future rents
+================================================
+
+With no token there is no stake to slash: a cheater risks only the service fees it would have
+earned in the rounds it spends ejected or barred. ``assumptions_violated`` dispatches on
+``regime.kind``; the tokenless expectations below are exact with fixed owners (no adaptation), a
+budget that never binds (so every fee is paid in full), no validator dropout and ρ = 0.
+
+**One identity's chain.** Follow one trainer identity admitted at genesis, and after an ejection
+the new identity of the same owner, over rounds ``t = 0 .. T − 1``. Its states at the start of a
+round are: *registered with j strikes* (``j = 0 .. s − 1``, ``s = ejection_strikes``), *waiting m
+rounds to be re-admitted* (``m = 1 .. L``, ``L = ban_rounds``) and *out for good*. In a round a
+registered identity is present with ``1 − d`` and, present, flagged with ``p = rate × h`` (the
+token form's flag probability); a flag is a strike, so each round it takes one with
+``a = (1 − d)·p`` whatever happened before. A strike that brings it to ``s`` ejects it; at the
+end of that round ``t``, and only if a round is left (``t < T − 1``), its owner
+
+* ``new_identity``: applies at once (one KYC); admitted with ``1 − q``: registered with 0
+  strikes from ``t + 1``; refused with ``q``: it waits out the ban as below;
+* ``after_ban``: is re-admitted at the end of round ``t + L`` (one KYC, never refused),
+  registered from ``t + L + 1``, provided ``t + L < T − 1``; never with ``ban_forever``;
+* ``never``: is out for good.
+
+Iterating the state distribution over the ``T`` rounds gives ``r_t = P(registered in round t)``
+and ``n_app``, the expected applications (the genesis one included). Registered in round t, the
+identity's draws of that round are fresh, so over the horizon
+
+* submitting rounds ``n_sub = (1 − d)·Σ r_t`` (the training cost ``c`` each);
+* accepted submissions ``n_acc = (1 − d)(1 − p)·Σ r_t`` (a poisoner's gain ``g`` each);
+* fee units: ``n_acc`` (``accepted_submission``) or ``n_sub`` (``participation_round``).
+
+**Per owner.** A one-identity owner is one chain. A Sybil owner applies ``k`` identities at
+genesis; each of the 2nd..k-th is refused with ``q`` (its KYC paid all the same) and each admitted
+one runs its own chain, so it runs ``1 + (k − 1)(1 − q)`` chains in expectation and applies
+``k + (1 + (k − 1)(1 − q))(n_app − 1)`` times. With honest updates it trains once in each round any of
+its identities submits: ``c·(1 − (1 − (1 − d)r_t)·(1 − (1 − q)(1 − d)r_t)^(k − 1))`` in round t,
+exact because its copies are flagged independently (ρ = 0). With ρ > 0 a copy's flag probability
+is the token form's ``p'``, which takes every sibling as registered: approximate.
+
+**Why per owner per round of the horizon.** An owner counts all ``T`` rounds from its admission at
+genesis; the rounds it spends ejected or barred count at zero income. So ejection costs exactly
+the fees it forgoes in the future, as a slash costs the stake; a payoff per *registered* round would
+hide the punishment. With ``u`` the expected fee units and ``v`` the expected work cost plus the
+applicant's share of the KYC minus the outside gain, both per owner per round of the horizon,
+
+    ``profit(F) = F·u − v``
+
+is linear in the service fee ``F`` while the budget does not bind (``B ≥ F ×`` trainer identities
+is sufficient). Validators are employees (no KYC, never ejected): an honest one earns
+``W(1 − d_v) − c_v(1 − d_v)``, a copying one ``W(1 − d_v)`` (``u = 0``, ``v = −profit``). The
+bounds are where the lines cross:
+
+* deterrence: honest beats a deviation iff ``F·(u_h − u_dev) ≥ v_h − v_dev``, so
+  ``F* = (v_h − v_dev)/(u_h − u_dev)`` when ``u_h > u_dev``: ejection deters through ``u``, as the
+  deviation, flagged more often, spends more of the horizon out (paid per participation round,
+  that is all that deters it). When the deviation earns more fee units than honest work — a Sybil
+  owner paid for several identities that are seldom ejected — no fee deters it (``inf``);
+* participation: honest work pays iff ``F ≥ F* = v_h/u_h``.
+
+**The stationary limit (intuition).** For ``T → ∞`` the chain is a renewal process. A registered
+spell lasts ``N`` rounds, ``N`` the rounds to the s-th strike, negative binomial with mean
+``s/a = s/((1 − d)p)``; a cycle is a spell plus the wait to re-admission (``q·L`` with
+``new_identity``, ``L`` after the ban) and costs ``κ`` (the applicant's KYC share) per
+application (``1 + q`` a cycle with ``new_identity``, 1 after the ban). By the renewal-reward
+theorem the long-run profit per round is
+
+    ``[(s/a)·(1 − d)·((1 − p)(F + g) − c) − κ·(applications per cycle)] / (s/a + E[wait])``
+
+(``g`` for poisoners only; ``F`` instead of ``(1 − p)F`` when paid per participation round;
+``p > 0``): a higher flag rate shortens the spells, so it costs the cheater the
+fees of the waits and a KYC per spell. Barred for good (or ``never``), an owner's one spell of
+``s/a`` rounds fills a vanishing share of a long horizon, and the comparison is between what each
+strategy earns over its expected spell.
+
+**The textbook reading.** One strike (``s = 1``) and ejected for good: ``r_t = (1 − a)^t`` and the
+expected fraction of the horizon registered is ``A = (1/T)·Σ_{t<T} (1 − a)^t = (1 − (1 − a)^T)/(T·a)``.
+Honest work (cost ``c``, flagged with ``ε``) beats a lazy deviation (no cost, flagged with
+``p``), both paying one KYC, iff ``(1 − d)·A_h·(F(1 − ε) − c) ≥ (1 − d)·A_l·F(1 − p)``, i.e.
+
+    ``F·[(1 − ε)·A_h − (1 − p)·A_l] ≥ c·A_h``
+
+— the fee must pay for the work in every registered round, and deterrence comes from the
+deviation's shorter registration (``A_l < A_h``), the tokenless counterpart of the slashed stake.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -64,7 +153,14 @@ class TrainerKind:
 
 
 def assumptions_violated(s: Scenario) -> list[str]:
-    """Which of the module's assumptions ``s`` breaks (empty: the closed form is exact)."""
+    """Which assumptions of its regime's closed form ``s`` breaks (empty: the closed form is exact)."""
+    if s.regime.tokenless:
+        return tokenless_assumptions_violated(s)
+    return token_assumptions_violated(s)
+
+
+def token_assumptions_violated(s: Scenario) -> list[str]:
+    """Which assumptions of the token network's closed form ``s`` breaks (empty: it is exact)."""
     out = []
     if s.adaptation.adaptive:
         out.append("owners adapt (revision, exit or entry is on)")
@@ -302,3 +398,248 @@ def participation_bound_slash_fraction(s: Scenario) -> float:
     if b["honest"] <= 0:
         return _bound_without_stake(head, holds=math.inf)
     return head / b["honest"]
+
+
+# The tokenless regime ---------------------------------------------------------------------------
+
+REAPPLY_MODES = ("new_identity", "after_ban", "never")
+
+
+@dataclass(frozen=True)
+class IdentityHorizon:
+    """One trainer identity's chain over the horizon, in expectation (one column per flag probability).
+
+    The chain starts registered with no strike in round 0 and follows the identity and, after an
+    ejection, its owner's later identities.
+    """
+
+    registered: np.ndarray
+    """``r_t``, shape (rounds, chains): probability the chain is registered in round t."""
+    applications: np.ndarray
+    """Expected KYC applications per chain over the horizon, the genesis one included."""
+    present_probability: float
+    """``1 − d``: chance a registered identity is present in a round."""
+    flag_probability: np.ndarray
+    """``p`` per chain: chance a present identity's submission is flagged."""
+
+    @property
+    def registered_rounds(self) -> np.ndarray:
+        """Expected rounds registered."""
+        return self.registered.sum(axis=0)
+
+    @property
+    def submitting_rounds(self) -> np.ndarray:
+        """Expected rounds present and registered: submissions, flagged or not."""
+        return self.present_probability * self.registered_rounds
+
+    @property
+    def accepted_submissions(self) -> np.ndarray:
+        """Expected submissions not flagged."""
+        return self.submitting_rounds * (1.0 - self.flag_probability)
+
+
+def _check_probability(name: str, value: float, *, below_one: bool = False) -> None:
+    top = "< 1" if below_one else "≤ 1"
+    if not (0.0 <= value < 1.0 if below_one else 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} = {value!r} is not allowed: a probability 0 ≤ {name} {top} is")
+
+
+def identity_horizon(
+    flag_probability,
+    dropout: float,
+    rounds: int,
+    strikes: int,
+    *,
+    reapply: str = "new_identity",
+    ban_rounds: int = 0,
+    ban_forever: bool = False,
+    duplicate_detection: float = 0.0,
+) -> IdentityHorizon:
+    """Iterate one identity's chain (module docstring, "One identity's chain") over ``rounds`` rounds.
+
+    ``flag_probability`` is a number or an array (one chain each, iterated together);
+    ``duplicate_detection`` is q. Work: ``rounds × strikes`` updates per chain (none when
+    ``strikes ≥ rounds``: then no ejection has any effect).
+    """
+    p = np.atleast_1d(np.asarray(flag_probability, dtype=float))
+    if p.ndim != 1:
+        raise ValueError(f"flag_probability must be a number or a 1-d array, not shape {p.shape}")
+    for value in p:
+        _check_probability("flag_probability", float(value))
+    _check_probability("dropout", dropout, below_one=True)
+    _check_probability("duplicate_detection", duplicate_detection)
+    for name, value, low in (("rounds", rounds, 1), ("strikes", strikes, 1), ("ban_rounds", ban_rounds, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} = {value!r} is not allowed: an integer ≥ {low} is")
+    if reapply not in REAPPLY_MODES:
+        raise ValueError(f"reapply = {reapply!r} is not allowed: one of {', '.join(REAPPLY_MODES)}")
+
+    T = int(rounds)
+    strike = (1.0 - dropout) * p  # a: chance a registered identity takes a strike in a round
+    admitted_at_once = 1.0 - duplicate_detection if reapply == "new_identity" else 0.0
+    waits = {"new_identity": duplicate_detection, "after_ban": 1.0, "never": 0.0}[reapply]
+    if ban_forever:
+        waits = 0.0
+    if strikes >= T:  # at most one strike a round: ejected in the last round at the earliest, to no effect
+        return IdentityHorizon(np.ones((T, p.size)), np.ones(p.size), 1.0 - dropout, p)
+    x = np.zeros((strikes, p.size))  # P(registered with j strikes) at a round's start
+    x[0] = 1.0
+    # The waiting states, held by the round from which the waiting mass is registered again.
+    back_from = np.zeros((T + 1, p.size))
+    registered = np.empty((T, p.size))
+    applications = np.ones(p.size)
+    for t in range(T):
+        registered[t] = x.sum(axis=0)
+        ejected = x[-1] * strike
+        x[1:] = x[1:] * (1.0 - strike) + x[:-1] * strike
+        x[0] *= 1.0 - strike
+        if t == T - 1:
+            break  # nobody applies with no round left
+        if reapply == "new_identity":
+            applications += ejected
+        x[0] += admitted_at_once * ejected
+        if waits and t + ban_rounds + 1 <= T - 1:
+            back_from[t + ban_rounds + 1] += waits * ejected
+        x[0] += back_from[t + 1]
+        applications += back_from[t + 1]
+    return IdentityHorizon(registered, applications, 1.0 - dropout, p)
+
+
+def scenario_identity_horizon(s: Scenario, flag_probability) -> IdentityHorizon:
+    """``identity_horizon`` with the dropout, rounds and ejection rules of ``s``'s ``[regime]``."""
+    rg = s.regime
+    return identity_horizon(
+        flag_probability,
+        s.dropout.trainer_dropout_probability,
+        s.rounds,
+        rg.ejection_strikes,
+        reapply=rg.reapply,
+        ban_rounds=rg.ban_rounds,
+        ban_forever=rg.ban_forever,
+        duplicate_detection=rg.kyc_duplicate_detection,
+    )
+
+
+def tokenless_assumptions_violated(s: Scenario) -> list[str]:
+    """Which assumptions of the tokenless closed form ``s`` breaks (empty: it is exact)."""
+    rg = s.regime
+    out = []
+    if s.adaptation.adaptive:
+        out.append("owners adapt (revision, exit or entry is on)")
+    most_due = rg.service_fee_fiat * s.trainer_identities
+    if rg.budget_fiat_per_round < most_due:
+        out.append(
+            f"the fee budget may bind (budget {rg.budget_fiat_per_round:g} < fee {rg.service_fee_fiat:g} × "
+            f"{s.trainer_identities} trainer identities = {most_due:g} fiat a round)"
+        )
+    if s.dropout.validator_dropout_probability > 0:
+        out.append("validators drop out (h varies by round)")
+    if s.detection.sybil_exposure_correlation > 0 and s.population.sybil_owners:
+        out.append(
+            "Sybil copies are exposed together (rho > 0): the Sybil flag probability takes every sibling "
+            "as registered, so the Sybil payoff is approximate"
+        )
+    return out
+
+
+def _tokenless_lines(s: Scenario) -> pd.DataFrame:
+    """``u`` and ``v`` per strategy (``profit(F) = F·u − v``), per owner per round of the horizon."""
+    return _cached_tokenless_lines(s).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_tokenless_lines(s: Scenario) -> pd.DataFrame:
+    # A sweep asks for a scenario's payoffs and each of its bounds: iterate its chains once.
+    rg, T = s.regime, s.rounds
+    q, kyc = rg.kyc_duplicate_detection, rg.kyc_cost_fiat * rg.applicant_kyc_share
+    kinds = [kind for kind in trainer_kinds(s) if kind.identities]
+    chains = scenario_identity_horizon(s, [kind.flag_probability for kind in kinds])
+    units = chains.accepted_submissions if rg.fee_basis == "accepted_submission" else chains.submitting_rounds
+    present = chains.present_probability
+    rows = {}
+    for i, kind in enumerate(kinds):
+        k = kind.identities_per_owner
+        admitted = 1.0 + (k - 1) * (1.0 - q)  # chains per owner: the first identity is never refused
+        cost = admitted * kind.train_cost_fiat * chains.submitting_rounds[i]
+        if kind.name == "sybil" and s.behaviour.sybil_update == "honest":
+            r = chains.registered[:, i]
+            none_submits = (1.0 - present * r) * (1.0 - (1.0 - q) * present * r) ** (k - 1)
+            cost += s.costs.train_cost_fiat_per_round * float((1.0 - none_submits).sum())
+        if kind.name == "poisoning":
+            cost -= s.costs.poison_gain_fiat_per_round * chains.accepted_submissions[i]
+        applications = k + admitted * (chains.applications[i] - 1.0)
+        rows[kind.name] = (admitted * units[i] / T, (cost + kyc * applications) / T)
+
+    d_v, W = s.dropout.validator_dropout_probability, rg.validator_wage_fiat_per_round
+    if s.population.honest_validators:
+        rows["honest_validator"] = (0.0, (s.costs.validate_cost_fiat_per_round - W) * (1.0 - d_v))
+    if s.population.copying_validators:
+        rows["copying_validator"] = (0.0, -W * (1.0 - d_v))
+    table = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["units_per_round_per_owner", "cost_fiat_per_round_per_owner"]
+    )
+    table.index.name = "strategy"
+    return table
+
+
+def tokenless_expected_payoffs(s: Scenario, fee: float | None = None) -> pd.DataFrame:
+    """Expected fiat profit per owner per round of the horizon in the tokenless regime, by strategy.
+
+    Columns: ``units_per_round_per_owner`` (u: expected fee units), ``cost_fiat_per_round_per_owner``
+    (v: expected work cost + the applicant's KYC share − outside gain; for validators minus the net
+    wage) and ``profit_fiat_per_round_per_owner`` (``fee·u − v``). Strategies with no owners are left
+    out. ``fee`` (fiat per unit of ``regime.fee_basis``) replaces the scenario's service fee; the
+    payoffs are linear in it while the budget does not bind. Reads ``[regime]`` whatever its kind.
+    """
+    F = s.regime.service_fee_fiat if fee is None else float(fee)
+    if not (math.isfinite(F) and F >= 0):
+        raise ValueError(f"fee = {fee!r} is not allowed: a finite service fee ≥ 0 fiat is")
+    table = _tokenless_lines(s)
+    table["profit_fiat_per_round_per_owner"] = (
+        F * table["units_per_round_per_owner"] - table["cost_fiat_per_round_per_owner"]
+    )
+    return table
+
+
+def tokenless_deterrence_bound_fee(s: Scenario, deviation: str) -> float:
+    """Smallest service fee at which honest work out-earns ``deviation`` per owner per round.
+
+    The crossing ``F* = (v_h − v_dev)/(u_h − u_dev)`` of the two payoff lines when a unit of fee
+    pays honest work more (``u_h > u_dev``); negative when the deviation never pays. ``inf`` when
+    the fee pays the deviation more (a Sybil owner's several identities): raising it never deters.
+    Parallel lines (equal ``u``, or none): ``-inf`` when honest work pays at least as well at every
+    fee, ``inf`` when it pays worse at every fee.
+    """
+    lines = _tokenless_lines(s)
+    trainers = [name for name in TRAINER_STRATEGIES if name != "honest"]
+    if deviation not in trainers:
+        raise ValueError(f"deviation = {deviation!r} is not allowed: one of {', '.join(trainers)}")
+    if deviation not in lines.index or "honest" not in lines.index:
+        missing = deviation if deviation not in lines.index else "honest"
+        raise ValueError(
+            f"no {missing!r} owners in this scenario: there is no bound to give for {deviation!r}"
+        )
+    u, v = lines["units_per_round_per_owner"], lines["cost_fiat_per_round_per_owner"]
+    gap = v[deviation] - v["honest"]  # honest's lead at F = 0
+    slope = u["honest"] - u[deviation]  # how much more a unit of fee pays honest work
+    scale = max(abs(u["honest"]), abs(u[deviation]))
+    if scale == 0 or abs(slope) <= _FLAT * scale:
+        return _bound_without_stake(gap, holds=-math.inf)
+    if slope < 0:
+        return math.inf
+    return -gap / slope
+
+
+def tokenless_participation_bound_fee(s: Scenario) -> float:
+    """Smallest service fee at which honest work pays (profit per owner per round ≥ 0): ``v_h/u_h``.
+
+    ``-inf`` when honest work earns no fee units and costs nothing (any fee will do), ``inf`` when
+    it earns none and costs something (no fee will do).
+    """
+    lines = _tokenless_lines(s)
+    if "honest" not in lines.index:
+        raise ValueError("no 'honest' owners in this scenario: there is no participation bound to give")
+    u, v = lines.loc["honest", ["units_per_round_per_owner", "cost_fiat_per_round_per_owner"]]
+    if u <= 0:
+        return _bound_without_stake(-v, holds=-math.inf)
+    return v / u
