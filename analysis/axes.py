@@ -33,6 +33,8 @@ import pandas as pd
 from analysis.settings import SAMPLED_DESIGNS
 
 SLASH = "slashing.slash_fraction"
+#: The tokenless federation's service fee (fiat per unit of the fee basis): its closed form's axis.
+SERVICE_FEE = "regime.service_fee_fiat"
 #: Parameters read as "the reward level", preferred for y.
 REWARD_HINTS = ("emission.initial_tokens_per_round", "emission.trainer_share")
 #: Older manifests only: most levels an axis of a sampled design may have to count as a grid axis.
@@ -154,11 +156,12 @@ def shape_of(axes: list[Axis], design: str | None) -> str:
 
 
 def choose_axes(numeric: list[str]) -> tuple[str | None, str | None]:
-    """x: the slash fraction if varied, else the first numeric axis; y: a reward level if varied,
-    else the next numeric axis (None when there is only one)."""
+    """x: the slash fraction if varied, else the tokenless service fee if varied, else the first
+    numeric axis — the closed forms' axes first; y: a reward level if varied, else the next numeric
+    axis (None when there is only one)."""
     if not numeric:
         return None, None
-    x = SLASH if SLASH in numeric else numeric[0]
+    x = next((p for p in (SLASH, SERVICE_FEE) if p in numeric), numeric[0])
     rest = [p for p in numeric if p != x]
     y = next((p for p in REWARD_HINTS if p in rest), rest[0] if rest else None)
     return x, y

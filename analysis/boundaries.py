@@ -20,6 +20,10 @@ Two uses:
   slashing, so it is the first rising crossing — the minimum slash fraction at that reward level;
   for participation (honest profit minus the outside option, eroded by false-positive slashing) the
   first falling one. Between the two lies the safe band for slashing.
+
+Along the tokenless federation's service fee both margins rise — a higher fee raises honest profit
+more than a cheater's, and raises honest profit above zero — so both boundaries are lower bounds
+on the fee: :func:`named_for` gives each boundary's expected direction along an axis.
 """
 
 from __future__ import annotations
@@ -31,14 +35,30 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.axes import SERVICE_FEE
+
 INSIDE, BELOW, ABOVE = "inside", "below range", "above range"
 RISING, FALLING = "rising", "falling"
 #: A 1-D threshold row for a margin that never changes sign.
 ABOVE_ZERO, BELOW_ZERO = "above zero throughout", "below zero throughout"
 #: No point has a value of the margin (e.g. no cheating strategy present in any mix).
 NO_DATA = "no data"
-#: What each named boundary is about: the margin in ``dominance.classify`` and its expected direction.
+#: What each named boundary is about: the margin in ``dominance.classify`` and its expected direction
+#: along the slash fraction (and any axis not in :data:`PARTICIPATION_RISES_ALONG`).
 NAMED = {"deterrence": ("trainers", RISING), "participation": ("participation", FALLING)}
+#: Axes along which honest work's participation margin is expected to rise (a lower bound): the
+#: tokenless service fee, which pays honest work more the higher it is.
+PARTICIPATION_RISES_ALONG = (SERVICE_FEE,)
+
+
+def named_for(x: str | None) -> dict[str, tuple[str, str]]:
+    """:data:`NAMED` with each boundary's expected direction along axis ``x``: participation rises
+    along the axes of :data:`PARTICIPATION_RISES_ALONG` (a lower bound), falls along the others."""
+    if x in PARTICIPATION_RISES_ALONG:
+        return NAMED | {"participation": ("participation", RISING)}
+    return dict(NAMED)
+
+
 #: The columns of :func:`boundary_row`, in order.
 ROW_COLUMNS = (
     "estimate",

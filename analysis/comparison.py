@@ -22,19 +22,27 @@ import pandas as pd
 
 from analysis import boundaries, dominance
 from analysis.axes import SLASH
-from analysis.settings import value_per_run
+from analysis.settings import PAYOFF_KPI, REGIME, TOKEN, TOKENLESS, payoff_column, value_per_run, with_payoffs
 
 if TYPE_CHECKING:
     from analysis.findings import Findings
 
 #: Joins the names of the designs that dominate at a point (names may contain commas).
 DESIGN_SEPARATOR = " | "
-#: Cost per round of a design, from its runs' KPIs: column → (KPI, valued in fiat).
+#: Cost per round of a design, from its runs' KPIs: column → (KPI, valued in fiat). Token amounts
+#: are per run and divided by its rounds; the token network has them, the tokenless federation not.
 COSTS = {
     "emitted_tokens_per_round": ("minted_tokens", False),
     "emitted_fiat_per_round": ("minted_tokens", True),
     "burned_tokens_per_round": ("burned_tokens", False),
     "slashed_tokens_per_round": ("slashed_tokens", False),
+}
+#: Costs the runs report per round already, in fiat, in either regime: column → KPI. What the
+#: network costs (token: emission at its market value; tokenless: service fees, wages and the
+#: orchestrator's KYC share), and what slashing takes (NaN in the tokenless federation).
+FIAT_COSTS_PER_ROUND = {
+    "network_cost_fiat_per_round": "network_cost_fiat_per_round",
+    "slashed_fiat_per_round": "slashed_fiat_per_round",
 }
 
 
@@ -100,7 +108,8 @@ def _band_end(row: pd.Series, suffix: str, direction: str, range_end: float) -> 
 
 
 def run_costs(f: Findings) -> pd.DataFrame:
-    """Per ok run: the cost columns of :data:`COSTS` (per round; fiat at the run's own price)."""
+    """Per ok run: the cost columns of :data:`COSTS` (per round; fiat at the run's own price) and of
+    :data:`FIAT_COSTS_PER_ROUND` (NaN for results written before those KPIs existed)."""
     ok = f.results[f.results["status"] == "ok"]
     rounds = value_per_run(ok, f.manifest, "rounds").astype(float)
     price = value_per_run(ok, f.manifest, "token.price_fiat").astype(float)
@@ -108,6 +117,8 @@ def run_costs(f: Findings) -> pd.DataFrame:
     for column, (kpi, fiat) in COSTS.items():
         per_round = ok[kpi].astype(float) / rounds if kpi in ok else pd.Series(np.nan, index=ok.index)
         out[column] = per_round * price if fiat else per_round
+    for column, kpi in FIAT_COSTS_PER_ROUND.items():
+        out[column] = ok[kpi].astype(float) if kpi in ok else np.nan
     return out
 
 
@@ -119,9 +130,10 @@ def compare_designs(f: Findings) -> pd.DataFrame:
     band), of them ``safe_band_closed`` (both ends are boundaries) with ``safe_band_mean_width`` —
     the mean width of the closed bands only, NaN without one — and ``safe_band_open`` (an end is the
     swept range's: the band reaches past it) with ``safe_band_open_min_width`` (every open band is
-    at least this wide; NaN without one); then each cost of :data:`COSTS` twice —
-    ``<cost>_where_dominates`` (mean over the runs at points where honesty dominates; NaN when
-    there are none) and ``<cost>_all`` (mean over every ok run).
+    at least this wide; NaN without one); then each cost of :data:`COSTS` and
+    :data:`FIAT_COSTS_PER_ROUND` twice — ``<cost>_where_dominates`` (mean over the runs at points
+    where honesty dominates; NaN when there are none) and ``<cost>_all`` (mean over every ok run);
+    last ``regime``, the regime the design's runs were played under (``mixed`` when they differ).
     """
     ok = f.results[f.results["status"] == "ok"]
     keys = ["design", *f.parameters]
@@ -139,12 +151,14 @@ def compare_designs(f: Findings) -> pd.DataFrame:
             row[f"share_{v}"] = row[v] / len(points) if len(points) else math.nan
         row |= _safe_band_widths(f.safe_bands, design)
         mine = (ok["design"] == design).to_numpy()
-        for column in COSTS:
+        for column in [*COSTS, *FIAT_COSTS_PER_ROUND]:
             values = costs.loc[mine, column]
             row[f"{column}_where_dominates"] = (
                 float(values[dominant[mine]].mean()) if dominant[mine].any() else math.nan
             )
             row[f"{column}_all"] = float(values.mean())
+        regimes = set(ok.loc[mine, REGIME]) if REGIME in ok else {TOKEN}
+        row[REGIME] = next(iter(regimes)) if len(regimes) == 1 else dominance.MIXED_REGIMES
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -167,7 +181,9 @@ def _safe_band_widths(bands: pd.DataFrame | None, design: str) -> dict[str, floa
 def winners(f: Findings) -> pd.DataFrame | None:
     """Per parameter point (None with one design): ``dominating_designs`` (joined with
     :data:`DESIGN_SEPARATOR`, in design order; empty when none) and ``best_design`` (largest
-    worst-mix lower bound of the trainers' margin; None when no design has a finite bound there)."""
+    worst-mix lower bound of the trainers' margin; None when no design has a finite bound there, or
+    when the designs run under different regimes: a margin per unit of capital and one in fiat per
+    owner cannot be ranked)."""
     if len(f.designs) < 2:
         return None
     order = {d: i for i, d in enumerate(f.designs)}
@@ -182,47 +198,73 @@ def winners(f: Findings) -> pd.DataFrame | None:
             group.loc[group["honesty"] == dominance.DOMINATES, "design"]
         )
         finite = group[np.isfinite(group["trainers_lower"].astype(float))]
-        row["best_design"] = finite.loc[finite["trainers_lower"].idxmax(), "design"] if len(finite) else None
+        comparable = REGIME not in group or group[REGIME].nunique(dropna=False) == 1
+        best = finite.loc[finite["trainers_lower"].idxmax(), "design"] if len(finite) and comparable else None
+        row["best_design"] = best
         rows.append(row)
     return pd.DataFrame(rows, columns=[*f.parameters, "dominating_designs", "best_design"])
 
 
-#: The margins dominance classifies, by the KPI a NaN shows up in.
-DROPPABLE = {"margin_trainers": "trainers", "margin_validators": "validators", "pi_honest": "participation"}
+#: The margins dominance classifies, by the KPI a NaN shows up in: the participation margin's input
+#: is honest trainers' payoff, ``pi_honest`` in the token network and their fiat profit per owner per
+#: round in the tokenless federation.
+DROPPABLE = {
+    "margin_trainers": "trainers",
+    "margin_validators": "validators",
+    "pi_honest": "participation",
+    "profit_fiat_per_round_honest": "participation",
+}
 
 
 def dropped_runs(f: Findings) -> pd.DataFrame:
     """One row per (design, mix, KPI) with ok runs whose value is NaN: ``runs`` and ``reason``.
 
     KPIs: ``margin_trainers`` (as the analysis computes it from the payoffs), ``margin_validators``
-    and ``pi_honest`` (the participation margin's input). Reasons are read from each run's own
-    scenario: no capital committed, no honest trainers, no cheating strategy present, no honest
-    or no copying validators; "reason unknown" otherwise.
+    and honest trainers' payoff, the participation margin's input — ``pi_honest`` for token runs,
+    ``profit_fiat_per_round_honest`` for tokenless ones (whose ``pi`` is undefined by design: no
+    capital, so it is never a reason to drop one). Reasons are read from each run's own scenario:
+    no capital committed (token runs only), no honest trainers, no cheating strategy present, no
+    honest or no copying validators; "reason unknown" otherwise.
     """
     ok = f.results[f.results["status"] == "ok"]
     columns = ["design", "mix", "kpi", "quantity", "runs", "reason"]
     if ok.empty:
         return pd.DataFrame(columns=columns)
+    ok = with_payoffs(ok, f.manifest)
     keys = ["design", *f.parameters, "mix"]
+    tokenless = (ok[REGIME] == TOKENLESS).to_numpy()
+    honest_kpi = pd.Series(
+        np.where(tokenless, PAYOFF_KPI[TOKENLESS].format("honest"), PAYOFF_KPI[TOKEN].format("honest")),
+        index=ok.index,
+    )
     values = {
-        "margin_trainers": dominance.trainer_margins(ok, keys),
-        "margin_validators": ok.get("margin_validators", pd.Series(np.nan, index=ok.index)),
-        "pi_honest": ok["pi_honest"],
+        "margin_trainers": (dominance.trainer_margins(ok, keys), "margin_trainers"),
+        "margin_validators": (
+            ok.get("margin_validators", pd.Series(np.nan, index=ok.index)),
+            "margin_validators",
+        ),
+        "participation": (ok[payoff_column("honest")], honest_kpi),
     }
     count = {k: value_per_run(ok, f.manifest, f"population.{k}").astype(float) for k in _POPULATION}
-    no_capital = (value_per_run(ok, f.manifest, "staking.min_trainer_stake_tokens").astype(float) == 0) & (
-        value_per_run(ok, f.manifest, "staking.registration_cost_tokens").astype(float) == 0
+    no_capital = (
+        (value_per_run(ok, f.manifest, "staking.min_trainer_stake_tokens").astype(float) == 0)
+        & (value_per_run(ok, f.manifest, "staking.registration_cost_tokens").astype(float) == 0)
+        & ~tokenless
     )
     rows = []
-    for kpi, series in values.items():
+    for quantity, (series, kpi) in values.items():
         missing = series.isna()
         if not missing.any():
             continue
-        reasons = _reasons(kpi, ok, count, no_capital)
-        table = pd.DataFrame({"design": ok["design"], "mix": ok["mix"], "reason": reasons})[missing]
-        for (design, mix, reason), group in table.groupby(["design", "mix", "reason"], sort=True):
+        reasons = _reasons(quantity, ok, count, no_capital)
+        table = pd.DataFrame({"design": ok["design"], "mix": ok["mix"], "kpi": kpi, "reason": reasons})[
+            missing
+        ]
+        for (design, mix, name, reason), group in table.groupby(
+            ["design", "mix", "kpi", "reason"], sort=True
+        ):
             text = reason.replace("{mix}", str(mix))
-            rows.append([design, mix, kpi, DROPPABLE[kpi], len(group), text])
+            rows.append([design, mix, name, DROPPABLE[name], len(group), text])
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -236,14 +278,17 @@ _POPULATION = (
 )
 
 
-def _reasons(kpi: str, ok: pd.DataFrame, count: dict[str, pd.Series], no_capital: pd.Series) -> pd.Series:
-    """Why each run's ``kpi`` may be NaN, the most basic cause first."""
+def _reasons(
+    quantity: str, ok: pd.DataFrame, count: dict[str, pd.Series], no_capital: pd.Series
+) -> pd.Series:
+    """Why each run's ``quantity`` (a key of :func:`dropped_runs`' values) may be NaN, the most basic
+    cause first."""
     reason = pd.Series("reason unknown", index=ok.index)
-    if kpi == "margin_validators":
+    if quantity == "margin_validators":
         reason[count["copying_validators"] == 0] = "no copying validators in mix {mix}"
         reason[count["honest_validators"] == 0] = "no honest validators in mix {mix}"
         return reason
-    if kpi == "margin_trainers":
+    if quantity == "margin_trainers":
         cheaters = count["lazy_trainers"] + count["sybil_owners"] + count["poisoning_trainers"]
         reason[cheaters == 0] = "no cheating strategy present in mix {mix}"
     reason[count["honest_trainers"] == 0] = "no honest trainers in mix {mix}"

@@ -1,5 +1,11 @@
 """Where honesty dominates (the README defines it): margins with confidence bounds, per point.
 
+Every margin compares payoffs in the run's own regime (``analysis.settings.with_payoffs``): in the
+token network the payoff ``π_s`` is fiat profit per round per unit of capital and honest work is
+compared with the outside option ω; in the tokenless federation nobody commits capital, so the
+payoff is fiat profit per owner per round and honest work is compared with 0. Below, ``π_s``
+stands for the run's payoff ``payoff_<s>``.
+
 At a parameter point θ with R replications, the honesty margin ``Δ = π_honest − max_s π_s`` (the
 best deviation by mean payoff at θ; ``margin_validators`` for honest vs copying validators) has a one-sided
 95 % lower bound ``mean − t(0.95, R−1)·sd/√R`` and upper bound ``mean + t(…)·sd/√R``. Honesty
@@ -31,11 +37,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.settings import with_design_column
+from analysis.settings import (
+    REGIME,
+    REGIMES,
+    outside_option_per_run,
+    payoff_column,
+    with_design_column,
+    with_payoffs,
+)
 from model.kpis import TRAINER_DEVIATIONS
 
 DOMINATES, UNCERTAIN, FAILS = "dominates", "uncertain", "fails"
-ID_COLUMNS = ("run_id", "point", "design", "mix", "replication", "seed", "status", "error")
+ID_COLUMNS = ("run_id", "point", "design", "mix", "regime", "replication", "seed", "status", "error")
 #: Confidence of the one-sided bounds that decide dominance.
 CONFIDENCE = 0.95
 #: Coverage of the two-sided band around each margin (one-sided (1 + BAND) / 2 bounds).
@@ -49,9 +62,11 @@ MARGINS = {
 #: Per margin, the payoff columns of its deviating side: where none has a value while honest
 #: players' payoff does, the deviation is absent and the margin's question does not arise.
 DEVIATING_SIDE = {
-    "trainers": ("pi_honest", tuple(f"pi_{d}" for d in TRAINER_DEVIATIONS)),
-    "validators": ("pi_honest_validator", ("pi_copying_validator",)),
+    "trainers": (payoff_column("honest"), tuple(payoff_column(d) for d in TRAINER_DEVIATIONS)),
+    "validators": (payoff_column("honest_validator"), (payoff_column("copying_validator"),)),
 }
+#: A (design, point) whose mixes run under different regimes (a mix that sets ``regime.kind``).
+MIXED_REGIMES = "mixed"
 
 
 def parameter_columns(results: pd.DataFrame) -> list[str]:
@@ -60,12 +75,17 @@ def parameter_columns(results: pd.DataFrame) -> list[str]:
 
 
 def with_honest_surplus(results: pd.DataFrame, outside_option: float | pd.Series) -> pd.DataFrame:
-    """Add ``honest_surplus = pi_honest − outside_option`` (per round per unit of capital).
+    """Add the payoffs (``analysis.settings.with_payoffs``) and ``honest_surplus``: honest trainers'
+    payoff minus the outside option, in the run's regime.
 
-    ``outside_option`` is one number for every run or, better, each run's own value (a Series
-    indexed like ``results``: see ``analysis.settings.value_per_run``).
+    Token runs: ``pi_honest − ω`` (per round per unit of capital), ω being ``outside_option`` — one
+    number for every run or, better, each run's own value (a Series indexed like ``results``: see
+    ``analysis.settings.value_per_run``). Tokenless runs: honest fiat profit per owner per round
+    minus 0 (zero capital earns nothing outside).
     """
-    return results.assign(honest_surplus=results["pi_honest"] - outside_option)
+    runs = with_payoffs(results)
+    outside = outside_option_per_run(runs, outside_option)
+    return runs.assign(honest_surplus=runs[payoff_column("honest")] - outside)
 
 
 def t_half_width(sd, n, level: float):
@@ -96,7 +116,8 @@ def interval(values: pd.Series, confidence: float = CONFIDENCE) -> tuple[float, 
 
 
 def margin_samples(group: pd.DataFrame) -> pd.Series:
-    """The trainers' margin per replication at one (point, mix): π_honest − π of the best deviation.
+    """The trainers' margin per replication at one (point, mix): π_honest − π of the best deviation,
+    in each run's regime's payoff (``analysis.settings.with_payoffs``).
 
     The best deviation is the one with the highest *mean* payoff at this point (the definition:
     ``Δ = π_honest − max_s π_s``); taking the maximum run by run instead would overstate the
@@ -110,8 +131,9 @@ def trainer_margins(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
 
     NaN for a run whose group has no deviation with a payoff (no cheating strategy present).
     """
-    columns = [f"pi_{d}" for d in TRAINER_DEVIATIONS if f"pi_{d}" in runs]
-    if not columns or runs.empty:
+    runs = with_payoffs(runs)
+    columns = [payoff_column(d) for d in TRAINER_DEVIATIONS if payoff_column(d) in runs]
+    if not columns or runs.empty or payoff_column("honest") not in runs:
         return pd.Series(np.nan, index=runs.index)
     if keys:
         means = runs.groupby(keys, sort=False, dropna=False)[columns].transform("mean")
@@ -121,7 +143,7 @@ def trainer_margins(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
     has_any = ~np.all(np.isnan(filled), axis=1)
     best = np.argmax(np.where(np.isnan(filled), -np.inf, filled), axis=1)
     deviation = runs[columns].to_numpy(float)[np.arange(len(runs)), best]
-    margin = runs["pi_honest"].to_numpy(float) - deviation
+    margin = runs[payoff_column("honest")].to_numpy(float) - deviation
     return pd.Series(np.where(has_any, margin, np.nan), index=runs.index)
 
 
@@ -141,9 +163,12 @@ def point_statistics(
     ``confidence`` bounds), ``<name>_band_lower`` and ``<name>_band_upper`` (the two-sided ``band``
     interval) and ``<name>_n`` (replications with a value) for ``trainers`` (π_honest minus the best
     deviation, see :func:`margin_samples`), ``validators`` and ``participation`` (π_honest − outside
-    option, per run), plus every ``pi_<strategy>`` mean, beside ``design``, the parameter columns
-    and ``mix``; and ``<name>_absent`` (see :func:`deviation_absent`). Results without a ``design``
-    column are one design, ``"base"``.
+    option, per run; the outside option is 0 in the tokenless regime), plus every ``pi_<strategy>``
+    and ``payoff_<strategy>`` mean (the payoff of the point's regime), beside ``design``, the
+    parameter columns and ``mix``; ``<name>_absent`` (see :func:`deviation_absent`); and
+    ``regime`` (token or tokenless; :data:`MIXED_REGIMES` should the runs of one group differ).
+    Results without a ``design`` column are one design, ``"base"``; without a ``regime`` column,
+    token.
     """
     results = with_design_column(results)
     ok = with_honest_surplus(results[results["status"] == "ok"], _aligned(outside_option, results))
@@ -156,9 +181,10 @@ def point_statistics(
         },
         index=ok.index,
     )
-    pi_columns = [c for c in ok.columns if c.startswith("pi_")]
+    pi_columns = [c for c in ok.columns if c.startswith(("pi_", "payoff_"))]
     grouped = pd.concat([ok[keys], samples, ok[pi_columns]], axis=1).groupby(keys, sort=True, dropna=False)
     table = grouped[pi_columns].mean() if pi_columns else grouped.size().to_frame("_n").drop(columns="_n")
+    table[REGIME] = regime_of_groups(ok, keys).reindex(table.index)
     for name in samples.columns:
         g = grouped[name]
         mean, sd, n = g.mean(), g.std(ddof=1), g.count()
@@ -180,10 +206,11 @@ def deviation_absent(ok: pd.DataFrame, keys: list[str], name: str) -> pd.Series:
     """Per ``keys`` group of ok runs: whether margin ``name``'s deviating side is absent.
 
     True when no run of the group has a payoff for any deviation of the margin
-    (:data:`DEVIATING_SIDE`) while some run has the honest side's payoff — a strategy's payoff per
-    unit of capital is NaN exactly when it has no capital, and with no capital committed at all
-    the honest payoff is NaN too. Always False for ``participation`` (no deviation) and for
-    results without the payoff columns.
+    (:data:`DEVIATING_SIDE`) while some run has the honest side's payoff — a strategy's payoff is
+    NaN when nobody played it (and, in the token regime, when it has no capital; with no capital
+    committed at all the honest payoff is NaN too). Always False for ``participation`` (no
+    deviation) and for results without the payoff columns. ``ok`` holds the payoff columns
+    (``analysis.settings.with_payoffs``).
     """
     index = ok.groupby(keys, sort=True, dropna=False).size().index
     honest, deviations = DEVIATING_SIDE.get(name, (None, ()))
@@ -192,6 +219,26 @@ def deviation_absent(ok: pd.DataFrame, keys: list[str], name: str) -> pd.Series:
         return pd.Series(False, index=index)
     counts = ok[[*keys, honest, *deviations]].groupby(keys, sort=True, dropna=False).count()
     return (counts[deviations].sum(axis=1) == 0) & (counts[honest] > 0)
+
+
+def regime_of_groups(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per ``keys`` group of ``rows`` (runs, or per-mix statistics): the regime, or
+    :data:`MIXED_REGIMES` when the group's regimes differ."""
+    regimes = rows.groupby(keys, sort=True, dropna=False)[REGIME].agg(lambda r: _one_regime(set(r)))
+    return regimes.astype(object)
+
+
+def _one_regime(regimes: set[str]) -> str:
+    return next(iter(regimes)) if len(regimes) == 1 else MIXED_REGIMES
+
+
+def regime_names(classified: pd.DataFrame) -> list[str]:
+    """The regimes of a :func:`classify` table's points, in :data:`~analysis.settings.REGIMES` order
+    (``token`` for tables without a ``regime`` column)."""
+    if REGIME not in classified:
+        return [REGIMES[0]]
+    present = set(classified[REGIME].dropna().astype(str))
+    return [r for r in (*REGIMES, MIXED_REGIMES) if r in present]
 
 
 def _aligned(outside_option: float | pd.Series, results: pd.DataFrame) -> float | pd.Series:
@@ -229,7 +276,10 @@ def classify(
     beat every deviation and honest work pays at least the outside option); ``honesty_all`` — the
     same with validators too; and ``mixes`` (how many mixes had data). A mix where a margin's
     deviating side is absent is left out of that margin's worst case (see the module docstring);
-    with no mix left, the margin's statistics are NaN (bounds ±inf) and its verdict uncertain.
+    with no mix left, the margin's statistics are NaN (bounds ±inf) and its verdict uncertain. Last,
+    ``regime``: the regime the point's runs were played under (token or tokenless), in whose payoff
+    its margins are (:data:`MIXED_REGIMES` when its mixes differ: the verdicts still hold, but the
+    worst case then compares margins in different units).
     """
     results = with_design_column(results)
     return classify_statistics(point_statistics(results, confidence, outside_option), results)
@@ -264,7 +314,11 @@ def classify_statistics(per_mix: pd.DataFrame, results: pd.DataFrame) -> pd.Data
     table = table.reset_index()
     verdicts = ["trainers", "validators", "participation", "honesty", "honesty_all"]
     stats_columns = [f"{name}_{stat}" for name in MARGINS.values() for stat in STATISTICS]
-    return table[[*keys, *verdicts, *stats_columns, "mixes"]]
+    if REGIME in per_mix:
+        table = table.merge(regime_of_groups(per_mix, keys).rename(REGIME).reset_index(), on=keys, how="left")
+    else:  # statistics computed before regimes existed: token
+        table[REGIME] = REGIMES[0]
+    return table[[*keys, *verdicts, *stats_columns, "mixes", REGIME]]
 
 
 def _worst_over_mixes(per_mix: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:

@@ -20,8 +20,19 @@ import pandas as pd
 from analysis import adaptation as adaptation_module
 from analysis import axes as axes_module
 from analysis import boundaries, comparison, dominance, surface, theory
-from analysis.axes import SLASH, Axis
-from analysis.settings import base_scenario, design_names, mix_names, value_per_run, with_design_column
+from analysis.axes import SERVICE_FEE, Axis
+from analysis.settings import (
+    OUTSIDE_OPTION,
+    REGIME,
+    TOKEN,
+    TOKENLESS,
+    base_scenario,
+    design_names,
+    mix_names,
+    value_per_run,
+    with_design_column,
+    with_payoffs,
+)
 from analysis.summary import STRATEGY_LABELS, findings_table, short, summarise
 from analysis.sweep.store import ResultStore
 
@@ -35,7 +46,6 @@ __all__ = [
     "summarise",
 ]
 
-OUTSIDE_OPTION = "costs.outside_option_return_per_round"
 GRID_METHOD = "linear interpolation of the worst mix's mean margin between neighbouring grid levels"
 
 
@@ -50,7 +60,8 @@ class Findings:
     directory: Path
     manifest: dict[str, Any]
     results: pd.DataFrame
-    """Every run row (status ok or failed), with a ``design`` column."""
+    """Every run row (status ok or failed), with a ``design`` column, each run's ``regime`` and its
+    payoffs ``payoff_<s>`` in that regime (``analysis.settings.with_payoffs``)."""
     parameters: list[str]
     """The varied parameters, in sweep order."""
     numeric: list[str]
@@ -134,6 +145,11 @@ class Findings:
         return failed[["run_id", "point", "design", "mix", "seed"]].assign(error=first_line)
 
     @property
+    def named(self) -> dict[str, tuple[str, str]]:
+        """Each boundary's margin and expected direction along x (``boundaries.named_for``)."""
+        return boundaries.named_for(self.x)
+
+    @property
     def group_columns(self) -> list[str]:
         """The columns each boundary table is split by: design, slice axes, categorical axes."""
         return ["design", *self.slice_axes, *self.categorical]
@@ -158,7 +174,7 @@ def analyze(
         raise NothingToReport(f"{directory} has no finished runs yet")
     if (results["status"] != "ok").all():
         raise NothingToReport(f"every run in {directory} failed; see the error column of its results")
-    results = with_design_column(results)
+    results = with_payoffs(with_design_column(results), manifest)
     parameters = dominance.parameter_columns(results)
     axes = axes_module.read_axes(results, parameters, manifest)
     outside = value_per_run(results, manifest, OUTSIDE_OPTION)
@@ -181,7 +197,7 @@ def analyze(
         per_mix=per_mix,
         mixes=mix_names(results, manifest),
     )
-    f.notes += _interval_notes(confidence)
+    f.notes += _interval_notes(confidence) + _regime_notes(f)
     _adaptation(f, axes, confidence)
     f.left_out = _left_out_mixes(per_mix)
     f.notes += _left_out_notes(f)
@@ -252,6 +268,32 @@ def _interval_notes(confidence: float) -> list[str]:
     ]
 
 
+def _regime_notes(f: Findings) -> list[str]:
+    """How the runs of each regime are compared, when some were played without a token; and a warning
+    for points whose mixes were played under different regimes."""
+    regimes = set(f.results.loc[f.results["status"] == "ok", REGIME])
+    if TOKENLESS not in regimes:
+        return []
+    notes = [
+        "Tokenless runs commit no capital, so their payoffs are fiat profit per owner per round (not per "
+        "unit of capital): their margins are in fiat per owner per round, and honest work is compared with "
+        "0, what zero capital earns outside"
+        + (
+            "; token runs keep profit per round per unit of capital and the outside option on it."
+            if TOKEN in regimes
+            else "."
+        )
+    ]
+    mixed = int((f.classified[REGIME] == dominance.MIXED_REGIMES).sum())
+    if mixed:
+        notes.append(
+            f"At {mixed} point{'s' if mixed != 1 else ''} the mixes were played under different regimes: the "
+            "worst case over mixes there compares margins in different units (only their signs agree in "
+            "meaning)."
+        )
+    return notes
+
+
 # -- adaptation ----------------------------------------------------------------------------------
 def _adaptation(f: Findings, axes: list[Axis], confidence: float) -> None:
     """An adaptive sweep: the network's final honest share, and "honesty dominates" made to require
@@ -315,7 +357,7 @@ def _thresholds(f: Findings, axis: Axis, rng: np.random.Generator) -> None:
                 boundaries.boundary(f.classified, f.x, None, name, expected == boundaries.RISING, by).assign(
                     name=label
                 )
-                for label, (name, expected) in boundaries.NAMED.items()
+                for label, (name, expected) in f.named.items()
             ],
             ignore_index=True,
         )
@@ -323,7 +365,7 @@ def _thresholds(f: Findings, axis: Axis, rng: np.random.Generator) -> None:
         return
     rows = []
     for key, per_mix in boundaries.groups(f.per_mix, by):
-        for label, (name, expected) in boundaries.NAMED.items():
+        for label, (name, expected) in f.named.items():
             found, _, _ = surface.fitted_boundaries(
                 _mix_data(f, per_mix, name, [axis], key), [None], expected == boundaries.RISING, rng
             )
@@ -366,7 +408,7 @@ def _grid_boundaries(f: Findings, others: list[Axis], named: dict[str, list[Any]
     tables = {"deterrence": [], "participation": []}
     for fixed in f.slices:  # the slice axes' levels are added to each slice's table
         part = axes_module.at_levels(f.classified, fixed)
-        for label, (name, expected) in boundaries.NAMED.items():
+        for label, (name, expected) in f.named.items():
             table = boundaries.boundary(part, f.x, f.y, name, expected == boundaries.RISING, by)
             tables[label].append(table.assign(**fixed) if fixed else table)
     order = [*f.group_columns, f.y]
@@ -385,7 +427,7 @@ def _sampled_boundaries(
     tables = {"deterrence": [], "participation": []}
     resamples = set()
     for key, per_mix in boundaries.groups(f.per_mix, by):
-        for label, (name, expected) in boundaries.NAMED.items():
+        for label, (name, expected) in f.named.items():
             found, n_boot, _ = surface.fitted_boundaries(
                 _mix_data(f, per_mix, name, [x_axis, y_axis], key), y_unit, expected == boundaries.RISING, rng
             )
@@ -480,18 +522,22 @@ def _levels_text(levels: list[Any]) -> str:
 
 # -- theory ------------------------------------------------------------------------------------
 def _theory(f: Findings) -> None:
-    """The closed form's bounds over the same scenarios, when the boundaries are in slash fraction.
+    """The closed form's bounds over the same scenarios, when the boundaries are along a closed
+    form's axis (``theory.CLOSED_FORM_AXES``: the slash fraction for token runs, the service fee for
+    tokenless ones) and some run was played under that axis's regime.
 
     One analytic row per simulated boundary row, its scenario built from the full parameter values
     of the points that row stands for (every swept parameter but x): a parameter constant over
     them takes its value, one the fitted surface of a sampled design averages over takes its median
-    there (with a note).
+    there (with a note). The bounds do not depend on x's own value; the assumptions may (a fee
+    budget binds at high fees), so along the fee they are checked at the highest fee swept.
     """
-    if f.x != SLASH or base_scenario(f.manifest) is None:
+    ok = f.results[f.results["status"] == "ok"]
+    if not theory.has_closed_form(f.x, set(ok[REGIME])) or base_scenario(f.manifest) is None:
         return
     keys = list(f.group_columns)
     if f.shape == "1-D" and f.boundaries_1d is not None:
-        simulated = {label: f.boundaries_1d[f.boundaries_1d["name"] == label] for label in boundaries.NAMED}
+        simulated = {label: f.boundaries_1d[f.boundaries_1d["name"] == label] for label in f.named}
     elif f.deterrence is not None and f.participation is not None:
         simulated = {"deterrence": f.deterrence, "participation": f.participation}
         keys.append(f.y)
@@ -500,7 +546,10 @@ def _theory(f: Findings) -> None:
     groups = simulated["deterrence"][keys].drop_duplicates().to_dict("records")
     averaged: set[str] = set()
     settings = [_scenario_values(f, group, averaged) for group in groups]
-    f.analytic = theory.analytic_table(f.manifest, f.mixes, groups, settings)
+    if f.x == SERVICE_FEE:
+        highest = float(f.classified[f.x].max())
+        settings = [values | {f.x: highest} for values in settings]
+    f.analytic = theory.analytic_table(f.manifest, f.mixes, groups, settings, f.x)
     if f.analytic is None:
         return
     if averaged:

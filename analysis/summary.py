@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis import boundaries, dominance
-from analysis.axes import SLASH, at_levels
+from analysis import boundaries, dominance, theory
+from analysis.axes import SERVICE_FEE, SLASH, at_levels
+from analysis.dominance import regime_names
+from analysis.settings import REGIME, REGIME_KEY, TOKEN, TOKENLESS
 from model.kpis import TRAINER_DEVIATIONS
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ def short(parameter: str | None) -> str:
     """A parameter's name as people say it."""
     names = {
         SLASH: "slash fraction",
+        SERVICE_FEE: "service fee",
+        REGIME_KEY: "regime",
         "emission.initial_tokens_per_round": "tokens emitted per round",
         "emission.trainer_share": "trainers' share of emission",
     }
@@ -57,8 +61,10 @@ def short(parameter: str | None) -> str:
 
 
 def best_deviation(row: pd.Series) -> str:
-    """The cheating strategy with the highest mean payoff at a per-mix point row."""
-    candidates = {s: row.get(f"pi_{s}", np.nan) for s in TRAINER_DEVIATIONS}
+    """The cheating strategy with the highest mean payoff (in the point's regime: ``payoff_<s>``,
+    else ``pi_<s>`` for tables without payoffs) at a per-mix point row."""
+    column = "payoff_{}" if any(f"payoff_{s}" in row for s in TRAINER_DEVIATIONS) else "pi_{}"
+    candidates = {s: row.get(column.format(s), np.nan) for s in TRAINER_DEVIATIONS}
     candidates = {s: v for s, v in candidates.items() if not pd.isna(v)}
     return max(candidates, key=candidates.get) if candidates else "none"
 
@@ -131,6 +137,11 @@ def _design_comparison(f: Findings) -> list[str]:
     lines = [f"Designs compared — honesty dominates {'; '.join(parts)}."]
     if f.winners is not None and len(f.winners):
         best = f.winners["best_design"].dropna().value_counts()
+        if len(regime_names(c)) > 1:
+            lines.append(
+                "The designs run under different regimes, so their margins (per unit of capital in the token "
+                "network, fiat per owner in the tokenless federation) are compared by verdict, not by size."
+            )
         if len(best):
             lines.append(
                 f"The largest worst-mix lower bound of the trainers' margin is under {best.index[0]} at "
@@ -143,21 +154,38 @@ def _design_comparison(f: Findings) -> list[str]:
                 + "."
             )
     for _, r in c.iterrows():
-        words = [f"{r['design']} emits {_fmt(r['emitted_tokens_per_round_all'])} tokens per round on average"]
-        words.append(
-            f"(fiat {_fmt(r['emitted_fiat_per_round_all'])}), burns {_fmt(r['burned_tokens_per_round_all'])}"
-        )
-        words.append(f"and slashes {_fmt(r['slashed_tokens_per_round_all'])}")
-        if r["dominates"]:
-            words.append(
-                f"— {_fmt(r['emitted_tokens_per_round_where_dominates'])} emitted where honesty dominates"
-            )
+        if r.get(REGIME) == TOKENLESS:
+            words = _tokenless_cost_words(r)
+        else:
+            emitted = _fmt(r["emitted_tokens_per_round_all"])
+            over = " over its token runs" if r.get(REGIME) == dominance.MIXED_REGIMES else ""
+            words = [f"{r['design']} emits {emitted} tokens per round on average{over}"]
+            fiat, burned = _fmt(r["emitted_fiat_per_round_all"]), _fmt(r["burned_tokens_per_round_all"])
+            words.append(f"(fiat {fiat}), burns {burned}")
+            words.append(f"and slashes {_fmt(r['slashed_tokens_per_round_all'])}")
+            if r["dominates"]:
+                words.append(
+                    f"— {_fmt(r['emitted_tokens_per_round_where_dominates'])} emitted where honesty dominates"
+                )
         if r["safe_band_levels"]:
             words.append(_safe_band_words(r))
-        elif f.x == SLASH:
+        elif f.x == SLASH and r.get(REGIME) != TOKENLESS:
             words.append("; it has no safe slashing band in the swept range")
         lines.append(" ".join(words).replace(" ;", ";") + ".")
     return lines
+
+
+def _tokenless_cost_words(r: pd.Series) -> list[str]:
+    """What a tokenless design costs, in words: no token is emitted, the consortium pays fiat."""
+    words = [
+        f"{r['design']} emits no token (tokenless): its network costs "
+        f"{_fmt(r.get('network_cost_fiat_per_round_all', math.nan))} fiat per round on average in service "
+        "fees, wages and KYC"
+    ]
+    if r["dominates"]:
+        where = _fmt(r.get("network_cost_fiat_per_round_where_dominates", math.nan))
+        words.append(f"— {where} where honesty dominates")
+    return words
 
 
 def _safe_band_words(r: pd.Series) -> str:
@@ -187,7 +215,8 @@ def _design_sentences(f: Findings, design: str) -> list[str]:
     )
     lines = [
         f"{prefix}Honesty dominates — honest trainers beat every cheating strategy by a margin whose 95 % "
-        f"lower bound is above zero, and honest work pays at least the outside option{adaptive} — at "
+        f"lower bound is above zero, and honest work pays at least the outside option"
+        f"{_outside_option_words(regime_names(c))}{adaptive} — at "
         f"{n['dominates']} of {len(c)} parameter points under every population mix ({mixes}); it fails at "
         f"{n['fails']} and is uncertain at {n['uncertain']}."
     ]
@@ -202,6 +231,17 @@ def _design_sentences(f: Findings, design: str) -> list[str]:
     if theory:
         lines.append(theory)
     return lines
+
+
+def _outside_option_words(regimes: list[str]) -> str:
+    """What the outside option is, when some points were played without a token ('' when none was)."""
+    if TOKENLESS not in regimes:
+        return ""
+    if regimes == [TOKENLESS]:
+        return (
+            " (0: the tokenless federation commits no capital; payoffs are fiat profit per owner per round)"
+        )
+    return " (ω on the token network's capital; 0 in the tokenless federation, which commits none)"
 
 
 def _category_sentences(f: Findings, c: pd.DataFrame, prefix: str) -> list[str]:
@@ -356,20 +396,69 @@ def _level_sentence(f: Findings, design: str, fixed: dict, row: pd.Series, part:
     if part is not None:
         p = at_levels(part, {f.y: level})
         if len(p):
-            p = p.iloc[0]
-            if p["where"] == boundaries.INSIDE and p["direction"] == boundaries.FALLING:
-                where = (
-                    f"from {_whole(p['between_high'])} on"
-                    if f.x in f.integer
-                    else f"above {_fmt(p['estimate'])}"
-                )
-                text += (
-                    f"; {where} honest trainers' false-positive slashing losses push their profit below the "
-                    "outside option"
-                )
-            elif p["where"] == boundaries.BELOW:
-                text += f"; but honest work does not pay the outside option here at any {x_name} swept"
+            text += _participation_clause(f, p.iloc[0])
     return text + "."
+
+
+def _participation_clause(f: Findings, p: pd.Series) -> str:
+    """What the participation boundary ``p`` adds to a level's sentence ('' when honest work pays
+    throughout). Along the slash fraction it is an upper bound (false-positive slashes erode honest
+    profit), along the tokenless service fee a lower bound (the fee pays honest work)."""
+    x_name = short(f.x)
+    rises = f.named["participation"][1] == boundaries.RISING
+    never = boundaries.ABOVE if rises else boundaries.BELOW
+    if p["where"] == never:
+        return f"; but honest work does not pay the outside option here at any {x_name} swept"
+    if p["where"] != boundaries.INSIDE:
+        return ""
+    if p["direction"] == boundaries.FALLING and not rises:
+        where = f"from {_whole(p['between_high'])} on" if f.x in f.integer else f"above {_fmt(p['estimate'])}"
+        return (
+            f"; {where} honest trainers' false-positive slashing losses push their profit below the "
+            "outside option"
+        )
+    if p["direction"] == boundaries.RISING:
+        if f.x in f.integer:
+            where, band = f"from {_whole(p['between_high'])}", _whole_band(p["band_low"], p["band_high"])
+        else:
+            where, band = f"from {_fmt(p['estimate'])}", band_text(p["band_low"], p["band_high"])
+        return f"; honest work pays at least the outside option only {where} on ({band})"
+    where = f"from {_whole(p['between_high'])} on" if f.x in f.integer else f"above {_fmt(p['estimate'])}"
+    return f"; {where} honest work no longer pays the outside option"
+
+
+#: How each regime's validators' margin is written: (scale, unit in words).
+MARGIN_UNITS = {
+    TOKEN: (100.0, "% of capital per round"),
+    TOKENLESS: (1.0, "fiat per owner per round"),
+    dominance.MIXED_REGIMES: (1.0, "in each mix's own unit"),
+}
+
+
+def _validator_margin_text(c: pd.DataFrame) -> str:
+    """The validators' margin's range over the points, in each regime's unit (token: % of capital
+    per round; tokenless: fiat per owner per round)."""
+    regimes = c[REGIME] if REGIME in c else pd.Series(TOKEN, index=c.index)
+    parts = []
+    for regime in regime_names(c):
+        means = c.loc[(regimes == regime).to_numpy(), "validators_mean"].dropna()
+        if means.empty:
+            continue
+        scale, unit = MARGIN_UNITS[regime]
+        label = f" ({regime})" if regime_names(c) != [regime] else ""
+        parts.append(f"{_fmt(scale * means.min())} to {_fmt(scale * means.max())} {unit}{label}")
+    return "margin " + "; ".join(parts)
+
+
+#: Why copying beats honest validation everywhere, per regime: the verifier's dilemma in its terms.
+DILEMMA_WORDS = {
+    TOKEN: "the slashing bounty honest validators earn does not cover the cost of evaluating — the "
+    "verifier's dilemma. A larger bounty share, commit-reveal against copying or a lower validation "
+    "cost is needed.",
+    TOKENLESS: "the orchestrator pays its validators the same wage whether they evaluate or copy, so "
+    "evaluating is a pure cost — the verifier's dilemma. Audits of its validators, pay tied to what "
+    "they catch or a lower validation cost is needed.",
+}
 
 
 def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
@@ -380,14 +469,17 @@ def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
             f"{prefix}Validators: no honest-versus-copying comparison is possible "
             "(one side has no validators)."
         )
-    worst, best = means.min(), means.max()
-    margin = f"margin {_fmt(100 * worst)} to {_fmt(100 * best)} % of capital per round"
+    margin = _validator_margin_text(c)
     if v["fails"] == len(c):
+        regimes = [r for r in regime_names(c) if r in DILEMMA_WORDS]
+        why = " ".join(
+            f"In the {r} regime, {DILEMMA_WORDS[r]}" if len(regimes) > 1 else DILEMMA_WORDS[r]
+            for r in regimes
+        )
+        why = why or "evaluating costs honest validators more than it earns them — the verifier's dilemma."
         return (
             f"{prefix}Validators: copying the consensus beats honest evaluation at every point ({margin}): "
-            "the slashing bounty honest validators earn does not cover the cost of evaluating — the "
-            "verifier's dilemma. A larger bounty share, commit-reveal against copying or a lower validation "
-            "cost is needed."
+            + why
         )
     return (
         f"{prefix}Validators: honest evaluation dominates copying at {v['dominates']} of {len(c)} points, "
@@ -411,31 +503,49 @@ def _theory_sentence(f: Findings, design: str, prefix: str) -> str | None:
                 f"the simulated {label} boundary lies on average {_fmt(distance)} from the analytic one"
             )
         elif not feasible.any():
-            parts.append(_outside_unit_interval(label, a[label].astype(float)))
+            parts.append(_outside_range(label, a[label].astype(float), f.x))
         else:
             parts.append(f"no level has both a simulated and an analytic {label} boundary to compare")
     return (
         f"{prefix}Theory: the closed-form bounds {'apply exactly' if exact else 'apply only approximately'} "
-        f"here; {' and '.join(parts)} (in slash fraction)."
+        f"here; {' and '.join(parts)} (in {_bound_unit(f.x)})."
     )
 
 
-def _outside_unit_interval(label: str, bounds: pd.Series) -> str:
-    """Why an analytic bound outside [0, 1] at every level has nothing to compare, in words."""
-    below, above = int((bounds < 0).sum()), int((bounds > 1).sum())
-    meaning = {
+def _bound_unit(x: str | None) -> str:
+    """What the analytic bounds along ``x`` are measured in, in words."""
+    axis = theory.CLOSED_FORM_AXES.get(x) if x is not None else None
+    return axis.unit if axis is not None else short(x)
+
+
+#: What an analytic bound outside the range its axis can take means: per axis and bound, (below, above).
+OUT_OF_RANGE_WORDS = {
+    SLASH: {
         "deterrence": ("no slashing is needed", "no allowed slash fraction deters"),
         "participation": (
             "honest work does not pay the outside option at any slash",
             "slashing never stops honest work paying",
         ),
-    }[label]
+    },
+    SERVICE_FEE: {
+        "deterrence": ("no fee is needed to deter cheating", "no fee deters cheating"),
+        "participation": ("honest work pays at any fee", "no fee makes honest work pay"),
+    },
+}
+
+
+def _outside_range(label: str, bounds: pd.Series, x: str | None = SLASH) -> str:
+    """Why an analytic bound outside the range its axis ``x`` can take (the slash fraction's [0, 1],
+    the fee's [0, MAX_COST_FIAT]) at every level has nothing to compare, in words."""
+    axis = theory.CLOSED_FORM_AXES[x]
+    below, above = int((bounds < axis.low).sum()), int((bounds > axis.high).sum())
     parts = [
         f"{text} at {n} level{'s' if n != 1 else ''}"
-        for text, n in zip(meaning, (below, above), strict=True)
+        for text, n in zip(OUT_OF_RANGE_WORDS[x][label], (below, above), strict=True)
         if n
     ]
-    return f"the analytic {label} bound lies outside [0, 1] everywhere ({'; '.join(parts) or 'undefined'})"
+    where = "[0, 1]" if x == SLASH else f"the range a {short(x)} can take"
+    return f"the analytic {label} bound lies outside {where} everywhere ({'; '.join(parts) or 'undefined'})"
 
 
 def _left_out_sentences(f: Findings) -> list[str]:
@@ -457,6 +567,9 @@ def _dropped_sentences(f: Findings) -> list[str]:
         "margin_trainers": "the trainers' margin",
         "margin_validators": "the validators' margin",
         "pi_honest": "honest profit per unit of capital (so the participation margin)",
+        "profit_fiat_per_round_honest": (
+            "honest fiat profit per owner per round (so the participation margin)"
+        ),
     }
     explained = {(r.design, r.mix, r.margin) for r in f.left_out.itertuples() if r.points == r.of}
     out = []

@@ -39,8 +39,10 @@ from model.scenario import key_type
 
 #: Seconds of work a chunk should hold when the chunk size is chosen automatically.
 CHUNK_SECONDS = 1.0
-#: The columns before the parameters and KPIs, in this order.
-ID_COLUMNS = ["run_id", "point", "design", "mix", "replication", "seed", "status", "error"]
+#: The columns before the parameters and KPIs, in this order (``regime``: the run's ``regime.kind``).
+ID_COLUMNS = ["run_id", "point", "design", "mix", "regime", "replication", "seed", "status", "error"]
+#: The scenario key naming a run's regime (``token`` or ``tokenless``), written per run as ``regime``.
+REGIME_KEY = "regime.kind"
 #: Results column type of a parameter, by the Python type of its scenario key.
 COLUMN_TYPES = {float: "float64", int: "int64", bool: "bool", str: "object"}
 
@@ -188,6 +190,13 @@ def _downsample(trajectory: pd.DataFrame, points: int) -> pd.DataFrame:
     return trajectory.iloc[rows]
 
 
+def regime_of(base: Scenario, values: dict[str, Any]) -> str:
+    """The regime a run with these overrides runs under: its design's, mix's or point's
+    ``regime.kind`` when one sets it, else the base scenario's — read without building the scenario,
+    so a run the scenario refuses has its regime too."""
+    return str(values.get(REGIME_KEY, base.regime.kind))
+
+
 def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run a chunk's runs; return their KPI rows (and downsampled trajectories).
 
@@ -202,6 +211,7 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
             "point": run.point,
             "design": run.design,
             "mix": run.mix,
+            "regime": regime_of(task.base, run.values),
             "replication": run.replication,
             "seed": run.seed,
             **{path: run.values[path] for path in task.parameter_dtypes},
@@ -222,7 +232,8 @@ def run_chunk(task: ChunkTask) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[ID_COLUMNS + list(task.parameter_dtypes) + names]
-    table = table.astype(task.parameter_dtypes | {"error": "object", "design": "object", "mix": "object"})
+    text = {"error": "object", "design": "object", "mix": "object", "regime": "object"}
+    table = table.astype(task.parameter_dtypes | text)
     trajectory_table = pd.concat(trajectories, ignore_index=True) if trajectories else None
     return table, trajectory_table
 
@@ -434,10 +445,10 @@ def _count(summary: SweepSummary, table: pd.DataFrame) -> None:
 def run_sweep(sweep: Sweep, out: str | Path, **options) -> pd.DataFrame:
     """Run (or resume) a sweep and return its results: one row per run, sorted by run id.
 
-    Columns: ``run_id``, ``point``, ``design``, ``mix``, ``replication``, ``seed``, ``status``
-    (``ok`` or ``failed``), ``error`` (the traceback of a failed run), one column per varied
-    parameter (its dotted path, typed as its scenario key), then every KPI. Options are those of
-    :func:`execute_sweep`.
+    Columns: ``run_id``, ``point``, ``design``, ``mix``, ``regime`` (``token`` or ``tokenless``:
+    the run's own ``regime.kind``), ``replication``, ``seed``, ``status`` (``ok`` or ``failed``),
+    ``error`` (the traceback of a failed run), one column per varied parameter (its dotted path,
+    typed as its scenario key), then every KPI. Options are those of :func:`execute_sweep`.
     """
     execute_sweep(sweep, out, **options)
     return load_results(out)

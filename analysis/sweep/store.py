@@ -17,13 +17,14 @@ Nothing read is trusted blindly. Every file is opened without blocking and read 
 regular file (a FIFO or a device never hangs or floods a reader), the manifest at most
 :data:`MANIFEST_MAX_BYTES`. The manifest is checked against :data:`MANIFEST_FIELDS` on every read
 (:class:`ManifestError`); each part is checked as it is read — readable Parquet with page
-checksums, the ID, parameter and KPI columns, run ids in ``[0, total_runs)``, named for its first
-run, and of this sweep: point, replication and seed as the manifest's run numbering and seed give
-them (:class:`DamagedPartError`); a run in two parts is refused (:class:`DuplicateRunsError`). A
-file that cannot be read *now* (an I/O error, a dangling link) is not damage: it is refused with
-:class:`StoreError`, never set aside. One sweep at a time writes a directory: an exclusive
-``flock`` on ``.lock``, which the kernel releases when the writer dies, so there is never a stale
-lock to clean up (:class:`DirectoryLockedError`).
+checksums, the ID, parameter and KPI columns (and a ``regime`` column, where there is one, of
+regime names), run ids in ``[0, total_runs)``, named for its first run, and of this sweep: point,
+replication and seed as the manifest's run numbering and seed give them (:class:`DamagedPartError`);
+a run in two parts is refused (:class:`DuplicateRunsError`). A file that cannot be read *now* (an
+I/O error, a dangling link) is not damage: it is refused with :class:`StoreError`, never set aside.
+One sweep at a time writes a directory: an exclusive ``flock`` on ``.lock``, which the kernel
+releases when the writer dies, so there is never a stale lock to clean up
+(:class:`DirectoryLockedError`).
 
 Every :class:`StoreError` has an ``errno``: the operating system's error number when the machine
 failed (a full, read-only or failing disk), None when what is wrong is the directory's content.
@@ -32,6 +33,7 @@ failed (a full, read-only or failing disk), None when what is wrong is the direc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno as errnos
 import fcntl
 import json
@@ -59,7 +61,7 @@ from analysis.sweep.designs import run_seed
 from analysis.sweep.output import OutputError, atomic_write, write_json
 from model.kpis import kpi_names
 from model.params import ScenarioError
-from model.scenario import key_type
+from model.scenario import Regime, key_type
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -69,8 +71,11 @@ DAMAGED = "damaged"
 #: Seconds a new writer waits for the lock before refusing: long enough to outlast a reader's
 #: momentary probe (:func:`lock_holder`), far shorter than any sweep holds it.
 LOCK_PATIENCE_S = 0.5
-#: Columns every runs part has had since the first version (``design`` and ``mix`` came later).
+#: Columns every runs part has had since the first version (``design``, ``mix`` and ``regime`` came later).
 RUN_ID_COLUMNS = ("run_id", "point", "replication", "seed", "status", "error")
+#: The values a runs part's ``regime`` column may hold, the scenario's ``regime.kind`` choices (parts
+#: written before regimes existed have no such column).
+REGIMES = next(f.metadata["choices"] for f in dataclasses.fields(Regime) if f.name == "kind")
 TRAJECTORY_ID_COLUMNS = ("run_id", "round")
 STATUSES = ("ok", "failed")
 #: Temporary files of a manifest being written (see :func:`analysis.sweep.output.atomic_write`).
@@ -676,7 +681,23 @@ def _column_problems(frame: pd.DataFrame, contract: PartContract) -> str | None:
         with contextlib.suppress(ScenarioError, KeyError):
             checks.append((name, *_PARAMETER_KINDS[key_type(name)]))
     checks += [(c, *_NUMBERS) for c in contract.kpis]
-    return next((p for c in checks if (p := _column_kind_problem(frame, *c)) is not None), None)
+    problem = next((p for c in checks if (p := _column_kind_problem(frame, *c)) is not None), None)
+    return problem or _regime_problem(frame)
+
+
+def _regime_problem(frame: pd.DataFrame) -> str | None:
+    """What is wrong with a runs part's ``regime`` column, if it has one: each run's regime by name."""
+    if "regime" not in frame.columns:
+        return None
+    regimes = frame["regime"]
+    if not (pd.api.types.is_object_dtype(regimes) or pd.api.types.is_string_dtype(regimes)):
+        return f"has a column 'regime' of {regimes.dtype}; allowed: text ({', '.join(REGIMES)})"
+    unknown = sorted({str(v) for v in regimes if v not in REGIMES})
+    if unknown:
+        return (
+            f"has regime values other than {', '.join(map(repr, REGIMES))}: {', '.join(map(repr, unknown))}"
+        )
+    return None
 
 
 def part_problem(frame: pd.DataFrame, path: Path, kind: str, contract: PartContract) -> str | None:
