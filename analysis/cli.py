@@ -60,17 +60,20 @@ NO_CAPITAL_NOTE = (
 
 
 def format_summary(result) -> str:
-    """A plain-text table of one run: per-strategy payoffs, then margins and token totals.
+    """A plain-text table of one run: the regime, per-strategy payoffs, then margins and totals.
 
     A number that is undefined is printed as words, never as ``nan``: ``-`` for a strategy with no
     submissions or stake to speak of, ``n/a*`` (with a footnote) for profit per unit of capital
     when an owner commits no capital, and ``n/a`` with the reason for a margin that has no value.
+    A tokenless run (no token, no capital) gets :func:`format_tokenless_summary`.
     """
-    t = result.strategies
     s = result.scenario
+    if s.regime.kind == "tokenless":
+        return format_tokenless_summary(result)
+    t = result.strategies
     lines = [
-        f"scenario {s.name!r}: {s.rounds} rounds, seed {result.seed}, "
-        f"{s.trainer_identities} trainer identities, {s.validators} validators",
+        _header(result),
+        TOKEN_REGIME_LINE,
         "",
         f"{'strategy':<18} {'owners':>6} {'at end':>6} {'ids':>5} {'profit/round':>13} {'pi %/round':>11} "
         f"{'flagged':>8} {'stake':>7}",
@@ -106,6 +109,103 @@ def format_summary(result) -> str:
         _shares_line(k, s.adaptation.honest_share_level),
     ]
     return "\n".join(lines)
+
+
+def _header(result) -> str:
+    s = result.scenario
+    return (
+        f"scenario {s.name!r}: {s.rounds} rounds, seed {result.seed}, "
+        f"{s.trainer_identities} trainer identities, {s.validators} validators"
+    )
+
+
+TOKEN_REGIME_LINE = "regime: token (stake, slashing and emission; owners are paid in tokens)"
+#: What a tokenless service fee pays for, per ``regime.fee_basis``.
+FEE_BASIS_WORDS = {
+    "accepted_submission": "per accepted submission",
+    "participation_round": "per round of participation",
+}
+#: Who pays for KYC, per ``regime.kyc_paid_by``.
+KYC_PAYER_WORDS = {
+    "applicant": "paid by the applicant",
+    "orchestrator": "paid by the orchestrator",
+    "split": "split half and half",
+}
+#: What an ejected identity's owner does, per ``regime.reapply``.
+REAPPLY_WORDS = {
+    "new_identity": "re-applies at once under a new identity",
+    "after_ban": "re-applies when the ban ends",
+    "never": "stays out",
+}
+
+
+def regime_lines(regime) -> list[str]:
+    """The tokenless regime's institutions: the orchestrator's fee, budget and wage, KYC, ejection."""
+    ban = "for good" if regime.ban_forever else f"{regime.ban_rounds} rounds"
+    strikes = f"{regime.ejection_strikes} flag{'s' if regime.ejection_strikes != 1 else ''}"
+    basis = FEE_BASIS_WORDS.get(regime.fee_basis, regime.fee_basis)
+    payer = KYC_PAYER_WORDS.get(regime.kyc_paid_by, regime.kyc_paid_by)
+    reapply = REAPPLY_WORDS.get(regime.reapply, regime.reapply)
+    return [
+        "regime: tokenless (a central orchestrator pays fiat; no token, no stake)",
+        f"  service fee {regime.service_fee_fiat:g} fiat {basis}, budget {regime.budget_fiat_per_round:,.0f} "
+        f"fiat a round; validators' wage {regime.validator_wage_fiat_per_round:g} fiat a round",
+        f"  KYC {regime.kyc_cost_fiat:g} fiat per identity, {payer}; ejected after {strikes}, barred {ban}; "
+        f"the owner {reapply}",
+    ]
+
+
+TOKENLESS_NOTE = (
+    "profit/round: fiat per owner per round of the horizon (rounds ejected or barred count, at no income); "
+    "tokenless owners commit no capital, so there is no profit per unit of capital"
+)
+
+
+def format_tokenless_summary(result) -> str:
+    """A tokenless run as plain text: the per-strategy table with fiat profit per owner per round
+    (the tokenless payoff; there is no capital, stake or token), margins in fiat, what the
+    orchestrator paid (fees, wages, KYC, budget returned), the network's cost per round, ejections
+    and re-admissions, quality and the honest owners' shares."""
+    t, s, k = result.strategies, result.scenario, result.kpis
+    lines = [
+        _header(result),
+        *regime_lines(s.regime),
+        "",
+        f"{'strategy':<18} {'owners':>6} {'at end':>6} {'ids':>5} {'profit/round':>13} {'flagged':>8}",
+    ]
+    for name, row in t.iterrows():
+        lines.append(
+            f"{name:<18} {row.owners:>6d} {row.owners_final:>6d} {row.identities:>5d} "
+            f"{_number(row.profit_fiat_per_round_per_owner, '.3f'):>13} {_number(row.flag_rate, '.1%'):>8}"
+        )
+    deviations = [d for d in TRAINER_DEVIATIONS if d in t.index and t.loc[d, "owners"] > 0]
+    copying = [d for d in ("copying_validator",) if d in t.index and t.loc[d, "owners"] > 0]
+    lines += [
+        "",
+        TOKENLESS_NOTE,
+        "honesty margin, trainers:   " + _fiat_margin(k["margin_trainers"], "honest minus best", deviations),
+        "honesty margin, validators: "
+        + _fiat_margin(k["margin_validators"], "honest minus copying", copying),
+        f"orchestrator paid: service fees {k['fees_paid_fiat']:,.0f} fiat, validators' wages "
+        f"{k['wages_paid_fiat']:,.0f}; KYC {k['kyc_paid_fiat']:,.0f} (applicants and orchestrator); "
+        f"budget returned {k['budget_returned_fiat']:,.0f}",
+        f"network cost {k['network_cost_fiat_per_round']:,.1f} fiat per round (fees, wages and the "
+        "orchestrator's KYC); no token minted, staked or slashed",
+        f"identities ejected {k['ejected_identities']:,.0f}, re-admitted {k['readmitted_identities']:,.0f}, "
+        f"refused by KYC as duplicates {k['kyc_refused_identities']:,.0f}",
+        f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
+        _shares_line(k, s.adaptation.honest_share_level),
+    ]
+    return "\n".join(lines)
+
+
+def _fiat_margin(value: float, meaning: str, deviations: list[str]) -> str:
+    """A tokenless margin in fiat per owner per round, or ``n/a`` with the reason it has no value."""
+    if value == value:
+        return f"{value:+.4f} fiat per owner per round ({meaning})"
+    if not deviations:
+        return "n/a (no deviating strategy in this scenario to compare with)"
+    return "n/a (no owners on one side of the comparison)"
 
 
 def _shares_line(k: dict[str, float], level: float) -> str:
@@ -242,23 +342,64 @@ def _level(text: str):
 
 def _analyze(args):
     """The findings of the results directory named on the command line, or a UsageError."""
+    return _findings(_results_dir(args.results), parse_slices(args.slice))
+
+
+def _findings(directory: Path, slices: dict | None, named: bool = False):
+    """The findings of one results directory, or a UsageError; ``named``: the message says which
+    directory (one of several) it is about."""
     from analysis.findings import NothingToReport, analyze
 
-    directory = _results_dir(args.results)
     try:
-        return analyze(directory, slices=parse_slices(args.slice))
+        return analyze(directory, slices=slices)
     except (NothingToReport, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+        message = str(exc)
+        if named and str(directory) not in message:
+            message = f"{directory}: {message}"
+        raise UsageError(message) from None
+
+
+def _results_dirs(paths: list[str]) -> list[Path]:
+    """The results directories named on the command line, each checked; every one that is not a
+    results directory, or is named twice, is listed in one UsageError."""
+    problems, directories = [], []
+    for path in paths:
+        try:
+            directory = _results_dir(path)
+        except UsageError as exc:
+            problems.append(str(exc))
+            continue
+        if any(directory.resolve() == d.resolve() for d in directories):
+            problems.append(f"{directory} is named twice; name each results directory once")
+            continue
+        directories.append(directory)
+    if len(problems) == 1:
+        raise UsageError(problems[0])
+    if problems:
+        raise UsageError(
+            "cannot report these results directories:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return directories
 
 
 def cmd_report(args) -> int:
-    """``fedstake report``: write the HTML report of a (finished or partial) sweep."""
-    from analysis.report.page import write_findings
+    """``fedstake report``: write the HTML report of one or more (finished or partial) sweeps.
 
-    out = Path(args.output) if args.output else Path("reports") / f"{Path(args.results).name}.html"
+    One directory gets its own report. Several — or one whose runs cover both regimes — get one page
+    that opens with "Token or tokenless?", the regimes side by side, then each sweep's own report.
+    Every directory is checked and analysed before anything is written: one that cannot be read
+    stops the command with nothing written.
+    """
+    from analysis.report.page import write_reports
+
+    names = [Path(r).name for r in args.results]
+    out = Path(args.output) if args.output else Path("reports") / f"{'+'.join(names)}.html"
     if out.is_dir():
         raise UsageError(f"-o {out} is a directory; give the path of the .html file to write")
-    written = write_findings(_analyze(args), out)
+    directories = _results_dirs(args.results)
+    slices = parse_slices(args.slice)
+    findings = [_findings(d, slices, named=len(directories) > 1) for d in directories]
+    written = write_reports(findings, out)
     print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -323,10 +464,20 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(func=cmd_sweep)
 
     report = sub.add_parser(
-        "report", parents=[common], help="write the self-contained HTML report of a sweep"
+        "report",
+        parents=[common],
+        help="write the self-contained HTML report of one or more sweeps",
+        description=(
+            "Write one self-contained HTML page. With several results directories (or one whose runs "
+            "cover both regimes) it opens with the token-or-tokenless comparison, then each sweep's report."
+        ),
     )
-    report.add_argument("results", help="a sweep's results directory, e.g. results/NAME")
-    report.add_argument("-o", "--output", help="the .html file to write (default: reports/NAME.html)")
+    report.add_argument(
+        "results", nargs="+", help="one or more sweeps' results directories, e.g. results/NAME"
+    )
+    report.add_argument(
+        "-o", "--output", help="the .html file to write (default: reports/NAME.html, names joined by +)"
+    )
     report.add_argument("--slice", action="append", metavar="PATH=LEVELS", help=SLICE_HELP)
     report.set_defaults(func=cmd_report)
 

@@ -118,3 +118,35 @@ def test_written_files_are_readable_by_others_like_any_file(tmp_path):
     os.umask(umask)
     for name in ("rounds.parquet", "strategies.parquet", "summary.json"):
         assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+TOKENLESS = ROOT / "scenarios" / "baseline-tokenless.toml"
+
+
+def test_run_names_the_regime_under_the_scenario():
+    done = fedstake("run", str(BASELINE), "--rounds", "10")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("scenario 'baseline'") and lines[1].startswith("regime: token")
+    assert "pi %/round" in done.stdout and "tokens minted" in done.stdout
+
+
+def test_a_tokenless_run_prints_profit_per_owner_and_what_the_orchestrator_paid():
+    from model import load_scenario, run_scenario
+
+    done = fedstake("run", str(TOKENLESS), "--rounds", "30", "--seed", "2")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    lines = text.splitlines()
+    assert lines[1].startswith("regime: tokenless") and "service fee 5 fiat per accepted submission" in text
+    header = next(line for line in lines if line.startswith("strategy"))
+    assert header.split() == ["strategy", "owners", "at", "end", "ids", "profit/round", "flagged"]
+    for word in ("honest", "lazy", "sybil", "poisoning", "honest_validator", "copying_validator"):
+        assert any(line.startswith(word) for line in lines), word
+    assert "nan" not in text.lower() and "n/a*" not in text and "tokens minted" not in text
+    kpis = run_scenario(load_scenario(TOKENLESS), 2, rounds=30).kpis
+    assert f"service fees {kpis['fees_paid_fiat']:,.0f} fiat" in text
+    assert f"validators' wages {kpis['wages_paid_fiat']:,.0f}" in text
+    assert f"network cost {kpis['network_cost_fiat_per_round']:,.1f} fiat per round" in text
+    assert f"{kpis['margin_trainers']:+.4f} fiat per owner per round (honest minus best)" in text
+    assert f"identities ejected {kpis['ejected_identities']:,.0f}" in text

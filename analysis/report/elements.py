@@ -139,3 +139,29 @@ def bullet_list(items: list[str], css: str = "") -> str:
     """Escaped text items as a list."""
     attribute = f' class="{css}"' if css else ""
     return f"<ul{attribute}>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+def interval_text(mean: float, low: float, high: float, digits: int = 3, scale: float = 1.0) -> str:
+    """``3.65 (3.52 to 3.78)``: a mean with its interval, ``digits`` significant figures, each
+    times ``scale``; the mean alone when the interval is open (one replication) or too narrow to
+    show at those digits, ``–`` for none."""
+    if mean is None or not math.isfinite(mean):
+        return "–"
+    text = _significant(mean * scale, digits)
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+        ends = _significant(low * scale, digits), _significant(high * scale, digits)
+        if ends != (text, text):  # an interval the digits cannot tell from its mean says nothing
+            text += f" ({ends[0]} to {ends[1]})"
+    return text
+
+
+def _significant(value: float, digits: int) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 ** (digits - 1) else f"{value:,.{digits}g}"
+
+
+def nav(links: list[tuple[str, str]], css: str = "") -> str:
+    """Links to sections of the page: (anchor, text) each."""
+    attribute = f' class="{css}"' if css else ""
+    return (
+        f"<nav{attribute}>" + "".join(f'<a href="#{esc(a)}">{esc(text)}</a>' for a, text in links) + "</nav>"
+    )

@@ -24,6 +24,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from analysis import boundaries
 from analysis.findings import STRATEGY_LABELS, short
+from analysis.regimes import MARGIN_UNITS, TOKEN, TOKENLESS
 
 VERDICT_COLOURS = {"fails": "#c0392b", "uncertain": "#f1c40f", "dominates": "#27ae60"}
 STRATEGY_COLOURS = {
@@ -75,12 +76,15 @@ def _grid(n: int) -> tuple[int, int]:
 LEGEND_ENTRY_INCHES = 1.7
 
 
-def _sampled_points(ax, points: pd.DataFrame, x: str, y: str, column: str, norm, log_y: bool):
-    """A sampled design's points coloured by ``column`` (a fraction, drawn in %); the colour mapping."""
+def _sampled_points(
+    ax, points: pd.DataFrame, x: str, y: str, column: str, norm, log_y: bool, scale: float = 100.0
+):
+    """A sampled design's points coloured by ``column`` times ``scale`` (a fraction drawn in %, by
+    default); the colour mapping."""
     mesh = ax.scatter(
         points[x],
         points[y],
-        c=points[column] * 100,
+        c=points[column] * scale,
         cmap="RdBu",
         norm=norm,
         s=28,
@@ -102,15 +106,24 @@ def _legend_below(fig, handles, labels, columns: int = 3) -> None:
         )
 
 
+#: The unit of a token run's margins (profit per round per unit of capital, drawn in %), and of a
+#: tokenless run's (fiat profit per owner per round: a tokenless owner commits no capital).
+TOKEN_MARGIN_UNIT = MARGIN_UNITS[TOKEN]
+TOKENLESS_MARGIN_UNIT = MARGIN_UNITS[TOKENLESS]
+
+
 @dataclass
 class Panel:
-    """One (design, slice) of a two-parameter view: its title and the rows that belong to it."""
+    """One (design, slice) of a two-parameter view: its title and the rows that belong to it, and
+    the unit its margins are drawn in (``scale`` times the margin, in ``unit``)."""
 
     title: str
     classified: pd.DataFrame
     deterrence: pd.DataFrame | None = None
     participation: pd.DataFrame | None = None
     analytic: pd.DataFrame | None = None
+    scale: float = TOKEN_MARGIN_UNIT[0]
+    unit: str = TOKEN_MARGIN_UNIT[1]
 
 
 def _matrix(classified: pd.DataFrame, x: str, y: str, column: str):
@@ -138,23 +151,40 @@ def _finish_grid(axes, used: int, y_label: str) -> None:
         ax.set_visible(False)
 
 
+def _margin_norm(panels: list[Panel], column: str) -> TwoSlopeNorm:
+    """A colour scale centred on zero that holds every panel's ``column`` in its display unit."""
+    values = np.concatenate([p.classified[column].to_numpy(float) * p.scale for p in panels])
+    finite = values[np.isfinite(values)]
+    limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    return TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
+
+
 def phase_panels(
-    panels: list[Panel], x: str, y: str, name: str, title: str, sampled: bool = False, log_y: bool = False
+    panels: list[Panel],
+    x: str,
+    y: str,
+    name: str,
+    title: str,
+    sampled: bool = False,
+    log_y: bool = False,
+    log_x: bool = False,
 ) -> bytes:
     """The worst mix's mean margin ``name`` over (x, y), one panel per design/slice, on one colour
     scale, with the simulated boundaries (95 % bands) and the analytic bounds. A grid is drawn as
     a heatmap (one row per level of y); a ``sampled`` design as its points, on continuous axes
-    (``log_y``: y on a log scale), with the fitted boundary as a curve and its band shaded."""
+    (``log_y``: y on a log scale), with the fitted boundary as a curve and its band shaded;
+    ``log_x``: x on a log scale (a range swept in log steps). Panels whose margins are in different
+    units (a token and a tokenless panel) get a colour scale each."""
     panels = panels[:MAX_PANELS]
     fig, axes = _panel_grid(len(panels), 3.6)
-    values = np.concatenate([p.classified[f"{name}_mean"].to_numpy(float) for p in panels]) * 100
-    finite = values[np.isfinite(values)]
-    limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
+    shared = len({p.unit for p in panels}) == 1
+    norm = _margin_norm(panels, f"{name}_mean")
     mesh = None
     for ax, panel in zip(axes.flat, panels, strict=False):
+        if not shared:
+            norm = _margin_norm([panel], f"{name}_mean")
         if sampled:
-            mesh = _sampled_points(ax, panel.classified, x, y, f"{name}_mean", norm, log_y)
+            mesh = _sampled_points(ax, panel.classified, x, y, f"{name}_mean", norm, log_y, panel.scale)
             if name == "trainers":
                 _draw_curve(ax, panel.deterrence, y, "black", "fitted deterrence boundary (95 % band)")
                 _draw_curve(
@@ -164,7 +194,9 @@ def phase_panels(
         else:
             xs, ys, z = _matrix(panel.classified, x, y, f"{name}_mean")
             index = np.arange(len(ys), dtype=float)
-            mesh = ax.pcolormesh(_edges(xs), _edges(index), z * 100, cmap="RdBu", norm=norm, shading="flat")
+            mesh = ax.pcolormesh(
+                _x_edges(xs, log_x), _edges(index), z * panel.scale, cmap="RdBu", norm=norm, shading="flat"
+            )
             if name == "trainers":
                 _draw_boundary(
                     ax, panel.deterrence, y, ys, "black", "simulated deterrence boundary (95 % band)"
@@ -174,10 +206,15 @@ def phase_panels(
                 )
                 _draw_analytic(ax, panel.analytic, y, ys, xs)
             ax.set_yticks(index, [level_label(v) for v in ys])
+        if log_x:
+            _log_x_axis(ax)
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
+        if not shared:
+            fig.colorbar(mesh, ax=ax, label=f"margin, {panel.unit}", shrink=0.9)
     _finish_grid(axes, len(panels), short(y))
-    fig.colorbar(mesh, ax=axes, label="margin, % of capital per round (worst mix)", shrink=0.9)
+    if shared:
+        fig.colorbar(mesh, ax=axes, label=f"margin, {panels[0].unit} (worst mix)", shrink=0.9)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, 2)
     fig.suptitle(textwrap.fill(title, 90))
@@ -190,6 +227,21 @@ def _log_axis(ax) -> None:
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: level_label(value)))
     ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _log_x_axis(ax) -> None:
+    """A log-scaled x axis labelled with plain numbers."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: level_label(value)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _x_edges(xs: np.ndarray, log_x: bool) -> np.ndarray:
+    """Cell edges around the levels of x: midway between them, in log space on a log axis."""
+    if log_x and len(xs) and (xs > 0).all():
+        return np.exp(_edges(np.log(xs)))
+    return _edges(xs)
 
 
 def _draw_curve(ax, table: pd.DataFrame | None, y: str, colour: str, label: str) -> None:
@@ -247,10 +299,17 @@ def _draw_analytic(ax, analytic: pd.DataFrame | None, y: str, ys: np.ndarray, xs
 
 
 def verdict_panels(
-    panels: list[Panel], x: str, y: str, column: str, title: str, sampled: bool = False, log_y: bool = False
+    panels: list[Panel],
+    x: str,
+    y: str,
+    column: str,
+    title: str,
+    sampled: bool = False,
+    log_y: bool = False,
+    log_x: bool = False,
 ) -> bytes:
     """Categorical maps of dominates / uncertain / fails over (x, y), one panel per design/slice
-    (a ``sampled`` design: its points, coloured by verdict)."""
+    (a ``sampled`` design: its points, coloured by verdict; ``log_x``: x on a log scale)."""
     panels = panels[:MAX_PANELS]
     order = list(VERDICT_COLOURS)
     fig, axes = _panel_grid(len(panels), 3.0)
@@ -266,8 +325,12 @@ def verdict_panels(
         else:
             xs, ys, z = _matrix(codes, x, y, "code")
             index = np.arange(len(ys), dtype=float)
-            ax.pcolormesh(_edges(xs), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+            ax.pcolormesh(
+                _x_edges(xs, log_x), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat"
+            )
             ax.set_yticks(index, [level_label(v) for v in ys])
+        if log_x:
+            _log_x_axis(ax)
         ax.set_xlabel(short(x))
         ax.set_title(panel.title, fontsize=9)
     _finish_grid(axes, len(panels), short(y))
@@ -277,9 +340,17 @@ def verdict_panels(
     return png(fig)
 
 
-def margin_lines(classified: pd.DataFrame, x: str, group: str, thresholds: pd.DataFrame | None) -> bytes:
+def margin_lines(
+    classified: pd.DataFrame,
+    x: str,
+    group: str,
+    thresholds: pd.DataFrame | None,
+    scales: dict | None = None,
+    unit: str = TOKEN_MARGIN_UNIT[1],
+) -> bytes:
     """1-D sweeps: the worst mix's mean margins against ``x`` with their one-sided 95 % bounds, one
-    line per ``group`` value (a design or category), and the thresholds found."""
+    line per ``group`` value (a design or category), and the thresholds found. Margins are drawn
+    times ``scales[group value]`` (100 — in % of capital — for a group not named) in ``unit``."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True, layout="constrained")
     groups = list(dict.fromkeys(classified[group])) if group in classified else [None]
     for colour_index, value in enumerate(groups):
@@ -287,12 +358,13 @@ def margin_lines(classified: pd.DataFrame, x: str, group: str, thresholds: pd.Da
         rows = rows.sort_values(x)
         colour = PICK_COLOURS[colour_index % len(PICK_COLOURS)]
         label = "" if value is None else str(value)
+        scale = (scales or {}).get(value, TOKEN_MARGIN_UNIT[0])
         for ax, name in zip(axes, ("trainers", "participation"), strict=True):
             xs = rows[x].to_numpy(float)
             ax.fill_between(
-                xs, rows[f"{name}_lower"] * 100, rows[f"{name}_upper"] * 100, color=colour, alpha=0.15
+                xs, rows[f"{name}_lower"] * scale, rows[f"{name}_upper"] * scale, color=colour, alpha=0.15
             )
-            ax.plot(xs, rows[f"{name}_mean"] * 100, color=colour, marker=".", label=label or None)
+            ax.plot(xs, rows[f"{name}_mean"] * scale, color=colour, marker=".", label=label or None)
     if thresholds is not None and not thresholds.empty:
         for ax, name in zip(axes, ("deterrence", "participation"), strict=True):
             for value in thresholds.loc[thresholds["name"] == name, "estimate"].dropna():
@@ -302,28 +374,41 @@ def margin_lines(classified: pd.DataFrame, x: str, group: str, thresholds: pd.Da
     for ax in axes:
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set_xlabel(short(x))
-    axes[0].set_ylabel("% of capital per round (worst mix)")
+    axes[0].set_ylabel(f"{unit} (worst mix)")
     handles, labels = axes[0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, 4)
     return png(fig)
+
+
+#: The payoff figure's rows: (unit in the statistics, factor to display, axis label).
+PAYOFF_UNITS = (
+    ("pi", 100.0, "profit, % of capital per round"),
+    ("fiat", 1.0, "profit, fiat per owner per round"),
+)
 
 
 def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
     """Payoff per strategy against ``x``, one column of panels per level (``panel``), the top row in
     % of capital per round and the bottom row in fiat per owner per round; bands are two-sided 95 %
     intervals over the replications. ``stats``: panel, x, strategy, unit ('pi' | 'fiat'), mean,
-    low, high."""
+    low, high. A unit without a value anywhere (profit per unit of capital in a tokenless sweep, where
+    no owner commits capital) gets no row."""
     levels = list(dict.fromkeys(stats["panel"]))
+    units = [
+        (unit, scale, label)
+        for unit, scale, label in PAYOFF_UNITS
+        if np.isfinite(stats.loc[stats["unit"] == unit, "mean"].to_numpy(float)).any()
+    ] or list(PAYOFF_UNITS[1:])
     fig, axes = plt.subplots(
-        2,
+        len(units),
         len(levels),
-        figsize=(max(4.3 * len(levels), 6.5), 6.6),
+        figsize=(max(4.3 * len(levels), 6.5), 3.3 * len(units)),
         squeeze=False,
         sharex="col",
         layout="constrained",
     )
     for column, level in enumerate(levels):
-        for row, (unit, scale) in enumerate((("pi", 100.0), ("fiat", 1.0))):
+        for row, (unit, scale, _) in enumerate(units):
             ax = axes[row][column]
             data = stats[(stats["panel"] == level) & (stats["unit"] == unit)]
             for strategy, colour in STRATEGY_COLOURS.items():
@@ -338,10 +423,10 @@ def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
             ax.axhline(0, color="grey", linewidth=0.8)
             if row == 0:
                 ax.set_title(str(level), fontsize=9)
-            else:
+            if row == len(units) - 1:
                 ax.set_xlabel(short(x))
-        axes[0][0].set_ylabel("profit, % of capital per round")
-        axes[1][0].set_ylabel("profit, fiat per owner per round")
+    for row, (_, _, label) in enumerate(units):
+        axes[row][0].set_ylabel(label)
     handles, labels = [], []
     for ax in axes.flat:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -353,19 +438,34 @@ def payoff_panels(stats: pd.DataFrame, x: str, title: str) -> bytes:
     return png(fig)
 
 
-TRAJECTORY_PANELS = (
-    ("margin_trainers", 100.0, "Trainers' margin in the round, % of capital"),
-    ("quality", 1.0, "Global model quality"),
-    ("supply_tokens", 1.0, "Circulating supply, tokens"),
-    ("minted_total_tokens", 1.0, "Minted since genesis, tokens"),
-    ("burned_total_tokens", 1.0, "Burned since genesis, tokens"),
-    ("insurance_tokens", 1.0, "Insurance pool, tokens"),
-)
+#: The per-round series drawn, per regime: (column, factor to display, title). The token network's
+#: are its margin per unit of capital and its token stocks; the tokenless federation has no token
+#: (its stocks are absent) and no capital: its margin is in fiat per owner, and what it pays and
+#: whom it ejects take the stocks' place.
+TRAJECTORY_PANELS = {
+    TOKEN: (
+        ("margin_trainers", 100.0, "Trainers' margin in the round, % of capital"),
+        ("quality", 1.0, "Global model quality"),
+        ("supply_tokens", 1.0, "Circulating supply, tokens"),
+        ("minted_total_tokens", 1.0, "Minted since genesis, tokens"),
+        ("burned_total_tokens", 1.0, "Burned since genesis, tokens"),
+        ("insurance_tokens", 1.0, "Insurance pool, tokens"),
+    ),
+    TOKENLESS: (
+        ("margin_trainers", 1.0, "Trainers' margin in the round, fiat per owner"),
+        ("quality", 1.0, "Global model quality"),
+        ("network_cost_fiat", 1.0, "Network cost in the round, fiat"),
+        ("fees_paid_fiat", 1.0, "Service fees paid in the round, fiat"),
+        ("ejected", 1.0, "Identities ejected in the round"),
+        ("readmitted", 1.0, "Identities re-admitted in the round"),
+    ),
+}
 
 
-def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]]) -> bytes:
-    """Median and 5th–95th percentile, across replications, of per-round series at a few points."""
-    panels = [p for p in TRAJECTORY_PANELS if p[0] in trajectories]
+def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], regime: str = TOKEN) -> bytes:
+    """Median and 5th–95th percentile, across replications, of per-round series at a few points:
+    the ``regime``'s series (:data:`TRAJECTORY_PANELS`)."""
+    panels = [p for p in TRAJECTORY_PANELS.get(regime, TRAJECTORY_PANELS[TOKEN]) if p[0] in trajectories]
     rows, columns = _grid(len(panels))
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.4 * columns, 3.0 * rows + 0.6), squeeze=False, layout="constrained"
@@ -389,22 +489,39 @@ def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]]) 
     return png(fig)
 
 
+#: The per-strategy series drawn round by round, per regime: (column prefix, factor, axis label).
+STRATEGY_ROUND_ROWS = {
+    TOKEN: (
+        ("stake_share_", 100.0, "share of bonded stake, %"),
+        ("registered_", 1.0, "registered identities"),
+    ),
+    TOKENLESS: (
+        ("profit_fiat_per_round_", 1.0, "profit in the round, fiat per owner"),
+        ("registered_", 1.0, "registered identities"),
+    ),
+}
+
+
 def strategy_rounds(
-    trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], strategies: list[str]
+    trajectories: pd.DataFrame,
+    picks: list[tuple[str, pd.Series]],
+    strategies: list[str],
+    regime: str = TOKEN,
 ) -> bytes:
-    """Per strategy, round by round (median over replications): its share of bonded stake and its
-    registered identities, one column of panels per representative point."""
+    """Per strategy, round by round (median over replications), one column of panels per
+    representative point: with a token its share of bonded stake, without one (no stake) its profit
+    in the round per owner; and its registered identities."""
+    series = STRATEGY_ROUND_ROWS.get(regime, STRATEGY_ROUND_ROWS[TOKEN])
     fig, axes = plt.subplots(
         2, len(picks), figsize=(4.4 * len(picks), 6.0), squeeze=False, sharey="row", layout="constrained"
     )
     for column, (label, runs) in enumerate(picks):
         t = trajectories[trajectories["run_id"].isin(runs)]
-        for row, prefix in enumerate(("stake_share_", "registered_")):
+        for row, (prefix, scale, _) in enumerate(series):
             ax = axes[row][column]
             names = [s for s in strategies if f"{prefix}{s}" in t]
             medians = t.groupby("round")[[f"{prefix}{s}" for s in names]].median()
             for s in names:
-                scale = 100.0 if prefix == "stake_share_" else 1.0
                 ax.plot(
                     medians.index,
                     medians[f"{prefix}{s}"] * scale,
@@ -415,8 +532,8 @@ def strategy_rounds(
                 ax.set_title(textwrap.fill(label, 45), fontsize=8)
             else:
                 ax.set_xlabel("round")
-    axes[0][0].set_ylabel("share of bonded stake, %")
-    axes[1][0].set_ylabel("registered identities")
+    for row, (_, _, axis_label) in enumerate(series):
+        axes[row][0].set_ylabel(axis_label)
     handles, labels = axes[0][0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, 6)
     return png(fig)
@@ -707,4 +824,117 @@ def share_rounds(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]])
                 ax.set_xlabel("round")
     handles, labels = _unique_handles(axes)
     _legend_below(fig, handles, labels, 4)
+    return png(fig)
+
+
+# -- token or tokenless: the regimes side by side -----------------------------------------------------
+#: The rows of the profit figure: the trainers' strategies, then the validators' (their profits
+#: are an order of magnitude apart, so each row has its own scale).
+PROFIT_ROWS = (
+    ("trainers", ("honest", "lazy", "sybil", "poisoning")),
+    ("validators", ("honest_validator", "copying_validator")),
+)
+
+
+def regime_profits(stats: pd.DataFrame, title: str) -> bytes:
+    """Fiat profit per owner per round by strategy, one column of panels per regime side by side
+    (trainers above, validators below, each row on one scale), one bar per mix with its two-sided
+    95 % interval. A strategy no owner played in a mix is marked "none" at zero.
+
+    ``stats``: regime, mix, strategy, mean, low, high (``regimes.profit_table``'s columns)."""
+    regimes = list(dict.fromkeys(stats["regime"]))
+    mixes = list(dict.fromkeys(stats["mix"]))
+    rows = [(role, names) for role, names in PROFIT_ROWS if stats["strategy"].isin(names).any()]
+    fig, axes = plt.subplots(
+        len(rows),
+        len(regimes),
+        figsize=(max(5.4 * len(regimes), 7.5), 3.3 * len(rows) + 0.9),
+        squeeze=False,
+        sharey="row",
+        layout="constrained",
+    )
+    width = 0.8 / max(len(mixes), 1)
+    for column, regime in enumerate(regimes):
+        for row, (role, names) in enumerate(rows):
+            ax = axes[row][column]
+            data = stats[(stats["regime"] == regime) & stats["strategy"].isin(names)]
+            shown = [s for s in names if s in set(data["strategy"])]
+            pos = np.arange(len(shown))
+            for j, mix in enumerate(mixes):
+                per = data[data["mix"] == mix].set_index("strategy").reindex(shown)
+                mean = per["mean"].to_numpy(float)
+                low = np.where(np.isfinite(per["low"].to_numpy(float)), per["low"].to_numpy(float), mean)
+                high = np.where(np.isfinite(per["high"].to_numpy(float)), per["high"].to_numpy(float), mean)
+                at = pos - 0.4 + width * (j + 0.5)
+                drawn = np.isfinite(mean)
+                ax.bar(
+                    at[drawn], mean[drawn], width, color=MIX_COLOURS[j % len(MIX_COLOURS)], label=f"mix {mix}"
+                )
+                ax.errorbar(
+                    at[drawn],
+                    mean[drawn],
+                    yerr=[np.clip(mean - low, 0, None)[drawn], np.clip(high - mean, 0, None)[drawn]],
+                    fmt="none",
+                    color="black",
+                    capsize=3,
+                )
+                for x_at in at[~drawn]:
+                    ax.text(x_at, 0, "none", ha="center", va="bottom", fontsize=7, rotation=90, color="#555")
+            ax.axhline(0, color="grey", linewidth=0.8)
+            ax.set_xticks(pos, [textwrap.fill(STRATEGY_LABELS.get(s, s), 14) for s in shown], fontsize=8)
+            ax.set_title(f"{regime} regime: {role}", fontsize=10)
+    for row in range(len(rows)):
+        axes[row][0].set_ylabel("fiat profit per owner per round")
+    handles, labels = _unique_handles(axes)
+    _legend_below(fig, handles, labels, 4)
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)
+
+
+@dataclass
+class MapPanel:
+    """One panel of maps drawn side by side: a two-parameter view (``Panel``) of its own sweep, with
+    its own axes (``x``, ``y``; ``log_x`` for a range swept in log steps)."""
+
+    title: str
+    panel: Panel
+    x: str
+    y: str
+    log_x: bool = False
+
+
+def verdict_maps(maps: list[MapPanel], title: str) -> bytes:
+    """Where honesty dominates on maps of different sweeps side by side — say, slash fraction ×
+    emission with a token and service fee × ejection strikes without: each panel its verdicts
+    (dominates / uncertain / fails) over its own axes, its simulated boundaries with their 95 %
+    bands, and its own closed form's bounds."""
+    maps = maps[:MAX_PANELS]
+    fig, axes = _panel_grid(len(maps), 3.4)
+    cmap = ListedColormap(list(VERDICT_COLOURS.values()))
+    codes = {v: i for i, v in enumerate(VERDICT_COLOURS)}
+    for ax, m in zip(axes.flat, maps, strict=False):
+        classified = m.panel.classified.assign(code=m.panel.classified["honesty"].map(codes))
+        xs, ys, z = _matrix(classified, m.x, m.y, "code")
+        index = np.arange(len(ys), dtype=float)
+        ax.pcolormesh(_x_edges(xs, m.log_x), _edges(index), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+        _draw_boundary(ax, m.panel.deterrence, m.y, ys, "black", "simulated deterrence boundary (95 % band)")
+        _draw_boundary(
+            ax, m.panel.participation, m.y, ys, "#6a1b9a", "simulated participation boundary (95 % band)"
+        )
+        _draw_analytic(ax, m.panel.analytic, m.y, ys, xs)
+        ax.set_yticks(index, [level_label(v) for v in ys])
+        if m.log_x:
+            _log_x_axis(ax)
+        ax.set_xlabel(short(m.x))
+        ax.set_ylabel(short(m.y))
+        ax.set_title(textwrap.fill(m.title, 50), fontsize=9)
+    for ax in list(axes.flat)[len(maps) :]:
+        ax.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
+    labels = list(VERDICT_COLOURS)
+    for h, label in zip(*_unique_handles(axes), strict=True):
+        handles.append(h)
+        labels.append(label)
+    _legend_below(fig, handles, labels, 3)
+    fig.suptitle(textwrap.fill(title, 90))
     return png(fig)

@@ -6,19 +6,25 @@ design wins where (when the sweep compares designs), where honesty dominates for
 near those boundaries (in % of capital and in fiat), how a run unfolds round by round, the region
 and what matters most, what was left out, the scenario every run started from, and how it was
 computed.
+
+A report of several sweeps (or of one whose runs cover both regimes) opens with "Token or
+tokenless?" — the regimes side by side (``analysis.regimes``), the thesis sentence first — and then
+gives each sweep's own report as a chapter of the page (:func:`build_combined_report`).
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis import adaptation, boundaries, dominance
-from analysis.findings import Findings, analyze, short
+from analysis import adaptation, boundaries, dominance, regimes
+from analysis.findings import STRATEGY_LABELS, Findings, analyze, short
 from analysis.report import figures, views
 from analysis.report.elements import (
     bullet_list,
@@ -26,6 +32,8 @@ from analysis.report.elements import (
     esc,
     estimate_text,
     image,
+    interval_text,
+    nav,
     paragraph,
     section,
     table_html,
@@ -57,6 +65,19 @@ MAX_PAYOFF_FIGURES = 4
 def build_report(f: Findings) -> str:
     """The report's HTML text."""
     name = f.manifest.get("sweep_name") or f.directory.name
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>fedstake report: {esc(name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>Where honesty dominates: {esc(name)}</h1>"
+        f'<p class="subtitle">{esc(f.manifest.get("notes") or "")}</p>'
+        + "".join(report_sections(f))
+        + "</body></html>"
+    )
+
+
+def report_sections(f: Findings) -> list[str]:
+    """The sections of one sweep's report, in the order a designer asks (empty ones left out); each
+    a string that starts with its ``<section id="...">``."""
     sections = [
         section("summary", "Summary", bullet_list(f.summary, "summary")),
         designs_section(f),
@@ -71,13 +92,326 @@ def build_report(f: Findings) -> str:
         scenario_section(f),
         section("metadata", "How this was computed", metadata_html(f) + methods_html(f)),
     ]
-    sections = [s for s in sections if s]
+    return [s for s in sections if s]
+
+
+# -- several sweeps: token or tokenless? ----------------------------------------------------------
+#: What the combined report adds to the styles: each sweep a chapter under its own heading.
+COMBINED_CSS = """
+nav { margin: 0.8em 0 1.2em; } nav.sweep { margin-top: 0; }
+article { margin-top: 3em; }
+article > h1 { font-size: 1.45em; border-top: 3px solid #444; padding-top: 0.5em; }
+"""
+#: The anchor of the comparison section.
+REGIMES_ANCHOR = "regimes"
+
+
+def build_combined_report(
+    findings: list[Findings], comparison: regimes.RegimeComparison | None = None
+) -> str:
+    """The HTML text of a report on several sweeps (or one whose runs cover both regimes).
+
+    It opens with "Token or tokenless?" (``regimes.compare_regimes``: the thesis sentence first),
+    then gives each sweep's own report under its own heading, as an article whose section ids are
+    prefixed ``sweep-<n>-`` so every id on the page is unique; a navigation bar links them all.
+    """
+    comparison = comparison or regimes.compare_regimes(findings)
+    names = [view.name for view in comparison.sweeps]
+    anchors = [f"sweep-{i}" for i in range(1, len(findings) + 1)]
+    links = [(REGIMES_ANCHOR, "Token or tokenless?"), *zip(anchors, names, strict=True)]
+    articles = [
+        sweep_article(f, view, anchor, i, len(findings))
+        for i, (f, view, anchor) in enumerate(zip(findings, comparison.sweeps, anchors, strict=True), start=1)
+    ]
+    title = "Token or tokenless? " + ", ".join(names)
+    subtitle = f"{len(findings)} sweep{'s' if len(findings) != 1 else ''}: " + "; ".join(
+        f"{name} ({', '.join(view.regimes)}; {f.directory})"
+        for name, view, f in zip(names, comparison.sweeps, findings, strict=True)
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>fedstake report: {esc(name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>Where honesty dominates: {esc(name)}</h1>"
-        f'<p class="subtitle">{esc(f.manifest.get("notes") or "")}</p>' + "".join(sections) + "</body></html>"
+        f"<title>fedstake report: {esc(title)}</title><style>{CSS}{COMBINED_CSS}</style></head><body>"
+        f"<h1>Where honesty dominates: token or tokenless?</h1>"
+        f'<p class="subtitle">{esc(subtitle)}</p>'
+        + nav(links)
+        + regimes_section(comparison, findings)
+        + "".join(articles)
+        + "</body></html>"
     )
+
+
+#: The start of every section the report builds (``elements.section``): its id, then its title.
+SECTION_START = re.compile(r'^<section id="([^"]*)"><h2>(.*?)</h2>')
+
+
+def sweep_article(f: Findings, view: regimes.SweepView, anchor: str, number: int, total: int) -> str:
+    """One sweep's report as an article of a combined page: its own heading, a navigation bar of its
+    sections and its sections, their ids prefixed with ``anchor`` so they are unique on the page."""
+    sections, links = [], []
+    for text in report_sections(f):
+        found = SECTION_START.match(text)
+        if found is None:
+            raise ValueError(f"a report section does not start with its id: {text[:80]!r}")
+        sections.append(text.replace('<section id="', f'<section id="{anchor}-', 1))
+        links.append((f"{anchor}-{html.unescape(found.group(1))}", html.unescape(found.group(2))))
+    notes = f.manifest.get("notes") or ""
+    where = f"Sweep {number} of {total}: {f.directory}, the {' and '.join(view.regimes)} regime"
+    where += "s" if len(view.regimes) > 1 else ""
+    return (
+        f'<article id="{esc(anchor)}"><h1>{esc(view.name)}</h1>'
+        f'<p class="subtitle">{esc(where + (". " + notes if notes else "."))}</p>'
+        + nav(links, "sweep")
+        + "".join(sections)
+        + "</article>"
+    )
+
+
+def regimes_section(c: regimes.RegimeComparison, findings: list[Findings]) -> str:
+    """Token or tokenless? The comparison's summary (the thesis first), then side by side: where
+    honesty dominates, fiat profit per owner by strategy, the honest share after the last round when
+    owners adapt, model quality and what each regime costs the network."""
+    body = bullet_list(c.summary, "summary")
+    body += paragraph(
+        "Each sweep below is analysed on its own and judged on its regime's payoff: profit per round per "
+        "unit of capital with a token, fiat profit per owner per round without (a tokenless owner commits "
+        "no capital). Fiat profit per owner per round is the payoff both regimes have; it is what is "
+        "compared across them. Runs of a side-by-side sweep share populations, detection, costs and random "
+        "numbers, so the regimes differ only in their institutions.",
+        "note",
+    )
+    body += _regime_verdicts_html(c, findings)
+    body += _regime_profits_html(c)
+    body += _regime_shares_html(c)
+    body += _regime_outcomes_html(c)
+    return section(REGIMES_ANCHOR, "Token or tokenless?", body)
+
+
+def _statistic_text(row: dict, scale: float = 1.0, digits: int = 3) -> str:
+    """A statistic of ``regimes``' tables as a cell: mean (interval), or why there is no number —
+    absent by design in the row's regime, no owner of the strategy, or no value."""
+    status = row["status"]
+    if status == regimes.VALUE:
+        return interval_text(row["mean"], row["low"], row["high"], digits, scale)
+    return {regimes.ABSENT: regimes.ABSENT, regimes.NO_OWNERS: regimes.NO_OWNERS}.get(status, "–")
+
+
+def _group_labels(table: pd.DataFrame) -> list[str]:
+    """The columns that tell a comparison table's rows apart: the design, and the sweep and the point
+    where they vary."""
+    return [
+        c for c in ("sweep", "design", "point") if c in table and (c == "design" or table[c].nunique() > 1)
+    ]
+
+
+def _wide(table: pd.DataFrame, column: str, names: dict[str, str], scale: float = 1.0) -> pd.DataFrame:
+    """A long statistics table as one row per group (regime, mix, …) and one column per ``column``
+    value named by ``names``, each cell a :func:`_statistic_text`."""
+    keys = [*_group_labels(table), "regime", "mix"]
+    rows = []
+    for key, group in table.groupby(keys, sort=False, dropna=False):
+        row = dict(zip(keys, key, strict=True))
+        by = {r[column]: r for r in group.to_dict("records")}
+        row |= {label: _statistic_text(by[name], scale) for name, label in names.items() if name in by}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _at_answers(c: regimes.RegimeComparison, table: pd.DataFrame, adaptive: bool = False) -> pd.DataFrame:
+    """The rows of ``table`` at the point each regime's thesis numbers are read at (its design, or
+    with ``adaptive`` the first design whose owners adapt there), from the first side-by-side sweep."""
+    parts = []
+    for regime, answer in c.answers.items():
+        rows = table[
+            (table["sweep"] == answer.points["sweep"].iloc[0])
+            & (table["regime"] == regime)
+            & (table["point"] == answer.at["point"])
+        ]
+        design = rows["design"].iloc[0] if adaptive and len(rows) else answer.at["design"]
+        parts.append(rows[rows["design"] == design])
+    return pd.concat(parts, ignore_index=True) if parts else table.iloc[:0]
+
+
+#: The verdicts table of side-by-side sweeps: column of ``RegimeComparison.verdicts`` → header.
+VERDICT_HEADERS = {
+    "honesty": "honesty",
+    "incentives": "incentives alone",
+    "adaptive": "network ends honest",
+}
+
+
+def _regime_verdicts_html(c: regimes.RegimeComparison, findings: list[Findings]) -> str:
+    body = "<h3>Where honesty dominates</h3>"
+    if len(c.verdicts):
+        rows = []
+        for r in c.verdicts.to_dict("records"):
+            row = {k: r[k] for k in _group_labels(c.verdicts)} | {"regime": r["regime"]}
+            row["owners"] = "adapt" if r["adapts"] else "fixed strategies"
+            row |= {label: r[k] for k, label in VERDICT_HEADERS.items() if isinstance(r.get(k), str) and r[k]}
+            for name, label in (("trainers", "trainers' margin"), ("participation", "participation margin")):
+                text = interval_text(r[f"{name}_mean"], r[f"{name}_lower"], r[f"{name}_upper"])
+                row[f"{label} (95 % bounds)"] = f"{text} {r['unit']}" if text != "–" else "–"
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        body += paragraph(
+            "Side by side, at each point of the sweep(s) that run both regimes: the verdict (dominates, "
+            "uncertain, fails: the trainers' margin and honest work's margin over the outside option, "
+            "worst mix, one-sided 95 % bounds; where owners adapt, the network must also end honest) and the "
+            "margins in each regime's own unit.",
+            "note",
+        )
+        body += table_html(table) + csv_link(c.verdicts, "regimes-verdicts")
+    if len(c.maps):
+        body += paragraph(
+            "Each map that runs one regime only: how many of its points dominate, are uncertain or fail "
+            "(per design), and where the worst mix's lower bound of the trainers' margin is largest.",
+            "note",
+        )
+        body += table_html(_map_rows(c.maps)) + csv_link(c.maps, "regimes-maps")
+        maps = _map_panels(c, findings)
+        if maps:
+            data = pd.concat(
+                [m.panel.classified[["design", m.x, m.y, "honesty"]].assign(sweep=m.title) for m in maps],
+                ignore_index=True,
+            )
+            body += image(
+                figures.verdict_maps(
+                    maps, "Where honesty dominates, each map with its own closed-form bounds"
+                ),
+                "verdict maps side by side",
+                "Each panel one map on its own axes: green, honesty dominates; yellow, uncertain; red, it "
+                "fails. Dots with bars: the simulated deterrence (black) and participation (purple) "
+                "boundaries with their 95 % bands; crosses joined by dashes: that regime's closed-form "
+                "bounds (in slash fraction with a token, in service fee without) where they fall inside the "
+                "swept range.",
+                data,
+                "regimes-maps",
+            )
+    if not len(c.verdicts) and not len(c.maps):
+        body += paragraph("No sweep here has a verdict to compare.")
+    return body
+
+
+def _map_rows(maps: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for r in maps.to_dict("records"):
+        row = {"sweep": r["sweep"], "regime": r["regime"], "design": r["design"], "points": r["points"]}
+        row["dominates"] = f"{r['dominates']} ({r['dominates_share']:.0%})"
+        row |= {"uncertain": r["uncertain"], "fails": r["fails"]}
+        best = r["best_lower"]
+        row["largest lower bound of the trainers' margin"] = (
+            f"{'+' if best > 0 else ''}{interval_text(best, math.nan, math.nan)} {r['unit']}"
+            if math.isfinite(best)
+            else "–"
+        )
+        row["at"] = r["best_points"] or "–"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _map_panels(c: regimes.RegimeComparison, findings: list[Findings]) -> list[figures.MapPanel]:
+    """The verdict panels of every single-regime map over two numeric axes, each on its own axes."""
+    out = []
+    for f, view in zip(findings, c.sweeps, strict=True):
+        if view.side_by_side or f.shape not in ("2-D", "n-D") or not (f.x and f.y):
+            continue
+        for panel in views.panels(f):
+            title = f"{view.name} ({', '.join(view.regimes)})" + (f"; {panel.title}" if panel.title else "")
+            log_x = _spec(f, f.x).get("scale") == "log"
+            out.append(figures.MapPanel(title, panel, f.x, f.y, log_x))
+    return out
+
+
+def _regime_profits_html(c: regimes.RegimeComparison) -> str:
+    body = "<h3>Fiat profit per owner by strategy</h3>"
+    if c.profits.empty:
+        return body + paragraph(
+            "No sweep here runs both regimes with fixed strategies, so profits are not compared side by side "
+            "(each sweep's own payoffs are below).",
+            "note",
+        )
+    shown = _at_answers(c, c.profits)
+    if len(shown):
+        body += image(
+            figures.regime_profits(shown, "Fiat profit per owner per round, with fixed strategies"),
+            "fiat profit per owner by strategy and regime",
+            "Bars: mean fiat profit per owner per round of each strategy, per mix (starting population); "
+            "whiskers: two-sided 95 % intervals over the replications; 'none': no owner played it there.",
+            shown,
+            "regimes-profits",
+        )
+    labels = {s: STRATEGY_LABELS.get(s, s) for s in regimes.STRATEGIES}
+    body += table_html(_wide(c.profits, "strategy", labels)) + csv_link(c.profits, "regimes-profits-all")
+    return body + paragraph(
+        "Mean (two-sided 95 % interval), fiat per owner per round, owners keeping their strategies; "
+        f"{regimes.NO_OWNERS}: no owner played the strategy in that mix.",
+        "note",
+    )
+
+
+def _regime_shares_html(c: regimes.RegimeComparison) -> str:
+    body = "<h3>Does the network become honest when owners adapt?</h3>"
+    if c.shares.empty:
+        return body + paragraph(
+            "No sweep here runs both regimes with owners that adapt, so the honest share after the last "
+            "round is not compared side by side.",
+            "note",
+        )
+    shown = _at_answers(c, c.shares, adaptive=True)
+    panels = []
+    for regime, rows in shown.groupby("regime", sort=False):
+        points = rows.assign(
+            final_share_mean=rows["mean"],
+            final_share_band_lower=rows["low"].fillna(rows["mean"]),
+            final_share_band_upper=rows["high"].fillna(rows["mean"]),
+        )
+        panels.append(figures.SharePanel(f"{regime} regime", points))
+    rounds = sorted(set(c.shares["rounds"].dropna()))
+    after = f"after {rounds[0]:,.0f} rounds" if len(rounds) == 1 else "after the last round"
+    if panels:
+        body += image(
+            figures.share_bars(panels, f"Honest share of trainer owners {after}, owners adapting"),
+            "honest share after the last round by regime",
+            "Bars: the mean honest share of active trainer owners after the last round (a Sybil owner "
+            "counted once), per mix (starting population); whiskers: two-sided 95 % intervals over the "
+            "replications; dashed: the level the network must reach to end honest.",
+            shown,
+            "regimes-honest-share",
+        )
+    rows = []
+    for r in c.shares.to_dict("records"):
+        row = {k: r[k] for k in _group_labels(c.shares)} | {"regime": r["regime"], "mix": r["mix"]}
+        row["honest at the start"] = adaptation.percent(r["initial"])
+        row[f"honest {after}"] = _statistic_text(r, 100.0) + (" %" if r["status"] == regimes.VALUE else "")
+        row["level"] = adaptation.percent(r["level"])
+        row["runs"] = r["n"]
+        rows.append(row)
+    return body + table_html(pd.DataFrame(rows)) + csv_link(c.shares, "regimes-honest-share-all")
+
+
+def _regime_outcomes_html(c: regimes.RegimeComparison) -> str:
+    body = "<h3>Model quality</h3>"
+    if c.outcomes.empty:
+        return body + paragraph(
+            "No sweep here runs both regimes, so quality and costs are not compared.", "note"
+        )
+    labels = dict((kpi, label) for kpi, label, _ in regimes.OUTCOMES)
+    quality = c.outcomes[c.outcomes["kpi"].isin(regimes.QUALITY)]
+    body += table_html(_wide(quality, "kpi", {k: labels[k] for k in regimes.QUALITY}))
+    body += csv_link(quality, "regimes-quality")
+    body += "<h3>What each regime costs the network</h3>"
+    costs = c.outcomes[c.outcomes["kpi"].isin(regimes.COSTS)]
+    body += paragraph(
+        "Per round, mean (two-sided 95 % interval) over the replications. The network's cost: with a token, "
+        "the tokens emitted at their market value; without, the orchestrator's service fees, validators' "
+        "wages and its share of KYC. Slashes move tokens from the flagged (to the burn, the insurance pool "
+        f"and honest validators). {regimes.ABSENT}: the cost line means nothing in that regime "
+        f"({regimes.absent_reason(regimes.TOKENLESS)}; {regimes.absent_reason(regimes.TOKEN)}).",
+        "note",
+    )
+    body += table_html(_wide(costs, "kpi", {k: labels[k] for k in regimes.COSTS})) + csv_link(
+        costs, "regimes-costs"
+    )
+    return body
 
 
 # -- designs compared ----------------------------------------------------------------------------
@@ -123,8 +457,19 @@ def answer_section(f: Findings) -> str:
 
 def thresholds_section(f: Findings) -> str:
     group = "design" if len(f.designs) > 1 else (f.categorical[0] if f.categorical else "design")
+    units = {
+        value: views.margin_unit(views.regime_of(f, {group: value})) for value in f.classified[group].unique()
+    }
+    labels = set(unit for _, unit in units.values())
     body = image(
-        figures.margin_lines(f.classified, f.x, group, f.thresholds),
+        figures.margin_lines(
+            f.classified,
+            f.x,
+            group,
+            f.thresholds,
+            {value: scale for value, (scale, _) in units.items()},
+            labels.pop() if len(labels) == 1 else views.MIXED_MARGIN_UNIT[1],
+        ),
         "margins along the swept parameter",
         "Lines: the worst mix's mean margin; bands: its one-sided 95 % lower and upper bounds; dotted: "
         "where a verdict changes.",
@@ -169,7 +514,7 @@ def phase_section(f: Findings) -> str:
             f.y,
             "trainers",
             "Honesty margin of trainers: honest minus the best deviation",
-            **_continuous(f),
+            **_margin_drawing(f),
         ),
         "phase diagram",
         "Blue: honest trainers earn more than the best cheating strategy; red: less (worst mix). " + how,
@@ -185,7 +530,7 @@ def phase_section(f: Findings) -> str:
         else ""
     )
     body += image(
-        figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates", **_continuous(f)),
+        figures.verdict_panels(panels, f.x, f.y, "honesty", "Where honesty dominates", **_margin_drawing(f)),
         "verdict map",
         "Dominates: the one-sided 95 % lower bound of the trainers' margin is above zero and honest "
         f"work pays at least the outside option{ends_honest}, under every mix; fails: an upper bound "
@@ -195,6 +540,18 @@ def phase_section(f: Findings) -> str:
     )
     title = "Phase diagram" + (" (slices)" if f.shape == "n-D" else "")
     return section("phase-diagram", title, body)
+
+
+def _margin_drawing(f: Findings) -> dict:
+    """Drawing options of the maps over (x, y): a sampled design's (:func:`_continuous`), and x on a
+    log scale where the sweep swept it in log steps."""
+    return _continuous(f) | ({"log_x": True} if _spec(f, f.x).get("scale") == "log" else {})
+
+
+def _spec(f: Findings, path: str | None) -> dict:
+    """The manifest's parameter spec of ``path`` ({} when it has none)."""
+    specs = [s for s in f.manifest.get("parameter_specs") or [] if isinstance(s, dict)]
+    return next((s for s in specs if s.get("path") == path), {})
 
 
 def _continuous(f: Findings) -> dict:
@@ -300,6 +657,19 @@ def _analytic_text(value, bound: str, approximate: bool = False) -> str:
     return text + (" (approx.)" if approximate else "")
 
 
+#: The unit of the margins in the table of verdicts by category, by the regime of the sweep's runs.
+CATEGORY_UNITS = {
+    regimes.TOKEN: "Margins are in profit per round per unit of capital",
+    regimes.TOKENLESS: (
+        "Margins are in fiat profit per owner per round (a tokenless owner commits no capital)"
+    ),
+    regimes.MIXED: (
+        "Margins are in each row's regime's unit: profit per round per unit of capital with a token, fiat "
+        "profit per owner per round without (a tokenless owner commits no capital)"
+    ),
+}
+
+
 def categories_section(f: Findings) -> str:
     columns = [
         "design",
@@ -316,9 +686,15 @@ def categories_section(f: Findings) -> str:
         "participation_lower",
     ]
     table = f.classified[[c for c in columns if c in f.classified]]
+    regime = views.regime_of(f)
+    if regime != regimes.TOKEN:  # say each row's regime: its margins' unit depends on it
+        table = table.copy()
+        table.insert(
+            list(table.columns).index("honesty"), "regime", regimes.read_sweep(f).points["regime"].to_numpy()
+        )
     body = paragraph(
-        "Verdicts side by side per category (robust over every mix). Margins are in profit per round "
-        "per unit of capital; lower = one-sided 95 % lower bound.",
+        "Verdicts side by side per category (robust over every mix). " + CATEGORY_UNITS[regime] + "; lower = "
+        "one-sided 95 % lower bound.",
         "note",
     )
     return section(
@@ -588,10 +964,9 @@ def payoffs_section(f: Findings) -> str:
             image(
                 figures.payoff_panels(stats, f.x, f"Payoff per strategy ({label})"),
                 f"payoff curves, {label}",
-                "Each panel one level where a boundary lies (all levels when none does). Top: profit "
-                "per round per unit of capital committed; bottom: fiat profit per owner per round. "
-                "Bands: two-sided 95 % "
-                "intervals over the replications.",
+                "Each panel one level where a boundary lies (all levels when none does). "
+                + _payoff_rows_text(stats)
+                + " Bands: two-sided 95 % intervals over the replications.",
                 stats,
                 f"payoffs-{label}",
             )
@@ -608,6 +983,17 @@ def payoffs_section(f: Findings) -> str:
     return section("payoffs", "Payoffs per strategy", "".join(parts)) if parts else ""
 
 
+def _payoff_rows_text(stats: pd.DataFrame) -> str:
+    """What the rows of a payoff figure show: profit per unit of capital only where some run has
+    one (a tokenless owner commits no capital: there it is absent, not zero)."""
+    if (stats["unit"] == "pi").any():
+        return "Top: profit per round per unit of capital committed; bottom: fiat profit per owner per round."
+    return (
+        "Fiat profit per owner per round; profit per unit of capital is absent: "
+        f"{regimes.absent_reason(regimes.TOKENLESS)} and its owners commit no capital."
+    )
+
+
 def validators_section(f: Findings) -> str:
     if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
         panels = views.panels(f)
@@ -619,7 +1005,7 @@ def validators_section(f: Findings) -> str:
                     f.y,
                     "validators",
                     "Validators' margin: honest minus copying",
-                    **_continuous(f),
+                    **_margin_drawing(f),
                 ),
                 "validator margin",
                 "Blue: honest evaluation earns more than copying the consensus; red: less (worst mix).",
@@ -646,6 +1032,26 @@ def validators_section(f: Findings) -> str:
 
 
 # -- round by round -------------------------------------------------------------------------------
+#: What the per-round figures show, per regime.
+ROUND_SERIES = {
+    regimes.TOKEN: "the trainers' margin, the model's quality and the token stocks",
+    regimes.TOKENLESS: (
+        "the trainers' margin (fiat per owner), the model's quality, what the round cost the network and "
+        "paid in service fees, and the identities ejected and re-admitted"
+    ),
+}
+STRATEGY_SERIES = {
+    regimes.TOKEN: (
+        "Per strategy, median over replications: its share of all bonded stake, and how many of its "
+        "identities are still registered (cheaters that cannot restake after slashes deregister)."
+    ),
+    regimes.TOKENLESS: (
+        "Per strategy, median over replications: its fiat profit per owner in the round (there is no stake), "
+        "and how many of its identities are registered (ejected ones leave; re-admitted ones come back)."
+    ),
+}
+
+
 def rounds_section(f: Findings) -> str:
     trajectories = ResultStore(f.directory).load("trajectories")
     if trajectories.empty:
@@ -657,19 +1063,19 @@ def rounds_section(f: Findings) -> str:
     runs = pd.concat([r for _, r in picks])
     data = trajectories[trajectories["run_id"].isin(runs)]
     where = f" ({views.title(f, selection)})" if views.title(f, selection) else ""
+    regime = views.regime_of(f, selection)
     body = image(
-        figures.round_bands(trajectories, picks),
+        figures.round_bands(trajectories, picks, regime),
         "per-round bands",
         f"Median (line) and 5th–95th percentile (band) across replications at representative points{where}, "
-        "first mix: the trainers' margin, the model's quality and the token stocks.",
+        f"first mix: {ROUND_SERIES.get(regime, ROUND_SERIES[regimes.TOKEN])}.",
         data,
         "rounds",
     )
     body += image(
-        figures.strategy_rounds(trajectories, picks, list(views.STRATEGIES)),
+        figures.strategy_rounds(trajectories, picks, list(views.STRATEGIES), regime),
         "stake and participation per strategy",
-        "Per strategy, median over replications: its share of all bonded stake, and how many of its "
-        "identities are still registered (cheaters that cannot restake after slashes deregister).",
+        STRATEGY_SERIES.get(regime, STRATEGY_SERIES[regimes.TOKEN]),
     )
     body += _share_rounds(f, trajectories, picks, where)
     return section("rounds", "Round by round", body)
@@ -851,6 +1257,20 @@ def methods_html(f: Findings) -> str:
 def write_findings(findings: Findings, out: str | Path) -> Path:
     """Write the report of ``findings`` to ``out`` (atomically: a reader never sees half a file)."""
     text = build_report(findings)
+    out = Path(out)
+    atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return out
+
+
+def write_reports(findings: list[Findings], out: str | Path) -> Path:
+    """Write the report of one or more sweeps to ``out`` (atomically). One sweep whose runs share a
+    regime gets its own report, exactly as :func:`write_findings` writes it; several sweeps, or one
+    whose runs cover both regimes, the combined report that opens with "Token or tokenless?"."""
+    if not findings:
+        raise ValueError("no sweep to report: name at least one results directory")
+    if not regimes.needs_comparison(findings):
+        return write_findings(findings[0], out)
+    text = build_combined_report(findings)
     out = Path(out)
     atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return out

@@ -14,12 +14,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis import boundaries
+from analysis import boundaries, regimes
 from analysis.dominance import interval
 from analysis.findings import Findings, short
-from analysis.report.figures import Panel, SharePanel, level_label
+from analysis.report.figures import TOKEN_MARGIN_UNIT, TOKENLESS_MARGIN_UNIT, Panel, SharePanel, level_label
 
-STRATEGIES = ("honest", "lazy", "sybil", "poisoning", "honest_validator", "copying_validator")
+STRATEGIES = regimes.STRATEGIES
 #: Payoff panels: at most this many levels of y.
 MAX_PAYOFF_LEVELS = 4
 
@@ -62,12 +62,14 @@ def title(f: Findings, selection: dict) -> str:
 
 
 def panels(f: Findings) -> list[Panel]:
-    """One panel per selection for the two-parameter views (empty selections left out)."""
+    """One panel per selection for the two-parameter views (empty selections left out), each with
+    the unit its regime's margins are in."""
     out = []
     for selection in selections(f):
         classified = matches(f.classified, selection)
         if classified is None or classified.empty:
             continue
+        scale, unit = margin_unit(regime_of(f, selection))
         out.append(
             Panel(
                 title=title(f, selection),
@@ -75,9 +77,33 @@ def panels(f: Findings) -> list[Panel]:
                 deterrence=matches(f.deterrence, selection),
                 participation=matches(f.participation, selection),
                 analytic=matches(f.analytic, selection),
+                scale=scale,
+                unit=unit,
             )
         )
     return out
+
+
+def regime_of(f: Findings, selection: dict | None = None) -> str:
+    """The regime of the ok runs under ``selection`` (all of them when None): ``token``,
+    ``tokenless``, or ``mixed`` when they differ."""
+    ok = f.results[f.results["status"] == "ok"]
+    if selection:
+        ok = matches(ok, selection)
+    present = set(regimes.regime_per_run(ok, f.manifest))
+    return present.pop() if len(present) == 1 else regimes.MIXED
+
+
+#: How margins of runs of both regimes are drawn: as they are, each in its regime's own unit.
+MIXED_MARGIN_UNIT = (1.0, "token: profit per unit of capital; tokenless: fiat per owner")
+
+
+def margin_unit(regime: str) -> tuple[float, str]:
+    """(factor to display, unit in words) of the margins of ``regime``'s runs: with a token, profit
+    per round per unit of capital, shown in %; without, fiat per owner per round."""
+    return {regimes.TOKEN: TOKEN_MARGIN_UNIT, regimes.TOKENLESS: TOKENLESS_MARGIN_UNIT}.get(
+        regime, MIXED_MARGIN_UNIT
+    )
 
 
 def share_panels(f: Findings) -> list[SharePanel]:
@@ -135,9 +161,11 @@ def payoff_statistics(f: Findings, selection: dict, mix: str, confidence: float 
     """Mean payoff per strategy with a two-sided ``confidence`` interval over replications, at each
     x of the levels :func:`boundary_levels` picks, for the runs of ``selection`` under ``mix``:
     columns panel, <y>, <x>, strategy, unit ('pi' = per unit of capital per round, 'fiat' = fiat
-    per owner per round), mean, low, high, n."""
+    per owner per round), mean, low, high, n, and the ``regime`` of those runs."""
     ok = f.results[f.results["status"] == "ok"]
     ok = matches(ok[ok["mix"] == mix], selection)
+    present = set(regimes.regime_per_run(ok, f.manifest))
+    regime = present.pop() if len(present) == 1 else regimes.MIXED
     one_sided = 1 - (1 - confidence) / 2  # interval() gives one-sided bounds; two of them make this
     rows = []
     for level in boundary_levels(f, selection):
@@ -151,7 +179,7 @@ def payoff_statistics(f: Findings, selection: dict, mix: str, confidence: float 
                     mean, _, low, high, n = interval(group[column], one_sided)
                     if n == 0:
                         continue
-                    row = {"panel": panel, f.x: x_value, "strategy": strategy, "unit": unit}
+                    row = {"panel": panel, f.x: x_value, "strategy": strategy, "regime": regime, "unit": unit}
                     if f.y is not None:
                         row[f.y] = level
                     bounds = {"low": _finite(low, mean), "high": _finite(high, mean)}
