@@ -15,11 +15,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## report: the main job — run the default study (resumes if interrupted) and write reports/index.html
-STUDY_RESULTS := results/study
+## report: the main job — run the default study (resumes if interrupted) and write reports/index.html.
+## The study is three sweeps: the token network and the tokenless federation side by side, then
+## each regime's map (token: slash fraction x emission; tokenless: service fee x ejection strikes).
+STUDY_SWEEPS := study-regimes study study-tokenless
 report: $(STAMP)
-	$(BIN)/fedstake sweep scenarios/study.toml --out $(STUDY_RESULTS)
-	$(BIN)/fedstake report $(STUDY_RESULTS) -o reports/index.html
+	for name in $(STUDY_SWEEPS); do \
+		$(BIN)/fedstake sweep scenarios/$$name.toml --out results/$$name || exit 1; \
+	done
+	$(BIN)/fedstake report $(addprefix results/,$(STUDY_SWEEPS)) -o reports/index.html
 
 ## run: run scenarios/baseline.toml and print the per-strategy summary
 run: $(STAMP)
