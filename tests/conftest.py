@@ -33,3 +33,26 @@ def small(baseline):
             "population.copying_validators": 1,
         },
     )
+
+
+#: The default study's sweeps, in the order `make report` runs and reports them.
+STUDY_SWEEPS = ("study-regimes", "study", "study-tokenless")
+
+
+@pytest.fixture(scope="session")
+def study_sweeps(tmp_path_factory):
+    """The default study's results directories, run as `make report` runs them (about a minute on
+    two cores), each at most once per test session: ``study_sweeps("study-tokenless")``."""
+    from analysis.sweep.engine import execute_sweep
+    from analysis.sweep.sweepfile import load_sweep
+
+    done: dict[str, Path] = {}
+
+    def results(name: str) -> Path:
+        if name not in done:
+            out = tmp_path_factory.mktemp(name) / "results"
+            execute_sweep(load_sweep(ROOT / "scenarios" / f"{name}.toml"), out, workers=2, progress=False)
+            done[name] = out
+        return done[name]
+
+    return results
