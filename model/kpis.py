@@ -57,6 +57,9 @@ KPI_DOCS = {
     "slashed_fiat_per_round": "tokens slashed x price per round, in fiat",
     "ejected_identities": "identities ejected after their strikes (slashing.ejection_strikes or "
     "regime.ejection_strikes)",
+    "trainer_owners_initial": "trainer owners in the network at the start (a Sybil owner counts once)",
+    "trainer_owners_final": "trainer owners still in the network after the last round (ejected, barred, "
+    "out of stake or gone by choice: not counted)",
 }
 
 #: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
@@ -86,6 +89,8 @@ REGIME_KPIS = (
     "network_cost_fiat_per_round",
     "slashed_fiat_per_round",
     "ejected_identities",
+    "trainer_owners_initial",
+    "trainer_owners_final",
 )
 #: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
 TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
@@ -285,4 +290,8 @@ def regime_kpis(net) -> dict[str, float]:
         kpis["network_cost_fiat_per_round"] = net.ledger.minted_tokens * price / rounds
         kpis["slashed_fiat_per_round"] = net.ledger.slashed_tokens * price / rounds
     kpis["ejected_identities"] = float(net.ejected_identities)
+    # How big the network stays: ejecting everyone also makes cheating unprofitable.
+    trainers = np.array([not name.endswith("_validator") for name in net.strategies])
+    kpis["trainer_owners_initial"] = float(net.initial_owner_counts[trainers].sum())
+    kpis["trainer_owners_final"] = float(net.active_owners[trainers].sum())
     return kpis

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import run_scenario, with_overrides
+from model import load_scenario, run_scenario, with_overrides
 from model.books import identity_profit_fiat
 from model.kpis import NAN_REASONS, ORCHESTRATOR_KPIS, TOKEN_KPIS
 from model.network import BARRED, IN, NEVER, OUT, FLNetwork
 from model.scenario import genesis_allocation_tokens
+
+from .conftest import ROOT
 
 #: Rates that make cheaters (and, with it, honest work) flagged often, for runs that must eject.
 OFTEN_FLAGGED = {
@@ -585,3 +587,34 @@ def test_a_candidate_enters_only_if_the_fees_pay_back_its_own_kyc_share(small, c
         },
     )
     assert (run_scenario(s, 19).kpis["entered_owners"] == 10) is join
+
+
+@pytest.mark.parametrize("regime", ["token", "tokenless"])
+def test_trainer_owner_counts_are_the_strategy_tables(regime):
+    scenario = with_overrides(
+        load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml"), {"regime.kind": regime}
+    )
+    result = run_scenario(scenario)
+    trainers = result.strategies[result.strategies["role"] == "trainer"]
+    assert result.kpis["trainer_owners_initial"] == trainers["owners"].sum() == 90
+    assert result.kpis["trainer_owners_final"] == trainers["owners_final"].sum()
+
+
+def test_one_strike_for_good_empties_the_network_of_honest_trainers_too():
+    """With false positives, a gatekeeper that ejects for good at the first flag loses its honest
+    trainers as well: expected survivors after T rounds, n·(1 − (1 − d)·ε·h)^T."""
+    s = with_overrides(
+        load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml"),
+        {
+            "regime.ejection_strikes": 1,
+            "regime.reapply": "never",
+            "detection.false_positive_rate": 0.05,
+            "dropout.validator_dropout_probability": 0.0,
+            "rounds": 100,
+        },
+    )
+    finals = [run_scenario(s, seed).kpis for seed in range(20)]
+    honest_left = np.mean([k["trainer_owners_final"] for k in finals])  # cheaters are gone long before
+    expected = 70 * (1 - 0.92 * 0.05 * 0.8) ** 100
+    assert abs(honest_left - expected) < 4 * math.sqrt(expected / 20) + 0.5
+    assert all(k["final_quality"] > 0.9 for k in finals)  # the quality index does not see the loss
