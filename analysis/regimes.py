@@ -100,6 +100,11 @@ MAP_COLUMNS = [
     "best_lower",
     "unit",
     "best_points",
+    "cheapest_point",
+    "cheapest_cost_fiat_per_round",
+    "cheapest_kept_share",
+    "cheapest_final_quality",
+    "cheapest_keeps_trainers",
 ]
 #: The verdict columns of a side-by-side point, as ``findings.classified`` names them.
 VERDICT_COLUMNS = ("honesty", "trainers", "participation", "incentives", "adaptive")
@@ -334,9 +339,59 @@ def map_table(view: SweepView) -> pd.DataFrame:
                 "best_lower": best * scale,
                 "unit": unit,
                 "best_points": "; ".join(at),
+                **_cheapest_dominating(view, design),
             }
         )
     return pd.DataFrame(rows, columns=MAP_COLUMNS)
+
+
+#: The share of its starting trainer owners a network must keep to the end for a point to count as
+#: a working network when the maps are priced (ejecting everyone also makes cheating unprofitable).
+KEEPS_TRAINERS = 0.5
+
+
+def _cheapest_dominating(view: SweepView, design: str) -> dict:
+    """The point of ``design`` where honesty dominates at the lowest cost to the network — among the
+    points whose network keeps at least :data:`KEEPS_TRAINERS` of its trainer owners to the end
+    when there are any — with that cost (mean ``network_cost_fiat_per_round`` over its runs, every
+    mix), the share of trainer owners kept, the final model quality, and whether it keeps enough.
+    Empty values when honesty dominates nowhere. What a designer pays for honesty, and what the
+    money buys."""
+    none = {
+        "cheapest_point": "",
+        "cheapest_cost_fiat_per_round": math.nan,
+        "cheapest_kept_share": math.nan,
+        "cheapest_final_quality": math.nan,
+        "cheapest_keeps_trainers": False,
+    }
+    keys = ["design", *view.findings.parameters]
+    points = view.points
+    dominating = points[(points["design"] == design) & (points["honesty"] == dominance.DOMINATES)]
+    needed = [
+        "network_cost_fiat_per_round",
+        "final_quality",
+        "trainer_owners_initial",
+        "trainer_owners_final",
+    ]
+    if dominating.empty or not all(c in view.runs for c in needed):
+        return none
+    runs = view.runs[view.runs["design"] == design]
+    means = runs.groupby(keys, sort=False, dropna=False)[needed].mean().reset_index()
+    priced = dominating.merge(means, on=keys, how="left").dropna(subset=["network_cost_fiat_per_round"])
+    if priced.empty:
+        return none
+    initial = priced["trainer_owners_initial"].where(priced["trainer_owners_initial"] > 0)
+    priced = priced.assign(kept=priced["trainer_owners_final"] / initial)
+    working = priced[priced["kept"] >= KEEPS_TRAINERS]
+    pool = working if not working.empty else priced
+    row = pool.loc[pool["network_cost_fiat_per_round"].idxmin()]
+    return {
+        "cheapest_point": str(row["point"]),
+        "cheapest_cost_fiat_per_round": float(row["network_cost_fiat_per_round"]),
+        "cheapest_kept_share": float(row["kept"]),
+        "cheapest_final_quality": float(row["final_quality"]),
+        "cheapest_keeps_trainers": not working.empty,
+    }
 
 
 def verdict_table(view: SweepView) -> pd.DataFrame:
@@ -778,6 +833,22 @@ def map_sentences(c: RegimeComparison) -> list[str]:
                 f"; the largest worst-mix lower bound of the trainers' margin, {_signed(r['best_lower'])} "
                 f"{r['unit']}, is at {r['best_points']}"
             )
+        if r["cheapest_point"]:
+            bought = (
+                f"{_num(r['cheapest_cost_fiat_per_round'])} fiat per round ({r['cheapest_point']}; "
+                f"{_percent(r['cheapest_kept_share'])} of the trainer owners still in at the end, "
+                f"model quality {_num(r['cheapest_final_quality'], 2)})"
+            )
+            if r["cheapest_keeps_trainers"]:
+                text += (
+                    f"; the cheapest point where it dominates and the network keeps at least "
+                    f"{_percent(KEEPS_TRAINERS)} of its trainer owners costs the network {bought}"
+                )
+            else:
+                text += (
+                    f"; but only where the network loses more than {_percent(1 - KEEPS_TRAINERS)} of its "
+                    f"trainer owners (ejected with the cheaters): the cheapest such point costs {bought}"
+                )
         lines.append(text + ".")
     return lines
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from analysis.report.readme import END as STUDY_END
 from analysis.report.readme import START as STUDY_START
+from analysis.report.readme import STUDY_SWEEPS as README_STUDY
 from analysis.report.readme import study_findings_markdown
-from analysis.sweep.engine import execute_sweep
-from analysis.sweep.sweepfile import load_sweep
 from model.reference import END, START, scenario_reference_markdown
 
-from .conftest import ROOT
+from .conftest import ROOT, STUDY_SWEEPS
 
 
 def test_readme_scenario_reference_matches_the_schema():
@@ -31,22 +28,20 @@ def test_readme_shows_the_two_commands():
     assert "make report" in readme and "make test" in readme
 
 
-@pytest.fixture(scope="module")
-def study_results(tmp_path_factory):
-    """The default study, run as `make report` runs it (2,500 runs: about half a minute)."""
-    out = tmp_path_factory.mktemp("study") / "results"
-    execute_sweep(load_sweep(ROOT / "scenarios" / "study.toml"), out, workers=2, progress=False)
-    return out
-
-
-def test_readme_study_findings_are_the_code_output(study_results):
+def test_readme_study_findings_are_the_code_output(study_sweeps):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert STUDY_START in readme and STUDY_END in readme, "README lacks the study-findings markers"
     current = readme[readme.index(STUDY_START) : readme.index(STUDY_END) + len(STUDY_END)]
-    assert current == study_findings_markdown(study_results), (
+    assert current == study_findings_markdown(*(study_sweeps(name) for name in STUDY_SWEEPS)), (
         "README's study findings are out of date; regenerate them with "
-        "`python -m analysis.report.readme results/study --write README.md` after `make report`"
+        f"`python -m analysis.report.readme {' '.join(README_STUDY)} --write README.md` after `make report`"
     )
+
+
+def test_readme_study_is_the_one_make_report_runs():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"STUDY_SWEEPS := {' '.join(STUDY_SWEEPS)}" in makefile
+    assert tuple(f"results/{name}" for name in STUDY_SWEEPS) == README_STUDY
 
 
 def test_readme_stands_alone():
