@@ -460,6 +460,28 @@ class Scenario:
     regime: Regime = param(Regime(), "Token network or tokenless orchestrator.")
 
     def problems(self, path: str) -> list[str]:
+        k = self.population.sybil_identities_per_owner
+        # The token sections' own rules bind only a token network: a tokenless one ignores them.
+        out = self._staking_problems() if self.regime.kind == "token" else []
+        candidates = candidate_owners(self)
+        entrants = sum(candidates.values()) + candidates["sybil"] * (k - 1)
+        if entrants and self.trainer_identities + self.validators + entrants > MAX_IDENTITIES:
+            out.append(
+                f"adaptation.entry_candidates = {self.adaptation.entry_candidates:_} is not allowed here: "
+                f"with their {entrants:_} identities the run would hold more than "
+                f"MAX_IDENTITIES = {MAX_IDENTITIES:_}"
+            )
+        need = genesis_allocation_tokens(self)
+        if need > self.token.genesis_supply_tokens:
+            out += [
+                f"token.genesis_supply_tokens = {self.token.genesis_supply_tokens:g} is not allowed: "
+                f"the population needs {need:g} tokens at genesis (stakes, liquid buffers and "
+                "registration); raise the supply or shrink the population"
+            ]
+        return out
+
+    def _staking_problems(self) -> list[str]:
+        """Rules between the staking and reward keys (a token network's)."""
         out = []
         st, k = self.staking, self.population.sybil_identities_per_owner
         if st.trainer_stake_tokens and st.trainer_stake_tokens < st.min_trainer_stake_tokens:
@@ -483,21 +505,6 @@ class Scenario:
                 "rewards.rule = 'stake_weighted' is not allowed with staking.min_trainer_stake_tokens = 0: "
                 "with no stake there is nothing to weight by"
             )
-        candidates = candidate_owners(self)
-        entrants = sum(candidates.values()) + candidates["sybil"] * (k - 1)
-        if entrants and self.trainer_identities + self.validators + entrants > MAX_IDENTITIES:
-            out.append(
-                f"adaptation.entry_candidates = {self.adaptation.entry_candidates:_} is not allowed here: "
-                f"with their {entrants:_} identities the run would hold more than "
-                f"MAX_IDENTITIES = {MAX_IDENTITIES:_}"
-            )
-        need = genesis_allocation_tokens(self)
-        if need > self.token.genesis_supply_tokens:
-            out += [
-                f"token.genesis_supply_tokens = {self.token.genesis_supply_tokens:g} is not allowed: "
-                f"the population needs {need:g} tokens at genesis (stakes, liquid buffers and "
-                "registration); raise the supply or shrink the population"
-            ]
         return out
 
     @property

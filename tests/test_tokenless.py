@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import load_scenario, run_scenario, with_overrides
+from model import ScenarioError, load_scenario, run_scenario, with_overrides
 from model.books import identity_profit_fiat
 from model.kpis import NAN_REASONS, ORCHESTRATOR_KPIS, TOKEN_KPIS
 from model.network import BARRED, IN, NEVER, OUT, FLNetwork
@@ -618,3 +618,12 @@ def test_one_strike_for_good_empties_the_network_of_honest_trainers_too():
     expected = 70 * (1 - 0.92 * 0.05 * 0.8) ** 100
     assert abs(honest_left - expected) < 4 * math.sqrt(expected / 20) + 0.5
     assert all(k["final_quality"] > 0.9 for k in finals)  # the quality index does not see the loss
+
+
+def test_a_tokenless_scenario_is_not_refused_for_rules_of_the_sections_it_ignores():
+    base = load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml")
+    odd_token_sections = {"rewards.rule": "stake_weighted", "staking.min_trainer_stake_tokens": 0.0}
+    result = run_scenario(with_overrides(base, {**odd_token_sections, "rounds": 5}))
+    assert result.kpis["trainer_owners_final"] > 0
+    with pytest.raises(ScenarioError, match="stake_weighted"):  # the same keys bind a token network
+        with_overrides(base, {**odd_token_sections, "regime.kind": "token"})
