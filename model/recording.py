@@ -51,10 +51,13 @@ class RoundRecorder:
         self.per_strategy = per_strategy
         if per_strategy:
             n_strategies = len(net.strategies)
-            self.pi = np.zeros((rounds, n_strategies))
-            self.profit_per_owner = np.zeros((rounds, n_strategies))
-            self.flows = np.zeros((rounds, len(self.FLOWS)))
-            self._flows_before = np.zeros(len(self.FLOWS))
+            # Per round and strategy: profit, capital committed and owners it was committed for; pi
+            # and profit per owner are their ratios, divided once when the frame is built.
+            self.profit = np.zeros((rounds, n_strategies))
+            self.capital = np.zeros((rounds, n_strategies))
+            self.owners = np.zeros((rounds, n_strategies))
+            self.flows_so_far = np.zeros((rounds, len(self.FLOWS)))
+            """``FLOWS`` summed from genesis to the end of each round (differenced in ``frame``)."""
             # Books of its own, booked every round (and at each decision, before owners switch):
             # the run's books are booked at decisions only, so its KPIs never depend on this.
             self._books = StrategyBooks(net)
@@ -84,12 +87,10 @@ class RoundRecorder:
         self._rows[t] = (self._net.quality, minted, slashed, honest_share, accepted, flagged)
         if self.per_strategy:
             net, ledger = self._net, self._net.ledger
-            self.pi[t], self.profit_per_owner[t] = self._round_payoffs(net)
+            self._record_payoffs(net, t)
             self.shares[t] = net.owner_shares()
             self.moves[t] = (net.round_entered, net.round_exited)
-            flows = self._flows_so_far(net)
-            self.flows[t] = flows - self._flows_before
-            self._flows_before = flows
+            self._record_flows(net, t)
             self.stocks[t] = (
                 ledger.genesis_supply_tokens + ledger.minted_tokens - ledger.burned_tokens,
                 ledger.minted_tokens,
@@ -103,22 +104,20 @@ class RoundRecorder:
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
 
-    def _round_payoffs(self, net) -> tuple[np.ndarray, np.ndarray]:
-        """This round's profit per unit of committed capital and per owner, per strategy.
+    def _record_payoffs(self, net, t: int) -> None:
+        """This round's profit, the capital committed and the owners it was committed for, per strategy.
 
         With adaptation, or tokenless (owners are barred and come back), the books attribute each
         round exactly; with fixed strategies in the token regime the same figures are the change of
         each strategy's running profit over the capital committed this round and over the owners it
         was committed for — a few reductions instead of a booking."""
         if net.adaptive or net.tokenless:
-            profit, capital, owners = self._books.take_report(net)[:, :3].T
+            self.profit[t], self.capital[t], self.owners[t] = self._books.take_report(net)[:, :3].T
         else:
             running = by_strategy(net, identity_profit_fiat(net))
-            profit, self._running = running - self._running, running
-            capital, owners = self._committed_capital(net)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pi = np.where(capital > 0, profit / capital, np.nan)
-            return pi, np.where(owners > 0, profit / owners, np.nan)
+            np.subtract(running, self._running, out=self.profit[t])
+            self._running = running
+            self.capital[t], self.owners[t] = self._committed_capital(net)
 
     def _committed_capital(self, net) -> tuple[np.ndarray, np.ndarray]:
         """Capital committed in the round just run, and the owners it is committed for (a Sybil
@@ -136,25 +135,21 @@ class RoundRecorder:
             self._leaves_seen = net.ledger.leaves
         return self._capital, self._owners
 
-    @staticmethod
-    def _flows_so_far(net) -> np.ndarray:
-        """``FLOWS`` summed from genesis to now (NaN where the regime has no such flow)."""
-        nan = np.nan
+    def _record_flows(self, net, t: int) -> None:
+        """``FLOWS`` summed from genesis to the end of round ``t`` (NaN where the regime has none)."""
         if net.tokenless:
             fiat = net.fiat
-            return np.array(
-                [
-                    fiat.fees_paid_fiat,
-                    fiat.wages_paid_fiat,
-                    fiat.kyc_total_fiat,
-                    fiat.network_cost_fiat(),
-                    net.ejected_identities,
-                    net.orchestrator.readmitted,
-                ],
-                dtype=float,
+            self.flows_so_far[t] = (
+                fiat.fees_paid_fiat,
+                fiat.wages_paid_fiat,
+                fiat.kyc_total_fiat,
+                fiat.network_cost_fiat(),
+                net.ejected_identities,
+                net.orchestrator.readmitted,
             )
-        cost = net.ledger.minted_tokens * net.scenario.token.price_fiat
-        return np.array([nan, nan, nan, cost, net.ejected_identities, nan])
+        else:
+            cost = net.ledger.minted_tokens * net.scenario.token.price_fiat
+            self.flows_so_far[t] = (np.nan, np.nan, np.nan, cost, net.ejected_identities, np.nan)
 
     def frame(self) -> pd.DataFrame:
         """The rounds run so far as a DataFrame, one row per round (built in one go: fast)."""
@@ -166,7 +161,10 @@ class RoundRecorder:
         columns["flagged"] = columns["flagged"].astype(np.int64)
         if self.per_strategy:
             strategies = self._net.strategies
-            pi, per_owner = self.pi[:t], self.profit_per_owner[:t]
+            profit, capital, owners = self.profit[:t], self.capital[:t], self.owners[:t]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pi = np.where(capital > 0, profit / capital, np.nan)
+                per_owner = np.where(owners > 0, profit / owners, np.nan)
             for i, name in enumerate(strategies):
                 columns[f"pi_{name}"] = pi[:, i]
             for i, name in enumerate(strategies):
@@ -183,8 +181,9 @@ class RoundRecorder:
                 columns[f"registered_{name}"] = self.registered[:t, i].astype(np.int64)
             for i, name in enumerate(strategies):
                 columns[f"share_{name}"] = self.shares[:t, i]
+            flows = np.diff(self.flows_so_far[:t], axis=0, prepend=np.zeros((1, len(self.FLOWS))))
             for i, name in enumerate(self.FLOWS):
-                columns[name] = self.flows[:t, i]
+                columns[name] = flows[:, i]
             columns["entered"] = self.moves[:t, 0].astype(np.int64)
             columns["exited"] = self.moves[:t, 1].astype(np.int64)
             # Running totals survive a trajectory kept only every few rounds; per-round counts do not.
