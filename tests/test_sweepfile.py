@@ -402,3 +402,9 @@ def test_a_retired_key_is_named_as_retired_with_what_replaced_it_wherever_it_sta
     retired = [p for p in caught.value.problems if "costs.capital_cost_rate_per_round" in p]
     assert len(retired) == 2
     assert all("was retired" in p and "costs.outside_option_return_per_round" in p for p in retired)
+
+
+def test_a_mix_may_not_pick_the_regime(tmp_path):
+    mixes = '\n[mixes.base]\n\n[mixes.no-token]\n"regime.kind" = "tokenless"\n'
+    with pytest.raises(ScenarioError, match=r"mixes\.no-token sets 'regime\.kind', which a mix may not"):
+        load_sweep(write_sweep(tmp_path, GRID + mixes))

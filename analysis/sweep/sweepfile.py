@@ -38,7 +38,8 @@ A sweep file is TOML::
 
 A run's scenario is built in this order: base → fixed → design → mix → the point's swept values.
 A design or a mix may not set a key the sweep varies, and a design and a mix may not set the same
-key. Every design, every mix and every (design, mix) pair must give a valid scenario with the base
+key; a mix may not set ``regime.kind`` (a mix is a population: regimes are designs or a parameter).
+Every design, every mix and every (design, mix) pair must give a valid scenario with the base
 and the fixed overrides (the swept values may still break a cross-field rule at some points: such
 runs are recorded as failed).
 
@@ -586,6 +587,10 @@ def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
     )
 
 
+#: The scenario key that picks the regime (token or tokenless): a design's or a parameter's, never a mix's.
+REGIME_KIND = "regime.kind"
+
+
 def _check_overlaps(
     parameters: list[Parameter], designs: Overrides, mixes: Overrides, problems: list[str]
 ) -> None:
@@ -597,6 +602,13 @@ def _check_overlaps(
                 problems.append(
                     f"{table}.{name} sets {key!r}, which the sweep varies: a {noun} may not override it"
                 )
+    for name, overrides in mixes:
+        if REGIME_KIND in overrides:
+            problems.append(
+                f"mixes.{name} sets {REGIME_KIND!r}, which a mix may not: a mix is a starting population, "
+                "judged alongside the other mixes under one set of institutions; compare regimes with a "
+                f"design per regime or a {REGIME_KIND!r} parameter"
+            )
     for design_name, design in designs:
         for mix_name, mix in mixes:
             for key in sorted(set(design) & set(mix) - swept):  # a swept key is reported above
