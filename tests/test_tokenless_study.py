@@ -12,6 +12,7 @@ from scipy import stats
 
 from analysis import boundaries
 from analysis.findings import analyze
+from analysis.sweep.engine import load_results
 from analysis.theory import CLOSED_FORM_AXES
 
 #: The bands the analysis draws are two-sided 95 % intervals.
@@ -59,3 +60,13 @@ def test_simulated_tokenless_boundaries_agree_with_the_closed_form_within_their_
     # distances must look like standard normal draws (chi-square test), and none may be far out.
     assert max(abs(v) for v in z) < stats.norm.ppf(1 - 0.001 / 2), np.round(z, 2)
     assert stats.chi2.sf(sum(v * v for v in z), len(z)) > 0.001, np.round(z, 2)
+
+
+def test_the_side_by_side_runs_both_regimes_on_the_same_random_numbers(study_sweeps):
+    """Token and tokenless runs of scenarios/study-regimes.toml differ only in their institutions:
+    every (mix, replication) has one seed under all four designs."""
+    runs = load_results(study_sweeps("study-regimes"))
+    assert set(runs["regime"]) == {"token", "tokenless"} and (runs["status"] == "ok").all()
+    seeds = runs.groupby(["mix", "replication"])["seed"].nunique()
+    assert (seeds == 1).all()
+    assert runs.groupby(["mix", "replication"])["design"].nunique().eq(4).all()
