@@ -2,11 +2,14 @@
 
 Every K rounds the network books a window: each active owner's realised *return* — fiat profit per
 round per unit of committed capital, over the window — and, per strategy, an estimate of what that
-strategy returns. Then comes a revision round. Per role (trainer owners, validators), the owners
-drawn to revise apply one revision rule, all at once and against the strategies held before the
-round (a simultaneous revision); owners whose return fell below the outside option leave; and
-waiting candidates may enter. Strategy indices are the role's: trainers 0 honest, 1 lazy, 2 sybil,
-3 poisoning; validators 0 honest_validator, 1 copying_validator. ``choices`` lists the indices an
+strategy returns. (Tokenless, the return is fiat profit per owner per round, and owners ejected
+after strikes — barred, or out for good — have one too, their rounds counting at zero income: the
+revision rule sees them, so imitators may meet them, but they do not revise, exit or enter.) Then
+comes a revision round. Per role (trainer owners, validators), the owners drawn to revise apply
+one revision rule, all at once and against the strategies held before the round (a simultaneous
+revision); owners whose return fell below the outside option leave; and waiting candidates may
+enter. Strategy indices are the role's: trainers 0 honest, 1 lazy, 2 sybil, 3 poisoning;
+validators 0 honest_validator, 1 copying_validator. ``choices`` lists the indices an
 owner of the group may move to (a one-identity owner cannot become a k-identity Sybil).
 
 Why these rules:

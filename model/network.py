@@ -17,7 +17,8 @@ then the potential entrants waiting outside), then validators. A Sybil owner's `
    poisoner whose poison passed collects its outside gain;
 7. bookkeeping — work counters, a Sybil owner's shared training cost;
 8. decisions — every ``revision_interval_rounds`` rounds, if the scenario adapts: owners book the
-   window, leave, revise their strategy, and candidates join (``model.adaptation``);
+   window, leave, revise their strategy, and candidates join (``model.adaptation``; tokenless,
+   ejected owners are shown as models at their window's return, though they do not decide);
 9. recording.
 
 In the tokenless regime (``regime.kind = "tokenless"``) no token moves: steps 4 and 5 are the
@@ -557,7 +558,7 @@ class FLNetwork(mesa.Model):
         scale = np.bincount(self.owner, weights=window[per], minlength=len(self.owner_first))
         with np.errstate(divide="ignore", invalid="ignore"):
             returns = np.where(scale > 0, profit / scale, np.nan)
-        returns[self.owner_state != IN] = np.nan  # waiting, out and barred owners do not decide
+        returns[~self._measured_owners()] = np.nan
 
         rng = self._adapt_rng
         active = self.owner_state == IN
@@ -571,7 +572,7 @@ class FLNetwork(mesa.Model):
                         self.agent_at[row].leave()
             if leaving.any():
                 active = self.owner_state == IN
-                returns[~active] = np.nan
+                returns[~self._measured_owners()] = np.nan  # those who chose to leave show no return
 
         strategy = self.strategy_index[self.owner_first]
         revising = active & (rng.random(len(strategy)) < a.revision_probability)
@@ -619,6 +620,20 @@ class FLNetwork(mesa.Model):
             self.entered_owners += self.round_entered
         # (Entrants' rows were worked out from the start: their strategy was known; those who left
         # or switched marked the block stale, and the next round works its rows out again.)
+
+    def _measured_owners(self) -> np.ndarray:
+        """Per owner: whether its window return is shown to the revision rule, so that imitators may
+        meet it as a model. (Only owners in the network, ``IN``, revise or exit themselves.)
+
+        Token regime: the owners in the network. Tokenless: also the owners ejected after strikes —
+        barred, or out for good when they may not come back — for they still play their strategy and
+        the tokenless payoff counts their rounds at zero income (``model.books``); hiding them would
+        show imitators only the survivors. Never a waiting candidate, nor an owner that chose to exit
+        (its rounds stop counting, as in the token regime)."""
+        state = self.owner_state
+        if self.orchestrator is None:
+            return state == IN
+        return (state != WAITING) & (self.orchestrator.exit_round == NEVER)
 
     def _entry_hurdle(self) -> np.ndarray:
         """Per owner: the return a candidate needs on top of ω to pay back its registration (not sunk

@@ -275,7 +275,17 @@ class Dropout:
 
 @dataclass(frozen=True)
 class Adaptation:
-    """How owners respond to what pays: strategy revision, exit and entry (all off by default)."""
+    """How owners respond to what pays: strategy revision, exit and entry (all off by default).
+
+    ``logit_temperature`` is in the unit of the payoff owners compare, which the regime sets: return
+    per round per unit of capital in the token regime, fiat profit per owner per round in the
+    tokenless one. Nothing rescales it between them, so one value means different behaviour: the
+    default 0.005 is a noisy response beside the baseline's token return gaps (about 0.03 per round
+    between honest and lazy), a nearly uniform pick when owners commit large buffers (the gaps
+    shrink with the capital), and a sharp best response beside tokenless profit gaps of a few fiat
+    a round. A logit side-by-side of the regimes compares behaviour rules as well as institutions
+    unless each regime's design sets its own temperature, at the same ratio to its payoff gaps.
+    """
 
     revision: str = param(
         "none",

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.sweep.designs import Design
+from analysis.sweep.engine import plan_runs, regime_of
+from analysis.sweep.sweepfile import load_sweep
 from model import ScenarioError, load_scenario, run_scenario, with_overrides
 from model.books import identity_profit_fiat
 from model.kpis import NAN_REASONS, ORCHESTRATOR_KPIS, TOKEN_KPIS
@@ -538,6 +541,195 @@ def test_tokenless_owners_exit_below_zero_profit_and_barred_owners_wait(small):
     owner_rounds = net.books.totals[:, 2]
     assert owner_rounds[3] == 10 * np.count_nonzero(poison)
     assert owner_rounds[0] == s.rounds * np.count_nonzero(honest)
+
+
+def watch_trainer_revisions(net: FLNetwork) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Record what the trainer owners' revision rule is shown at each decision: (strategy, window
+    return, revising), one entry per trainer owner. A decision calls the rule for the trainers,
+    then for the validators; only the first call of each pair is kept."""
+    shown, calls = [], [0]
+    rule = net._revise
+
+    def watching(rng, strategy, window_return, revising, *rest):
+        if calls[0] % 2 == 0:
+            shown.append((strategy.copy(), window_return.copy(), revising.copy()))
+        calls[0] += 1
+        return rule(rng, strategy, window_return, revising, *rest)
+
+    net._revise = watching
+    return shown
+
+
+def test_a_barred_owner_is_a_model_for_imitators(small):
+    # One honest owner paid 1 a round for training that costs 2 earns -1 per round; one lazy owner,
+    # flagged (a strike, ejected) in round 0 and barred past the first decision, earns 0 over the
+    # window. The honest owner revises and can meet only the barred owner, who earned more: with
+    # two returns the span is their gap, so it adopts lazy for sure. (Shown only the owners in the
+    # network, it would meet nobody and keep honest: the survivorship bias of issue 9's review.)
+    s = tokenless(
+        small,
+        {"service_fee_fiat": 1.0, "ejection_strikes": 1, "reapply": "after_ban", "ban_rounds": 30},
+        {
+            "population.honest_trainers": 1,
+            "population.lazy_trainers": 1,
+            "population.sybil_owners": 0,
+            "population.poisoning_trainers": 0,
+            "population.honest_validators": 1,
+            "population.copying_validators": 0,
+            "costs.train_cost_fiat_per_round": 2.0,
+            "detection.false_positive_rate": 0.0,
+            "detection.lazy_detection_rate": 1.0,
+            "dropout.trainer_dropout_probability": 0.0,
+            "dropout.validator_dropout_probability": 0.0,
+            "adaptation.revision": "imitation",
+            "adaptation.revision_probability": 1.0,
+            "adaptation.revision_interval_rounds": 10,
+        },
+    )
+    net = FLNetwork(s, 5)
+    shown = watch_trainer_revisions(net)
+    for _ in range(10):
+        net.step()
+    assert net.owner_state.tolist()[:2] == [IN, BARRED]
+    strategy, window_return, revising = shown[0]
+    assert strategy.tolist() == [0, 1]
+    np.testing.assert_allclose(window_return, [1.0 - 2.0, 0.0])  # fiat per owner per round
+    assert revising.tolist() == [True, False]  # the barred owner is seen but does not revise
+    assert net.strategy_index[net.owner_first[0]] == 1  # the honest owner now plays lazy
+
+
+def test_imitators_see_ejected_owners_at_their_window_profit_and_the_estimates_count_them(small):
+    # No dropout, no false positive, cheaters always caught: honest owners earn F − c every round;
+    # lazy owners and poisoners are ejected at their first submission (round 0), barred until the
+    # end of round 30, re-admitted, ejected again in round 31 and then out for good (the next ban
+    # ends past the horizon) — never by their own choice. So at every decision each owner's window
+    # return is known exactly (fiat per owner per round: lazy 0; a poisoner pays c in each window
+    # where it submitted once), every ejected owner is shown to the revision rule with it, and each
+    # strategy's estimate is the mean of its owners' returns, ejected owners included.
+    fee, cost, window = 5.0, 2.0, 10
+    s = tokenless(
+        small,
+        {"service_fee_fiat": fee, "ejection_strikes": 1, "reapply": "after_ban", "ban_rounds": 30},
+        {
+            "population.sybil_owners": 0,
+            "population.copying_validators": 0,  # detection at full power: h = 1
+            "costs.train_cost_fiat_per_round": cost,
+            "costs.poison_gain_fiat_per_round": 0.0,
+            "detection.false_positive_rate": 0.0,
+            "detection.lazy_detection_rate": 1.0,
+            "detection.poison_detection_rate": 1.0,
+            "dropout.trainer_dropout_probability": 0.0,
+            "dropout.validator_dropout_probability": 0.0,
+            "adaptation.revision": "imitation",
+            "adaptation.revision_probability": 1.0,
+            "adaptation.revision_interval_rounds": window,
+        },
+    )
+    net = FLNetwork(s, 6)
+    shown = watch_trainer_revisions(net)
+    trainers = net.owner_is_trainer
+    strategy = net.strategy_index[net.owner_first][trainers]
+    honest, lazy, poison = (strategy == 0), (strategy == 1), (strategy == 3)
+    poison_return = {10: -cost / window, 20: 0.0, 30: 0.0, 40: -cost / window, 50: 0.0}
+    states = {}
+    while net.round < s.rounds:
+        net.step()
+        if net.round % window == 0 and net.round < s.rounds:
+            states[net.round] = net.owner_state[trainers].copy()
+            returns = shown[-1][1]
+            np.testing.assert_allclose(returns[honest], fee - cost)
+            np.testing.assert_allclose(returns[lazy], 0.0)
+            np.testing.assert_allclose(returns[poison], poison_return[net.round], atol=1e-12)
+            assert not shown[-1][2][lazy | poison].any()  # ejected owners do not revise
+            for s_index in (0, 1, 3):
+                assert net._estimate[s_index] == pytest.approx(returns[strategy == s_index].mean(), abs=1e-12)
+            assert math.isnan(net._estimate[2])  # no Sybil owner: no estimate
+    assert len(shown) == 5
+    assert (states[30][lazy | poison] == BARRED).all() and (states[40][lazy | poison] == OUT).all()
+    assert (net.orchestrator.exit_round == NEVER).all()
+    np.testing.assert_array_equal(
+        net.strategy_index[net.owner_first][trainers], strategy
+    )  # nobody gains by switching
+
+
+def test_owners_that_chose_to_exit_are_no_models_but_barred_ones_are(small):
+    # No fee: poisoners (training cost, no gain) leave at the first decision; honest owners, flagged
+    # at every submission (strikes = 1), are barred at the decisions after rounds 9 and 19 (the first
+    # ban ends at the end of round 15; ejected again in round 16). Lazy owners earn 0 and stay.
+    cost, window = 2.0, 10
+    s = tokenless(
+        small,
+        {"service_fee_fiat": 0.0, "ejection_strikes": 1, "reapply": "after_ban", "ban_rounds": 15},
+        {
+            "population.sybil_owners": 0,
+            "population.copying_validators": 0,
+            "costs.train_cost_fiat_per_round": cost,
+            "costs.poison_gain_fiat_per_round": 0.0,
+            "detection.false_positive_rate": 1.0,
+            "detection.lazy_detection_rate": 0.0,
+            "detection.poison_detection_rate": 0.0,
+            "dropout.trainer_dropout_probability": 0.0,
+            "dropout.validator_dropout_probability": 0.0,
+            "adaptation.revision": "imitation",
+            "adaptation.revision_probability": 1.0,
+            "adaptation.revision_interval_rounds": window,
+            "adaptation.exit_rule": "profit_threshold",
+        },
+    )
+    net = FLNetwork(s, 7)
+    shown = watch_trainer_revisions(net)
+    trainers = net.owner_is_trainer
+    strategy = net.strategy_index[net.owner_first][trainers]
+    honest, lazy, poison = (strategy == 0), (strategy == 1), (strategy == 3)
+    for _ in range(2 * window):
+        net.step()
+    (_, first, _), (_, second, _) = shown
+    assert (net.owner_state[trainers][poison] == OUT).all() and (
+        net.owner_state[trainers][honest] == BARRED
+    ).all()
+    assert (net.orchestrator.exit_round[: len(strategy)][poison] == window).all()  # at the first decision
+    assert np.isnan(first[poison]).all() and np.isnan(second[poison]).all()  # gone by choice: no one's model
+    np.testing.assert_allclose(first[honest], -cost / window)  # trained in round 0, then barred
+    np.testing.assert_allclose(second[honest], -cost / window)  # trained in round 16, then barred
+    np.testing.assert_allclose(second[lazy], 0.0)
+    # The estimate of honest play counts the barred owners' rounds at zero income.
+    assert net._estimate[0] == pytest.approx(-cost / window)
+
+
+def test_seeing_ejected_owners_makes_the_side_by_side_owners_more_honest(monkeypatch):
+    # Issue 9's review: imitators shown only the owners in the network (the survivors: lazy owners
+    # earning fees, not those ejected and earning nothing) drift to free-riding. The default
+    # side-by-side's adaptive tokenless runs, on their own seeds, with ejected owners shown (the
+    # model) against survivors only: the final honest share of trainer owners rises in each mix, and
+    # over all runs by more than twice the standard error of the paired differences.
+    sweep = load_sweep(ROOT / "scenarios" / "study-regimes.toml")
+    design = Design(sweep)
+    runs = [
+        run
+        for run in plan_runs(sweep, design, np.zeros(len(design) * sweep.replications, dtype=bool))
+        if regime_of(sweep.base, run.values) == "tokenless"
+        and run.values.get("adaptation.revision") == "imitation"
+    ]
+    assert runs, "the side-by-side has no adaptive tokenless design"
+
+    def final_honest_shares() -> np.ndarray:
+        return np.array(
+            [
+                run_scenario(with_overrides(sweep.base, run.values), run.seed).kpis[
+                    "honest_trainer_share_final"
+                ]
+                for run in runs
+            ]
+        )
+
+    seen = final_honest_shares()
+    monkeypatch.setattr(FLNetwork, "_measured_owners", lambda net: net.owner_state == IN)
+    survivors = final_honest_shares()
+    gain = seen - survivors
+    mixes = np.array([run.mix for run in runs])
+    for mix in np.unique(mixes):
+        assert gain[mixes == mix].mean() > 0, mix
+    assert gain.mean() > 2 * gain.std(ddof=1) / math.sqrt(gain.size)
 
 
 def test_tokenless_entrants_apply_to_kyc(small):
