@@ -139,13 +139,26 @@ REAPPLY_WORDS = {
 }
 
 
+def reapply_words(regime) -> str:
+    """What an ejected identity's owner does, in words. Under a ban for good the ban never ends, so
+    an owner that waits it out — after_ban, or new_identity when KYC recognises it — never comes back."""
+    if regime.reapply == "after_ban" and regime.ban_forever:
+        return "never comes back (it would wait out a ban that never ends)"
+    words = REAPPLY_WORDS.get(regime.reapply, regime.reapply)
+    if regime.reapply == "new_identity":
+        words += " (if KYC recognises it, " + (
+            "it never comes back)" if regime.ban_forever else "it re-applies when the ban ends)"
+        )
+    return words
+
+
 def regime_lines(regime) -> list[str]:
     """The tokenless regime's institutions: the orchestrator's fee, budget and wage, KYC, ejection."""
     ban = "for good" if regime.ban_forever else f"{regime.ban_rounds} rounds"
     strikes = f"{regime.ejection_strikes} flag{'s' if regime.ejection_strikes != 1 else ''}"
     basis = FEE_BASIS_WORDS.get(regime.fee_basis, regime.fee_basis)
     payer = KYC_PAYER_WORDS.get(regime.kyc_paid_by, regime.kyc_paid_by)
-    reapply = REAPPLY_WORDS.get(regime.reapply, regime.reapply)
+    reapply = reapply_words(regime)
     return [
         "regime: tokenless (a central orchestrator pays fiat; no token, no stake)",
         f"  service fee {regime.service_fee_fiat:g} fiat {basis}, budget {regime.budget_fiat_per_round:,.0f} "
@@ -188,7 +201,8 @@ def format_tokenless_summary(result) -> str:
         + _fiat_margin(k["margin_validators"], "honest minus copying", copying),
         f"orchestrator paid: service fees {k['fees_paid_fiat']:,.0f} fiat, validators' wages "
         f"{k['wages_paid_fiat']:,.0f}; KYC {k['kyc_paid_fiat']:,.0f} (applicants and orchestrator); "
-        f"budget returned {k['budget_returned_fiat']:,.0f}",
+        f"budget returned {_plain(k['budget_returned_fiat']):,.0f}",
+        *budget_lines(s, k, result.strategies),
         f"network cost {k['network_cost_fiat_per_round']:,.1f} fiat per round (fees, wages and the "
         "orchestrator's KYC); no token minted, staked or slashed",
         f"identities ejected {k['ejected_identities']:,.0f}, re-admitted {k['readmitted_identities']:,.0f}, "
@@ -197,6 +211,42 @@ def format_tokenless_summary(result) -> str:
         _shares_line(k, s.adaptation.honest_share_level),
     ]
     return "\n".join(lines)
+
+
+#: Fiat amounts closer to zero than this are zero: a sum of per-round remainders keeps rounding errors.
+FIAT_ROUNDING = 1e-6
+
+
+def _plain(value: float) -> float:
+    """A fiat total as people read it: a rounding remainder (``-1e-13``) is 0, never ``-0``."""
+    return 0.0 if abs(value) < FIAT_ROUNDING else value
+
+
+def budget_lines(s, k: dict[str, float], strategies) -> list[str]:
+    """Whether the fee budget bound, as far as the KPIs tell: none of it returned over the whole run
+    means the fees due reached it every round, and where they exceeded it every fee was scaled down
+    pro rata (``model.fiat.FiatLedger.pay_fees``); a budget below the fee times the starting trainer
+    identities can bind in some rounds. Nothing when it cannot bind."""
+    regime = s.regime
+    budget = regime.budget_fiat_per_round * s.rounds
+    identities = int(
+        strategies.loc[[n for n in strategies.index if not n.endswith("_validator")], "identities"].sum()
+    )
+    most = regime.service_fee_fiat * identities
+    if regime.service_fee_fiat <= 0 or most <= regime.budget_fiat_per_round:
+        return []
+    spent = k["fees_paid_fiat"] / budget if budget > 0 else 1.0
+    budget_words = f"the {regime.budget_fiat_per_round:,.0f} fiat budget"
+    due = f"up to {regime.service_fee_fiat:g} x {identities} = {most:,.0f} fiat could be due"
+    if _plain(k["budget_returned_fiat"]) <= 0:
+        return [
+            f"the fee budget binds: fees due reached {budget_words} in every round ({due}), so each "
+            "round's fees were scaled down pro rata wherever more was due"
+        ]
+    return [
+        f"the fee budget can bind: {due} against {budget_words} a round (fees are scaled down pro rata in "
+        f"the rounds where more is due); {spent:.0%} of the budget was spent"
+    ]
 
 
 def _fiat_margin(value: float, meaning: str, deviations: list[str]) -> str:

@@ -3,9 +3,9 @@
 * :func:`safe_bands` — where the boundaries are in slash fraction: per level, the band from the
   deterrence boundary (honest work beats every deviation above it) to the participation boundary
   (honest work still beats the outside option below it);
-* :func:`compare_designs` — per design: how often honesty dominates, its safe band, and what it
-  costs per round (tokens emitted, their fiat value, tokens burned and slashed) over the runs where
-  honesty dominates and over all runs;
+* :func:`compare_designs` — per design: how often honesty dominates, its safe band, what it costs
+  per round (tokens emitted, their fiat value, tokens burned and slashed) and how many of its
+  trainer owners it keeps to the end, over the runs where honesty dominates and over all runs;
 * :func:`winners` — per parameter point: the designs under which honesty dominates (joined with
   :data:`DESIGN_SEPARATOR`, as design names may contain commas) and the one with the largest
   worst-mix lower bound of the trainers' margin;
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import boundaries, dominance
-from analysis.axes import SLASH
+from analysis.axes import SLASH, at_levels
 from analysis.settings import PAYOFF_KPI, REGIME, TOKEN, TOKENLESS, payoff_column, value_per_run, with_payoffs
 
 if TYPE_CHECKING:
@@ -44,6 +44,12 @@ FIAT_COSTS_PER_ROUND = {
     "network_cost_fiat_per_round": "network_cost_fiat_per_round",
     "slashed_fiat_per_round": "slashed_fiat_per_round",
 }
+#: The share of its starting trainer owners a network must keep to the end to count as a working
+#: network: ejecting everyone also makes cheating unprofitable, and a design that does so is not the
+#: better one for it (``analysis.regimes`` prices the maps over the points that keep this much).
+KEEPS_TRAINERS = 0.5
+#: The KPIs of how many trainer owners a run starts with and still has after its last round.
+TRAINER_OWNERS = ("trainer_owners_initial", "trainer_owners_final")
 
 
 def _boundary_tables(f: Findings) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
@@ -72,7 +78,8 @@ def safe_bands(f: Findings) -> pd.DataFrame | None:
     slashing is needed there), ``high`` (the participation boundary, or the highest slash swept
     when participation never stops), ``width`` and ``open_low`` / ``open_high`` (the end is the
     swept range's, not a boundary). Levels where either end does not exist — no slash deters, or
-    honest work never pays — or where the ends cross are left out.
+    honest work never pays — or where the ends cross are left out, and so are levels whose runs were
+    all played without a token: the slash fraction does not act there, so it has no band.
     """
     if f.x != SLASH:
         return None
@@ -88,13 +95,21 @@ def safe_bands(f: Findings) -> pd.DataFrame | None:
     for _, r in merged.iterrows():
         low, open_low = _band_end(r, "_det", boundaries.RISING, x_low)
         high, open_high = _band_end(r, "_part", boundaries.FALLING, x_high)
-        if low is None or high is None or not low < high:
+        if low is None or high is None or not low < high or _tokenless_only(f.classified, r, keys):
             continue
         rows.append(
             {k: r[k] for k in keys}
             | {"low": low, "high": high, "width": high - low, "open_low": open_low, "open_high": open_high}
         )
     return pd.DataFrame(rows, columns=[*keys, *SAFE_BAND_COLUMNS])
+
+
+def _tokenless_only(classified: pd.DataFrame, row: pd.Series, keys: list[str]) -> bool:
+    """Whether every point of a boundary ``row`` (at its ``keys``' levels) was played without a token."""
+    if REGIME not in classified:
+        return False
+    points = at_levels(classified, {k: row[k] for k in keys}) if keys else classified
+    return len(points) > 0 and bool((points[REGIME] == TOKENLESS).all())
 
 
 def _band_end(row: pd.Series, suffix: str, direction: str, range_end: float) -> tuple[float | None, bool]:
@@ -133,6 +148,8 @@ def compare_designs(f: Findings) -> pd.DataFrame:
     at least this wide; NaN without one); then each cost of :data:`COSTS` and
     :data:`FIAT_COSTS_PER_ROUND` twice — ``<cost>_where_dominates`` (mean over the runs at points
     where honesty dominates; NaN when there are none) and ``<cost>_all`` (mean over every ok run);
+    ``trainer_owners_kept_share_where_dominates`` and ``trainer_owners_kept_share_all``, the share
+    of its trainer owners the design keeps to the end over the same runs (:func:`kept_share`);
     last ``regime``, the regime the design's runs were played under (``mixed`` when they differ).
     """
     ok = f.results[f.results["status"] == "ok"]
@@ -157,10 +174,23 @@ def compare_designs(f: Findings) -> pd.DataFrame:
                 float(values[dominant[mine]].mean()) if dominant[mine].any() else math.nan
             )
             row[f"{column}_all"] = float(values.mean())
+        row["trainer_owners_kept_share_where_dominates"] = kept_share(ok[mine & dominant.to_numpy()])
+        row["trainer_owners_kept_share_all"] = kept_share(ok[mine])
         regimes = set(ok.loc[mine, REGIME]) if REGIME in ok else {TOKEN}
         row[REGIME] = next(iter(regimes)) if len(regimes) == 1 else dominance.MIXED_REGIMES
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def kept_share(runs: pd.DataFrame) -> float:
+    """The share of their trainer owners ``runs`` keep to the end: the mean of
+    ``trainer_owners_final`` over the mean of ``trainer_owners_initial`` (a Sybil owner counts
+    once). NaN without runs, without those KPIs (results written before they existed) or without
+    trainer owners at the start."""
+    if runs.empty or not all(k in runs for k in TRAINER_OWNERS):
+        return math.nan
+    initial, final = (pd.to_numeric(runs[k], errors="coerce").mean() for k in TRAINER_OWNERS)
+    return float(final / initial) if initial > 0 and math.isfinite(final) else math.nan
 
 
 def _safe_band_widths(bands: pd.DataFrame | None, design: str) -> dict[str, float | int]:

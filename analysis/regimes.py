@@ -18,7 +18,7 @@ do not make honesty pay where stake and slashing do. Each sweep is analysed on i
 (e) **what each regime costs the network per round** (``network_cost_fiat_per_round``: emission
     at its market value with a token; fees, wages and the orchestrator's KYC without), with the
     slashes (``slashed_fiat_per_round``) and each regime's own cost lines;
-(f) **the thesis sentence**: one sentence for the default network saying under which regime
+(f) **the thesis sentence**: one sentence for the side-by-side network saying under which regime
     honesty dominates, with the margins, profits, shares and costs behind it — worked out from the
     numbers whichever way they come out.
 
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import adaptation, dominance
+from analysis.comparison import KEEPS_TRAINERS
 from analysis.findings import Findings, short
 from analysis.settings import REGIME_KEY, REGIMES, TOKEN, TOKENLESS, regime_per_run
 from analysis.summary import STRATEGY_LABELS
@@ -197,6 +198,9 @@ def _point_texts(frame: pd.DataFrame, parameters: Sequence[str]) -> pd.Series:
 
 
 def _level(value) -> str:
+    """A level in words: numbers compactly, a switch as TOML writes it (``true`` / ``false``)."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
         return f"{value:,.4g}"
     return str(value)
@@ -345,11 +349,6 @@ def map_table(view: SweepView) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MAP_COLUMNS)
 
 
-#: The share of its starting trainer owners a network must keep to the end for a point to count as
-#: a working network when the maps are priced (ejecting everyone also makes cheating unprofitable).
-KEEPS_TRAINERS = 0.5
-
-
 def _cheapest_dominating(view: SweepView, design: str) -> dict:
     """The point of ``design`` where honesty dominates at the lowest cost to the network — among the
     points whose network keeps at least :data:`KEEPS_TRAINERS` of its trainer owners to the end
@@ -431,7 +430,7 @@ class RegimeComparison:
     answers: dict[str, RegimeAnswer] = field(default_factory=dict)
     """Per regime, what the first side-by-side sweep shows (:func:`regime_answers`)."""
     thesis: str = ""
-    """(f) the answer for the default network, in one sentence."""
+    """(f) the answer for the side-by-side network, in one sentence."""
     summary: list[str] = field(default_factory=list)
     """The comparison in plain words, the thesis first."""
 
@@ -508,9 +507,16 @@ class RegimeAnswer:
     """Where owners adapt, the worst mix's final honest share: ``mix``, ``mean``, ``level``,
     ``rounds`` and ``verdict`` (the adaptive verdict at the point, over its mixes)."""
     cost: float = math.nan
-    """Network cost, fiat per round, mean over the point's fixed-strategy runs."""
+    """Network cost, fiat per round, mean over the point's runs (fixed-strategy ones unless
+    ``adapts``)."""
     slashed: float = math.nan
     """Slashed, fiat per round, mean over the same runs (NaN without a token)."""
+    owner_share: float = math.nan
+    """With a token, the network owner's share of each round's emission (``emission.owner_share``,
+    mean over the same runs): part of the cost, paid to no participant; NaN without a token."""
+    adapts: bool = False
+    """Whether the numbers come from runs whose owners adapt (a sweep where every design adapts:
+    its margins are then the incentives' over the whole run); else from fixed strategies."""
 
     @property
     def dominating(self) -> int:
@@ -525,7 +531,8 @@ def regime_answers(c: RegimeComparison, view: SweepView) -> dict[str, RegimeAnsw
     """Per regime of the side-by-side sweep ``view``: its verdicts and the numbers behind them."""
     verdicts = c.verdicts[c.verdicts["sweep"] == view.name]
     fixed = verdicts[~verdicts["adapts"].astype(bool)]
-    if fixed.empty:  # every design adapts: the incentives' verdict is the margins' alone
+    adapts = fixed.empty
+    if adapts:  # every design adapts: the incentives' verdict is the margins' alone
         fixed = verdicts.assign(honesty=verdicts["incentives"])
     answers = {}
     for regime in view.regimes:
@@ -535,17 +542,20 @@ def regime_answers(c: RegimeComparison, view: SweepView) -> dict[str, RegimeAnsw
         lower = points["trainers_lower"].to_numpy(float)
         best = int(np.argmax(np.where(np.isfinite(lower), lower, -np.inf))) if len(points) > 1 else 0
         at = points.iloc[best].to_dict()
-        answer = RegimeAnswer(regime, points, at)
+        answer = RegimeAnswer(regime, points, at, adapts=adapts)
         runs = view.runs[
             (view.runs["regime"] == regime)
             & (view.runs["design"] == at["design"])
             & (view.runs["point"] == at["point"])
-            & ~view.runs["adapts"]
+            & (view.runs["adapts"] == adapts)
         ]
         answer.profit = _worst_mix_profit(runs, regime)
         answer.share = _worst_mix_share(c.shares, verdicts, view.name, regime, at["point"])
         answer.cost = _mean(runs, "network_cost_fiat_per_round")
         answer.slashed = _mean(runs, "slashed_fiat_per_round")
+        if regime == TOKEN and len(runs):
+            owner = adaptation.setting_per_run(runs, view.findings.manifest, "emission.owner_share", math.nan)
+            answer.owner_share = _mean(pd.DataFrame({"share": owner}), "share")
         answers[regime] = answer
     return answers
 
@@ -619,14 +629,15 @@ def _worst_mix_share(
 
 
 def thesis_sentence(c: RegimeComparison) -> str:
-    """(f) The answer for the default network, in one sentence with the numbers behind it.
+    """(f) The answer for the side-by-side network, in one sentence with the numbers behind it.
 
     From the first side-by-side sweep: under which regime honesty dominates with fixed strategies
     (and why not where it does not), the worst-mix honesty margins in each regime's unit, the
     honest and best-deviation fiat profit per owner per round, the honest share after the last
-    round where owners adapt, and what the network pays per round. Without a side-by-side sweep the
-    single-regime maps are compared; with one regime only, the sentence says there is nothing to
-    compare with. Nothing is assumed: each clause follows from the tables.
+    round where owners adapt, and what the network pays per round — each number from the
+    fixed-strategy runs, or, where every design adapts, from the adaptive runs, and said so.
+    Without a side-by-side sweep the single-regime maps are compared; with one regime only, the
+    sentence says there is nothing to compare with. Nothing is assumed: each clause follows from the tables.
     """
     side = next((v for v in c.sweeps if v.side_by_side), None)
     if side is None:
@@ -639,11 +650,7 @@ def thesis_sentence(c: RegimeComparison) -> str:
         )
     ordered = [answers[r] for r in REGIMES if r in answers]
     one_point = all(len(a.points) == 1 for a in ordered)
-    where = (
-        "on the default network"
-        if one_point and not ordered[0].at["point"]
-        else f"on the network of {side.name}"
-    )
+    where = "side by side on one network" if one_point else f"side by side over the points of {side.name}"
     clauses = [_margins_clause(ordered)]
     if all(a.profit for a in ordered):
         clauses.append(_profits_clause(ordered))
@@ -679,14 +686,23 @@ def _regime_words(regime: str, first: bool) -> str:
     return f"the {regime} regime" if first else f"the {regime} one"
 
 
+def _strategies_words(answers: list[RegimeAnswer], first: bool = True) -> str:
+    """Whose runs the thesis numbers come from: fixed strategies, or (a sweep where every design
+    adapts) owners that adapt — the first time with what their margins then measure."""
+    if any(a.adapts for a in answers):
+        return "with owners adapting" + (" (the incentives over the whole run)" if first else "")
+    return "with fixed strategies"
+
+
 def _lead(answers: list[RegimeAnswer], one_point: bool) -> str:
-    """Under which regime honesty dominates with fixed strategies, and why not where it does not."""
+    """Under which regime honesty dominates (with fixed strategies, or the incentives where every
+    design adapts), and why not where it does not."""
     if not one_point:
         parts = [
             f"at {a.dominating} of {len(a.points)} points under {_regime_words(a.regime, i == 0)}"
             for i, a in enumerate(answers)
         ]
-        return "with fixed strategies honesty dominates " + " and ".join(parts)
+        return f"{_strategies_words(answers)} honesty dominates " + " and ".join(parts)
     winners = [a for a in answers if a.dominates]
     losers = [a for a in answers if not a.dominates]
     if len(winners) == len(answers):
@@ -724,7 +740,7 @@ def _margins_clause(answers: list[RegimeAnswer]) -> str:
         parts.append(
             f"{_signed(at['trainers_mean'])} {at['unit']} ({bounds}) under {_regime_words(a.regime, i == 0)}"
         )
-    return "with fixed strategies the worst mix's honesty margin is " + " and ".join(parts)
+    return f"{_strategies_words(answers)} the worst mix's honesty margin is " + " and ".join(parts)
 
 
 def _profits_clause(answers: list[RegimeAnswer]) -> str:
@@ -780,10 +796,17 @@ def _under_which(verdicts: dict[str, str]) -> str:
 
 
 def _costs_clause(answers: list[RegimeAnswer]) -> str:
+    """What the network pays per round in each regime, and in whose runs (it comes after the clause
+    on owners that adapt, so it says so when the cost is that of fixed strategies). The token's cost
+    is its whole emission at the token price, the network owner's share included."""
     parts = []
     for i, a in enumerate(answers):
         if a.regime == TOKEN:
-            how = "emission at its market value"
+            how = "its whole emission at the token price"
+            if math.isfinite(a.owner_share) and a.owner_share > 0:
+                how += f", the network owner's {_percent(a.owner_share)} share included"
+            elif not math.isfinite(a.owner_share):
+                how += ", the network owner's share included"
             if math.isfinite(a.slashed):
                 how += f"; besides, {_num(a.slashed)} fiat a round is slashed from the flagged"
         elif a.regime == TOKENLESS:
@@ -794,7 +817,7 @@ def _costs_clause(answers: list[RegimeAnswer]) -> str:
             f"{_num(a.cost)} fiat per round under {_regime_words(a.regime, i == 0)}"
             + (f" ({how})" if how else "")
         )
-    return "the network pays " + " and ".join(parts)
+    return f"{_strategies_words(answers, first=False)} the network pays " + " and ".join(parts)
 
 
 def _maps_thesis(c: RegimeComparison) -> str:

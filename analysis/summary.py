@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis import boundaries, dominance, theory
 from analysis.axes import SERVICE_FEE, SLASH, at_levels
+from analysis.comparison import KEEPS_TRAINERS
 from analysis.dominance import regime_names
 from analysis.settings import REGIME, REGIME_KEY, TOKEN, TOKENLESS
 from model.kpis import TRAINER_DEVIATIONS
@@ -36,9 +37,12 @@ MAX_LEVEL_SENTENCES = 12
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
-    """A number as people write it; words (never ``nan`` or ``inf``) for the rest."""
+    """A number as people write it; a switch as TOML writes it (``true`` / ``false``); words (never
+    ``nan`` or ``inf``) for the rest."""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
     if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
         return "n/a"
     if isinstance(value, float | np.floating) and math.isinf(value):
@@ -103,6 +107,41 @@ def _level_text(fixed: dict[str, Any]) -> str:
     return ", ".join(f"{short(k)} = {_fmt(v) if not isinstance(v, str) else v}" for k, v in fixed.items())
 
 
+#: The scenario sections each regime ignores (``model.scenario``: a tokenless run ignores the
+#: token's sections, a token run the orchestrator's): a key there does not move that regime's runs.
+IGNORED_SECTIONS = {
+    TOKENLESS: ("staking", "emission", "rewards", "slashing", "token"),
+    TOKEN: ("regime",),
+}
+
+
+def ignores(regime: str, parameter: str | None) -> bool:
+    """Whether runs of ``regime`` ignore scenario key ``parameter`` (``regime.kind`` itself aside)."""
+    if parameter is None or parameter == REGIME_KEY:
+        return False
+    return parameter.split(".")[0] in IGNORED_SECTIONS.get(regime, ())
+
+
+def _idle_axis_sentence(
+    f: Findings, points: pd.DataFrame, prefix: str, fixed: dict, joint: str
+) -> str | None:
+    """When every one of ``points`` (a group at the ``fixed`` levels) was played under a regime that
+    ignores x: one sentence saying so — points that differ only in x are the same scenario with
+    different random numbers, so no boundary is read along it; None otherwise. ``joint`` follows the
+    group's levels (``", "`` or ``": "``)."""
+    regimes = set(points[REGIME]) if REGIME in points else {TOKEN}
+    if len(regimes) != 1 or not ignores(next(iter(regimes)), f.x):
+        return None
+    regime = next(iter(regimes))
+    n = _counts(points)
+    head = f"{prefix}With {_level_text(fixed)}{joint}the" if fixed else f"{prefix}The"
+    return (
+        f"{head} {short(f.x)} does not act here (the {regime} regime ignores it): points that differ "
+        "only in it are the same scenario run with different random numbers, so no boundary is read along "
+        f"it (honesty dominates at {n['dominates']} of {len(points)} points)."
+    )
+
+
 # -- the summary -------------------------------------------------------------------------------
 def summarise(f: Findings) -> list[str]:
     """The findings in plain words, with the numbers behind each claim.
@@ -128,10 +167,40 @@ def _prefix(f: Findings, design: str) -> str:
     return f"Design {design}: " if len(f.designs) > 1 else ""
 
 
+def _kept_words(r: pd.Series) -> str:
+    """How many of its trainer owners a design keeps to the end, in words ('' when the runs do not
+    say): over all its runs, and over those where honesty dominates when that differs."""
+    kept = r.get("trainer_owners_kept_share_all", math.nan)
+    if kept is None or not math.isfinite(kept):
+        return ""
+    text = f"; it keeps {_percent(kept)} of its trainer owners to the end"
+    where = r.get("trainer_owners_kept_share_where_dominates", math.nan)
+    if r["dominates"] and where is not None and math.isfinite(where) and _percent(where) != _percent(kept):
+        text += f", {_percent(where)} where honesty dominates"
+    return text
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage, ``< 1 %`` for a share too small to round to one."""
+    return "< 1 %" if 0 < share < 0.005 else f"{100 * share:.0f} %"
+
+
+def _kept_where_it_counts(r: pd.Series) -> tuple[float, str]:
+    """(share, where in words) of its trainer owners a design keeps to the end where honesty
+    dominates, or over all its runs when it dominates nowhere (or the runs do not say)."""
+    where = r.get("trainer_owners_kept_share_where_dominates", math.nan)
+    if r["dominates"] and where is not None and math.isfinite(where):
+        return float(where), " where honesty dominates"
+    kept = r.get("trainer_owners_kept_share_all", math.nan)
+    return (float(kept) if kept is not None else math.nan), ""
+
+
 def _design_comparison(f: Findings) -> list[str]:
     c = f.comparison
     parts = [
-        f"under {r['design']} at {r['dominates']} of {r['points']} points ({r['share_dominates']:.0%})"
+        f"under {r['design']} at {r['dominates']} of {r['points']} points ({r['share_dominates']:.0%}"
+        + _kept_words(r)
+        + ")"
         for _, r in c.iterrows()
     ]
     lines = [f"Designs compared — honesty dominates {'; '.join(parts)}."]
@@ -151,6 +220,7 @@ def _design_comparison(f: Findings) -> list[str]:
                     if len(best) > 1
                     else ""
                 )
+                + _emptied_words(c, best.index[0])
                 + "."
             )
     for _, r in c.iterrows():
@@ -173,6 +243,22 @@ def _design_comparison(f: Findings) -> list[str]:
             words.append("; it has no safe slashing band in the swept range")
         lines.append(" ".join(words).replace(" ;", ";") + ".")
     return lines
+
+
+def _emptied_words(c: pd.DataFrame, design: str) -> str:
+    """A warning that the design with the largest margins keeps fewer than ``KEEPS_TRAINERS`` of its
+    trainer owners: its margins are those of a network that empties, not of a better design."""
+    rows = c[c["design"] == design]
+    if rows.empty:
+        return ""
+    kept, where = _kept_where_it_counts(rows.iloc[0])
+    if not (math.isfinite(kept) and kept < KEEPS_TRAINERS):
+        return ""
+    return (
+        f" — but {design} keeps only {_percent(kept)} of its trainer owners to the end{where} (fewer "
+        f"than {_percent(KEEPS_TRAINERS)}): cheating stops paying there because the network empties, "
+        "which does not make it the better design"
+    )
 
 
 def _tokenless_cost_words(r: pd.Series) -> list[str]:
@@ -269,9 +355,14 @@ def _threshold_sentences(f: Findings, design: str, prefix: str) -> list[str]:
     }
     out = []
     groups = t.groupby(f.categorical, sort=True) if f.categorical else [((), t)]
+    points = f.classified[f.classified["design"] == design]
     for key, group in groups:
         fixed = dict(zip(f.categorical, key if isinstance(key, tuple) else (key,), strict=True))
         at = f"With {_level_text(fixed)}, along" if fixed else "Along"
+        idle = _idle_axis_sentence(f, at_levels(points, fixed) if fixed else points, prefix, fixed, ", ")
+        if idle:
+            out.append(idle)
+            continue
         for name in ("deterrence", "participation"):
             rows = group[group["name"] == name]
             good, bad = meaning[name]
@@ -321,10 +412,15 @@ def _boundary_sentences(f: Findings, design: str, prefix: str) -> list[str]:
     keys = [c for c in f.group_columns if c != "design"]
     out = []
     groups = det.groupby(keys, sort=True, dropna=False) if keys else [((), det)]
+    points = f.classified[f.classified["design"] == design]
     for key, group in groups:
         fixed = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         part_group = at_levels(part, fixed) if part is not None and fixed else part
         head = f"{prefix}With {_level_text(fixed)}: " if fixed else prefix
+        idle = _idle_axis_sentence(f, at_levels(points, fixed) if fixed else points, prefix, fixed, ": ")
+        if idle:
+            out.append(idle)
+            continue
         if len(group) > MAX_LEVEL_SENTENCES:
             out.append(head + _boundary_overview(f, group))
             continue

@@ -150,3 +150,43 @@ def test_a_tokenless_run_prints_profit_per_owner_and_what_the_orchestrator_paid(
     assert f"network cost {kpis['network_cost_fiat_per_round']:,.1f} fiat per round" in text
     assert f"{kpis['margin_trainers']:+.4f} fiat per owner per round (honest minus best)" in text
     assert f"identities ejected {kpis['ejected_identities']:,.0f}" in text
+
+
+def tokenless_summary(rounds: int = 30, **overrides) -> str:
+    """``fedstake run``'s summary of the tokenless baseline with ``overrides`` (dotted keys)."""
+    from analysis.cli import format_summary
+    from model import load_scenario, run_scenario, with_overrides
+
+    scenario = with_overrides(load_scenario(TOKENLESS), overrides)
+    return format_summary(run_scenario(scenario, 2, rounds=rounds))
+
+
+def test_an_owner_waiting_out_a_ban_for_good_is_said_never_to_come_back():
+    """Review of issue 9, defect 14: ban_forever with after_ban printed "the owner re-applies when the
+    ban ends" — a ban for good never ends."""
+    forever = tokenless_summary(**{"regime.ban_forever": True, "regime.reapply": "after_ban"})
+    assert "barred for good" in forever and "never comes back" in forever
+    assert "re-applies when the ban ends" not in forever
+    timed = tokenless_summary(**{"regime.ban_forever": False, "regime.reapply": "after_ban"})
+    assert "barred 50 rounds; the owner re-applies when the ban ends" in timed
+    recognised = tokenless_summary(**{"regime.ban_forever": True, "regime.reapply": "new_identity"})
+    assert "if KYC recognises it, it never comes back" in recognised
+
+
+def test_a_run_says_when_the_fee_budget_binds_and_never_prints_minus_zero():
+    """Review of issue 9, defect 14: a budget of 100 against up to 490 fiat of fees due a round was
+    spent in full every round (every fee scaled down) and the run did not say so."""
+    from model import load_scenario, run_scenario, with_overrides
+
+    tight = {"regime.fee_basis": "participation_round", "regime.budget_fiat_per_round": 100.0}
+    text = tokenless_summary(**tight)
+    assert "the fee budget binds: fees due reached the 100 fiat budget in every round" in text
+    assert "budget returned 0\n" in text and "returned -0" not in text
+    kpis = run_scenario(with_overrides(load_scenario(TOKENLESS), tight), 2, rounds=30).kpis
+    assert kpis["fees_paid_fiat"] == pytest.approx(100.0 * 30)  # what "binds" means: all of it spent
+    # a budget the fees due can never reach is not mentioned
+    roomy = tokenless_summary(**{"regime.budget_fiat_per_round": 100_000.0})
+    assert "fee budget" not in roomy
+    # one the fees due can exceed, but did not use up every round: it can bind, and how much was spent
+    some = tokenless_summary(**{"regime.budget_fiat_per_round": 400.0})
+    assert "the fee budget can bind" in some and "of the budget was spent" in some

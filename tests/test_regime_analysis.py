@@ -9,6 +9,7 @@ real sweeps check the whole chain (sweep → results with a ``regime`` column �
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import boundaries, dominance, theory
+from analysis.comparison import KEEPS_TRAINERS, kept_share
 from analysis.findings import analyze
 from analysis.settings import payoff_column, regime_per_run, with_payoffs
+from analysis.summary import ignores
 from analysis.sweep import check_results, load_sweep, run_sweep
 from analysis.sweep.engine import regime_of
 from model import analytic, load_scenario, with_overrides
@@ -191,12 +194,14 @@ def test_a_scenario_the_axis_does_not_move_gets_its_bounds_by_the_sign_of_its_ma
     assert not theory.has_closed_form(FEE, {"token"}) and theory.has_closed_form(FEE, {"tokenless"})
 
 
-def fee_runs(fee_levels, strikes=(None,), reps=5, seed=0) -> pd.DataFrame:
+def fee_runs(fee_levels, strikes=(None,), reps=5, seed=0, others: dict | None = None) -> pd.DataFrame:
     """Tokenless runs whose honest profit is ``2·fee − 6`` (zero at a fee of 3) and whose lazy
-    deviation earns ``fee − 1`` (honest out-earns it from a fee of 5), plus noise."""
+    deviation earns ``fee − 1`` (honest out-earns it from a fee of 5), plus noise; ``others`` adds
+    axes (path → levels) that move nothing."""
     rng = np.random.default_rng(seed)
     rows = []
     levels = {FEE: list(fee_levels)} | ({STRIKES: list(strikes)} if strikes != (None,) else {})
+    levels |= others or {}
     for point, values in enumerate(grid_points(levels)):
         for rep in range(reps):
             fee = values[FEE]
@@ -404,3 +409,185 @@ def test_a_real_tokenless_fee_sweep_meets_its_closed_form(tmp_path):
     assert part["band_low"] <= row["participation"] <= part["band_high"]
     assert not np.isnan(f.distances["participation"])
     assert_readable(f.summary)
+
+
+# -- the report's words along the fee, and what each design keeps ------------------------------------
+def test_a_tokenless_fee_map_words_its_bounds_in_fee_on_the_side_where_they_hold(tmp_path):
+    """Review of issue 9, defect 2: the tables read fee bounds as slash fractions ("infeasible
+    (bound > 1)") and, with the fees swept all above the participation bound, said honest work pays
+    nowhere — it pays everywhere."""
+    from analysis.report.page import boundary_table
+
+    f = analyze(
+        write_results(tmp_path / "high", fee_runs([6.0, 8.0, 10.0], strikes=(1, 3)), **TOKENLESS_BASE)
+    )
+    table = boundary_table(f).set_index(STRIKES)
+    assert (table["deterrence (simulated)"] == "deters throughout the range").all()
+    assert (table["participation (simulated)"] == "pays throughout the range").all()
+    analytic = f.analytic.set_index(STRIKES)
+    for label, verb in (("deterrence", "deters"), ("participation", "pays")):
+        assert analytic[f"{label}_feasible"].all()  # a few fiat: a fee one can set
+        for strikes, bound in analytic[label].items():
+            text = table.loc[strikes, f"{label} (analytic)"]
+            assert text.startswith(f"{verb} from ") and text.endswith(" on"), text  # lower bounds on the fee
+            assert float(text.split()[2].replace(",", "")) == pytest.approx(bound, rel=1e-3)
+    # inside the range: the crossings rise along the fee, as expected, so no direction tag
+    f = analyze(
+        write_results(tmp_path / "low", fee_runs([1.0, 2.0, 4.0, 6.0, 8.0], strikes=(1, 3)), **TOKENLESS_BASE)
+    )
+    table = boundary_table(f)
+    for column, verb, at in (
+        ("deterrence (simulated)", "deters", 5.0),
+        ("participation (simulated)", "pays", 3.0),
+    ):
+        for text in table[column]:
+            assert text.startswith(f"{verb} from ") and text.endswith(" on") and "rising" not in text, text
+            assert float(text.split()[2]) == pytest.approx(at, abs=0.1)
+
+
+def test_a_token_slash_map_words_participation_as_an_upper_bound(tmp_path):
+    from analysis.report.page import boundary_table
+
+    from .test_findings import XS, Y, synthetic_runs
+
+    points = grid_points({SLASH: XS, Y: [800, 1600]})
+    f = analyze(
+        write_results(
+            tmp_path, synthetic_runs(points, lambda p, d, m: p[SLASH] - 0.3, lambda p, d, m: 0.8 - p[SLASH])
+        )
+    )
+    table = boundary_table(f)
+    for column, words, at in (
+        ("deterrence (simulated)", "deters from", 0.3),
+        ("participation (simulated)", "pays up to", 0.8),
+    ):
+        for text in table[column]:
+            assert text.startswith(words) and text.endswith(" on") == (words == "deters from"), text
+            assert float(text.split()[3 if words == "pays up to" else 2]) == pytest.approx(at, abs=0.03)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(list(theory.CLOSED_FORM_AXES)),
+    st.sampled_from(["deterrence", "participation"]),
+    st.one_of(st.floats(-10.0, 2e6), st.sampled_from([-math.inf, math.inf])),
+)
+def test_an_analytic_bound_says_where_it_holds_in_its_axis_s_own_range(x, bound, value):
+    """A bound inside the range the axis can take is a number on the side where the margin holds; one
+    outside says the margin holds at every level of the axis or at none — by whether it is a lower
+    or an upper bound on that axis, never by the slash fraction's [0, 1]."""
+    from analysis.report.page import _analytic_text
+
+    axis = theory.CLOSED_FORM_AXES[x]
+    lower = bound == "deterrence" or axis.participation_lower
+    text = _analytic_text(value, bound, x)
+    noun = "slash fraction" if x == SLASH else "service fee"
+    if axis.low <= value <= axis.high:
+        assert text.split()[1] == ("from" if lower else "up"), text
+    elif (value < axis.low) == lower:  # a lower bound below the range, an upper one above it
+        assert f"at every {noun}" in text, text
+    else:
+        assert f"at no {noun}" in text, text
+    assert ("bound > 1" in text) == (x == SLASH and 1 < value < math.inf)
+
+
+def kept_runs(kept: dict[str, float], fee_levels=(1.0, 2.0, 4.0, 6.0, 8.0)) -> pd.DataFrame:
+    """Two tokenless designs along the fee, each starting with 90 trainer owners and keeping
+    ``kept[design]`` of them to the end; the first design's cheaters earn 1 fiat less, so its margins
+    are the larger."""
+    parts = []
+    for i, (design, final) in enumerate(kept.items()):
+        runs = fee_runs(fee_levels, seed=i).assign(design=design, trainer_owners_initial=90.0)
+        runs["trainer_owners_final"] = final + np.where(runs["replication"] % 2 == 0, 1.0, -1.0)
+        runs["profit_fiat_per_round_lazy"] -= 1.0 if i == 0 else 0.0
+        parts.append(runs)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_each_design_says_how_many_trainer_owners_it_keeps_and_an_emptied_one_is_not_ranked_better(tmp_path):
+    """Review of issue 9, defect 3: "ejected for good" had the larger margins and was read as the
+    better design, while 87 of its 90 trainer owners were out by the end."""
+    kept = {"ejected for good": 3.0, "re-apply under a new identity": 60.0}
+    runs = kept_runs(kept)
+    f = analyze(write_results(tmp_path, runs, designs=list(kept), **TOKENLESS_BASE))
+    table = f.comparison.set_index("design")
+    verdicts = f.classified.set_index(["design", FEE])["honesty"]
+    for design, final in kept.items():
+        mine = runs[runs["design"] == design]
+        dominating = mine[[verdicts[(design, fee)] == dominance.DOMINATES for fee in mine[FEE]]]
+        expected = {"all": mine, "where_dominates": dominating}
+        for where, rows in expected.items():
+            share = rows["trainer_owners_final"].mean() / rows["trainer_owners_initial"].mean()
+            assert table.loc[design, f"trainer_owners_kept_share_{where}"] == pytest.approx(share)
+            assert share == pytest.approx(final / 90, abs=0.02)
+    lead = next(line for line in f.summary if line.startswith("Designs compared"))
+    percent = {d: f"{100 * table.loc[d, 'trainer_owners_kept_share_all']:.0f} %" for d in kept}
+    for design in kept:
+        assert (
+            f"{design} at " in lead and f"it keeps {percent[design]} of its trainer owners to the end" in lead
+        )
+    best = next(line for line in f.summary if line.startswith("The largest worst-mix lower bound"))
+    emptied = f"but ejected for good keeps only {percent['ejected for good']}"
+    assert best.index("under ejected for good") < best.index(emptied)
+    assert f"fewer than {KEEPS_TRAINERS:.0%}".replace("%", " %") in best
+    assert_readable(f.summary)
+    # the design that keeps its owners is not warned about
+    kept = {"re-apply under a new identity": 60.0, "ejected for good": 3.0}
+    f = analyze(write_results(tmp_path / "swapped", kept_runs(kept), designs=list(kept), **TOKENLESS_BASE))
+    assert not any("keeps only" in line for line in f.summary)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), min_size=1, max_size=12))
+def test_the_kept_share_is_the_mean_final_over_the_mean_initial_trainer_owners(owners):
+    initial, final = (np.array(c, float) for c in zip(*owners, strict=True))
+    runs = pd.DataFrame({"trainer_owners_initial": initial, "trainer_owners_final": final})
+    share = kept_share(runs)
+    if initial.sum() == 0:
+        assert math.isnan(share)
+    else:
+        assert share == pytest.approx(final.sum() / initial.sum())
+    assert math.isnan(kept_share(runs.iloc[:0])) and math.isnan(kept_share(runs[["trainer_owners_final"]]))
+
+
+# -- an axis a regime ignores ------------------------------------------------------------------------
+def test_no_safe_slashing_band_and_no_boundary_is_read_where_the_slash_does_not_act(regime_axis):
+    """Review of issue 9, defect 7: tokenless points along the slash fraction got a "safe slashing
+    band" and sentences about the slash fraction, which does not move them."""
+    directory, _ = regime_axis
+    f = analyze(directory)
+    assert set(f.safe_bands[KIND]) == {"token"}
+    assert (f.comparison["safe_band_levels"] == 1).all()  # the token level of each design only
+    idle = [line for line in f.summary if "does not act" in line]
+    assert len(idle) == len(f.designs)
+    assert all("With regime = tokenless, the slash fraction does not act" in line for line in idle)
+    assert not any("regime = tokenless, along the slash fraction" in line for line in f.summary)
+    assert any("regime = token, along the slash fraction" in line for line in f.summary)
+
+
+def test_which_sections_each_regime_ignores():
+    assert ignores("tokenless", SLASH) and ignores("tokenless", "staking.min_trainer_stake_tokens")
+    assert not ignores("tokenless", FEE) and not ignores("tokenless", "detection.false_positive_rate")
+    assert ignores("token", FEE) and not ignores("token", SLASH) and not ignores("token", KIND)
+
+
+# -- switches read as TOML writes them ----------------------------------------------------------------
+def test_a_switch_axis_reads_true_and_false_in_sentences_tables_and_the_analyze_table(tmp_path):
+    """Review of issue 9, defect 15: a boolean level printed as 0 / 1 in sentences and True / False in
+    tables; a scenario file writes ``false`` / ``true``."""
+    from analysis.cli import table_text
+    from analysis.findings import findings_table
+    from analysis.report.page import build_report
+
+    runs = fee_runs([1.0, 4.0, 8.0], others={"regime.ban_forever": [False, True]})
+    f = analyze(write_results(tmp_path, runs, **TOKENLESS_BASE))
+    assert f.categorical == ["regime.ban_forever"]
+    text = " ".join(f.summary)
+    assert "ban forever = false" in text and "ban forever = true" in text
+    assert "ban forever = 0" not in text and "ban forever = 1" not in text
+    assert re.search(r"\bFalse\b|\bTrue\b", table_text(findings_table(f))) is None
+    assert "false" in table_text(findings_table(f))
+    page = build_report(f)
+    thresholds = page[page.index('id="thresholds"') : page.index('id="payoffs"')]
+    assert '<td class="text">false</td>' in thresholds and '<td class="text">true</td>' in thresholds
+    assert ">False<" not in thresholds and ">True<" not in thresholds

@@ -158,7 +158,7 @@ def test_a_token_win_is_reported_as_one_with_the_numbers_behind_it():
     )
     c = regimes.compare_regimes([f])
     thesis = c.summary[0]
-    assert thesis == c.thesis and thesis.startswith("Token or tokenless, on the default network")
+    assert thesis == c.thesis and thesis.startswith("Token or tokenless, side by side on one network")
     assert "honesty dominates under the token regime and not under the tokenless one" in thesis
     assert "where a cheating strategy out-earns honest work" in thesis
     ok = f.results
@@ -463,7 +463,7 @@ def test_the_report_of_several_sweeps_opens_with_the_thesis_and_every_id_and_lin
     sections = re.findall(r'<section id="([^"]+)"><h2>(.*?)</h2>', text)
     assert sections[0] == ("regimes", "Token or tokenless?")
     first = re.search(r'<ul class="summary"><li>(.*?)</li>', text).group(1)
-    assert html.unescape(first).startswith("Token or tokenless, on the default network (side by side:")
+    assert html.unescape(first).startswith("Token or tokenless, side by side on one network (side by side:")
     for n, name in enumerate(("side by side", "token map", "tokenless map"), start=1):
         assert f'<article id="sweep-{n}"><h1>{name}</h1>' in text
         assert f'id="sweep-{n}-summary"' in text and f'href="#sweep-{n}"' in text
@@ -484,7 +484,7 @@ def test_the_report_of_several_sweeps_renders_in_a_real_browser(combined):
     rendered = render(combined, ARTIFACTS / "regimes-report.png")
     assert rendered.console_errors == []
     assert rendered.title.startswith("fedstake report: Token or tokenless?")
-    thesis = rendered.text.index("Token or tokenless, on the default network")
+    thesis = rendered.text.index("Token or tokenless, side by side on one network")
     assert thesis < rendered.text.index("How this was computed")  # before any sweep's own report
     assert not re.search(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", rendered.text, re.IGNORECASE)
     assert "absent" in rendered.text
@@ -523,3 +523,120 @@ def test_a_wrong_directory_among_several_is_refused_and_nothing_is_written(sweep
     done = fedstake("report", str(sweeps["token"]), str(sweeps["token"]), "-o", str(page))
     assert done.returncode == 2 and "named twice" in done.stderr
     assert page.read_text() == "the page before"
+
+
+def test_the_tokenless_map_of_the_combined_page_words_its_bounds_in_fee(combined):
+    """Review of issue 9, defect 2, on the real page: no fee bound is read as a slash fraction."""
+    text = html.unescape(combined.read_text(encoding="utf-8"))
+    tokenless = text[text.index('<article id="sweep-3">') :]
+    table = tokenless[tokenless.index('id="sweep-3-phase-diagram"') : tokenless.index('id="sweep-3-payoffs"')]
+    assert "slash fraction" not in table and "bound > 1" not in table
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    assert any(c.startswith("pays from ") or c.startswith("pays throughout") for c in cells), cells
+
+
+# -- the thesis says whose runs its numbers come from ----------------------------------------------------
+def only_design(f: Findings, design: str) -> Findings:
+    """``f`` with the runs and points of ``design`` alone."""
+    manifest = f.manifest | {"designs": [design]}
+    manifest["design_overrides"] = {design: f.manifest["design_overrides"][design]}
+    return Findings(
+        directory=f.directory,
+        manifest=manifest,
+        results=f.results[f.results["design"] == design].reset_index(drop=True),
+        parameters=f.parameters,
+        numeric=f.numeric,
+        categorical=f.categorical,
+        integer=f.integer,
+        designs=[design],
+        shape=f.shape,
+        x=f.x,
+        y=f.y,
+        classified=f.classified[f.classified["design"] == design].reset_index(drop=True),
+        per_mix=f.per_mix,
+        mixes=f.mixes,
+    )
+
+
+def test_a_thesis_read_from_adaptive_runs_says_so_and_prices_them():
+    """Review of issue 9, defect 10: where every design adapts, the thesis still said "with fixed
+    strategies", and it dropped the cost (it looked for fixed-strategy runs that do not exist)."""
+    both = side_by_side(
+        TOKEN_WINS, {"token": (D, D, D), "tokenless": (F, F, D)}, shares={"token": 0.97, "tokenless": 0.55}
+    )
+    c = regimes.compare_regimes([only_design(both, ADAPT)])
+    assert all(a.adapts for a in c.answers.values())
+    assert "fixed strategies" not in c.thesis
+    assert (
+        "with owners adapting (the incentives over the whole run) the worst mix's honesty margin" in c.thesis
+    )
+    adapting = both.results[both.results["design"] == ADAPT]
+    for regime in regimes.REGIMES:
+        cost = adapting.loc[adapting["regime.kind"] == regime, "network_cost_fiat_per_round"].mean()
+        assert c.answers[regime].cost == pytest.approx(cost)
+        assert f"{cost:,.0f} fiat per round" in c.thesis
+    assert "with owners adapting the network pays" in c.thesis
+
+
+def test_the_cost_clause_says_it_is_the_fixed_strategy_cost_and_the_token_s_whole_emission():
+    """Review of issue 9, defect 16: the cost came after the clause on owners that adapt without saying
+    it is the fixed-strategy cost, and the token's cost (its whole emission, the network owner's
+    share included) read as what participants are paid."""
+    f = side_by_side(
+        TOKEN_WINS, {"token": (D, D, D), "tokenless": (F, F, D)}, shares={"token": 0.97, "tokenless": 0.55}
+    )
+    f.manifest["base_scenario"] |= {"emission": {"owner_share": 0.18}}
+    thesis = regimes.compare_regimes([f]).thesis
+    costs = thesis[thesis.index("when owners adapt") :]
+    assert "with fixed strategies the network pays" in costs
+    assert "its whole emission at the token price, the network owner's 18 % share included" in costs
+    assert not any(a.adapts for a in regimes.compare_regimes([f]).answers.values())
+
+
+# -- one axis per unit --------------------------------------------------------------------------------
+def test_margins_of_both_regimes_are_never_drawn_on_one_axis_and_every_label_fits():
+    """Review of issue 9, defect 8: token π (a fraction) and tokenless fiat shared one y axis, the
+    token line looked flat at 0 and the y label was cut off."""
+    import matplotlib.pyplot as plt
+
+    from analysis.report import figures, views
+
+    xs = [0.0, 0.2, 0.4, 0.6]
+    rows = []
+    for regime, margin in (("token", 0.001), ("tokenless", 2.0)):
+        for x in xs:
+            row = {"regime.kind": regime, "slashing.slash_fraction": x}
+            for name in ("trainers", "participation"):
+                row |= {f"{name}_mean": margin, f"{name}_lower": margin * 0.8, f"{name}_upper": margin * 1.2}
+            rows.append(row)
+    units = {r: views.margin_unit(r) for r in ("token", "tokenless")}
+    fig = figures.margin_figure(pd.DataFrame(rows), "slashing.slash_fraction", "regime.kind", None, units)
+    try:
+        fig.canvas.draw()
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(axes) == 4  # two margins × two units
+        for ax in axes:
+            drawn = {line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")}
+            assert len(drawn) == 1, drawn  # one regime per axis
+        labels = {ax.get_ylabel() for ax in axes if ax.get_ylabel()}
+        assert len(labels) == 2
+        assert any(units["token"][1] in label.replace("\n", " ") for label in labels)
+        assert any(units["tokenless"][1] in label.replace("\n", " ") for label in labels)
+        figure_box = fig.bbox
+        for ax in axes:
+            box = ax.yaxis.label.get_window_extent()
+            if ax.get_ylabel():
+                assert box.x0 >= 0 and box.y0 >= 0 and box.y1 <= figure_box.height, ax.get_ylabel()
+    finally:
+        plt.close(fig)
+
+
+def test_switches_print_as_toml_writes_them():
+    from analysis.report.elements import number, table_html
+    from analysis.report.figures import level_label
+
+    assert [number(v) for v in (True, np.bool_(False))] == ["true", "false"]
+    assert level_label(np.bool_(True)) == "true" and level_label(False) == "false"
+    assert level_label(3) == "3" and number(1) == "1"  # a number is not a switch
+    page = table_html(pd.DataFrame({"switch": [True, False], "object": pd.Series([np.bool_(True), "x"])}))
+    assert re.findall(r"<td[^>]*>(.*?)</td>", page) == ["true", "true", "false", "x"]

@@ -32,9 +32,18 @@ def is_number(value) -> bool:
     )
 
 
+def switch_text(value) -> str | None:
+    """A boolean as TOML writes it (``true`` / ``false``); None for anything else."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return None
+
+
 def number(value, digits: int = 4) -> str:
     """A number as text: ``–`` for missing, ∞ for infinities, thousands separators, ``digits``
-    significant figures for floats; anything else escaped as text."""
+    significant figures for floats; a boolean as TOML writes it; anything else escaped as text."""
+    if switch_text(value) is not None:
+        return switch_text(value)
     if value is None or (is_number(value) and math.isnan(value)):
         return "–"
     if is_number(value) and math.isinf(value):
@@ -87,6 +96,8 @@ def table_html(df: pd.DataFrame, columns: dict[str, str] | None = None, digits: 
 
 
 def _text(value) -> str:
+    if switch_text(value) is not None:
+        return switch_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, list | tuple):

@@ -53,7 +53,10 @@ def png(fig) -> bytes:
 
 
 def level_label(value) -> str:
-    """A level as a tick label: numbers compactly, anything else (a rule's name) as is."""
+    """A level as a tick label: numbers compactly, a switch as TOML writes it (``true`` / ``false``),
+    anything else (a rule's name) as is."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
         return f"{value:,.4g}"
     return str(value)
@@ -345,39 +348,71 @@ def margin_lines(
     x: str,
     group: str,
     thresholds: pd.DataFrame | None,
-    scales: dict | None = None,
-    unit: str = TOKEN_MARGIN_UNIT[1],
+    units: dict | None = None,
 ) -> bytes:
+    """:func:`margin_figure` as PNG bytes."""
+    return png(margin_figure(classified, x, group, thresholds, units))
+
+
+def margin_figure(
+    classified: pd.DataFrame,
+    x: str,
+    group: str,
+    thresholds: pd.DataFrame | None,
+    units: dict | None = None,
+):
     """1-D sweeps: the worst mix's mean margins against ``x`` with their one-sided 95 % bounds, one
-    line per ``group`` value (a design or category), and the thresholds found. Margins are drawn
-    times ``scales[group value]`` (100 — in % of capital — for a group not named) in ``unit``."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True, layout="constrained")
+    line per ``group`` value (a design or category), and the thresholds found. ``units`` gives each
+    group value's (factor to display, unit in words) — a token group's margins per unit of capital
+    in %, a tokenless one's in fiat per owner; a value not named is drawn as a token group. Groups
+    whose margins are in different units are never drawn on one axis: each unit gets a row of
+    panels of its own, with its unit on its y axis. Returns the matplotlib figure."""
     groups = list(dict.fromkeys(classified[group])) if group in classified else [None]
+    unit_of = {value: (units or {}).get(value, TOKEN_MARGIN_UNIT) for value in groups}
+    rows = list(dict.fromkeys(unit for _, unit in unit_of.values()))
+    fig, axes = plt.subplots(
+        len(rows), 2, figsize=(11, 3.6 * len(rows) + 0.6), sharex=True, squeeze=False, layout="constrained"
+    )
     for colour_index, value in enumerate(groups):
-        rows = classified if value is None else classified[classified[group] == value]
-        rows = rows.sort_values(x)
+        points = classified if value is None else classified[classified[group] == value]
+        points = points.sort_values(x)
         colour = PICK_COLOURS[colour_index % len(PICK_COLOURS)]
-        label = "" if value is None else str(value)
-        scale = (scales or {}).get(value, TOKEN_MARGIN_UNIT[0])
-        for ax, name in zip(axes, ("trainers", "participation"), strict=True):
-            xs = rows[x].to_numpy(float)
+        scale, unit = unit_of[value]
+        row = axes[rows.index(unit)]
+        for ax, name in zip(row, ("trainers", "participation"), strict=True):
+            xs = points[x].to_numpy(float)
             ax.fill_between(
-                xs, rows[f"{name}_lower"] * scale, rows[f"{name}_upper"] * scale, color=colour, alpha=0.15
+                xs, points[f"{name}_lower"] * scale, points[f"{name}_upper"] * scale, color=colour, alpha=0.15
             )
-            ax.plot(xs, rows[f"{name}_mean"] * scale, color=colour, marker=".", label=label or None)
-    if thresholds is not None and not thresholds.empty:
-        for ax, name in zip(axes, ("deterrence", "participation"), strict=True):
-            for value in thresholds.loc[thresholds["name"] == name, "estimate"].dropna():
-                ax.axvline(value, color="grey", linestyle=":", linewidth=1)
-    axes[0].set_title("Trainers: honest minus the best cheating strategy")
-    axes[1].set_title("Participation: honest profit minus the outside option")
-    for ax in axes:
-        ax.axhline(0, color="grey", linewidth=0.8)
+            ax.plot(
+                xs,
+                points[f"{name}_mean"] * scale,
+                color=colour,
+                marker=".",
+                label=level_label(value) if value is not None else None,
+            )
+        if thresholds is not None and not thresholds.empty:
+            mine = (
+                thresholds
+                if value is None or group not in thresholds
+                else thresholds[thresholds[group] == value]
+            )
+            for ax, name in zip(row, ("deterrence", "participation"), strict=True):
+                for estimate in mine.loc[mine["name"] == name, "estimate"].dropna():
+                    ax.axvline(
+                        estimate, color=colour if len(groups) > 1 else "grey", linestyle=":", linewidth=1
+                    )
+    axes[0][0].set_title("Trainers: honest minus the best cheating strategy")
+    axes[0][1].set_title("Participation: honest profit minus the outside option")
+    for row, unit in zip(axes, rows, strict=True):
+        row[0].set_ylabel(textwrap.fill(f"margin, {unit} (worst mix)", 34))
+        for ax in row:
+            ax.axhline(0, color="grey", linewidth=0.8)
+    for ax in axes[-1]:
         ax.set_xlabel(short(x))
-    axes[0].set_ylabel(f"{unit} (worst mix)")
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = _unique_handles(axes)
     _legend_below(fig, handles, labels, 4)
-    return png(fig)
+    return fig
 
 
 #: The payoff figure's rows: (unit in the statistics, factor to display, axis label).

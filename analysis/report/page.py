@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import adaptation, boundaries, dominance, regimes
+from analysis import adaptation, boundaries, dominance, regimes, theory
+from analysis.axes import SLASH
 from analysis.findings import STRATEGY_LABELS, Findings, analyze, short
 from analysis.report import figures, views
 from analysis.report.elements import (
@@ -460,25 +461,23 @@ def thresholds_section(f: Findings) -> str:
     units = {
         value: views.margin_unit(views.regime_of(f, {group: value})) for value in f.classified[group].unique()
     }
-    labels = set(unit for _, unit in units.values())
+    several = len({unit for _, unit in units.values()}) > 1
     body = image(
-        figures.margin_lines(
-            f.classified,
-            f.x,
-            group,
-            f.thresholds,
-            {value: scale for value, (scale, _) in units.items()},
-            labels.pop() if len(labels) == 1 else views.MIXED_MARGIN_UNIT[1],
-        ),
+        figures.margin_lines(f.classified, f.x, group, f.thresholds, units),
         "margins along the swept parameter",
         "Lines: the worst mix's mean margin; bands: its one-sided 95 % lower and upper bounds; dotted: "
-        "where a verdict changes.",
+        "where a verdict changes."
+        + (
+            " Each row of panels one unit: margins of runs of different regimes never share an axis."
+            if several
+            else ""
+        ),
         f.classified,
         "margins",
     )
     if f.thresholds is not None and not f.thresholds.empty:
         t = f.thresholds.copy()
-        t["threshold (95 % interval)"] = _boundary_texts(t, _step(f, f.x), None, f.x in f.integer)
+        t["threshold (95 % interval)"] = _boundary_texts(t, _step(f, f.x), None, f.x in f.integer, f.named)
         hidden = ("estimate", "band_low", "band_high", "where", "between_low", "between_high", "crossings")
         keep = [c for c in t.columns if c not in hidden]
         body += table_html(t[keep], _headers(t[keep])) + csv_link(f.thresholds, "thresholds")
@@ -564,7 +563,9 @@ def _continuous(f: Findings) -> dict:
 
 def boundary_table(f: Findings) -> pd.DataFrame | None:
     """Per design, slice and level of y: simulated boundaries with their bands beside the analytic
-    bounds (said to be infeasible when outside [0, 1]), and the share of points that dominate."""
+    bounds, each saying on which side its margin holds in the axis's own unit (an analytic bound
+    outside the range the axis can take: whether it holds at every level or at none), and the share
+    of points that dominate."""
     if f.deterrence is None:
         return None
     keys = [c for c in (*f.group_columns, f.y) if c in f.deterrence]
@@ -572,10 +573,10 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
     frame = f.deterrence[keys]
     out = frame.copy()
     whole = f.x in f.integer
-    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step, "deterrence", whole)
+    out["deterrence (simulated)"] = _boundary_texts(f.deterrence, step, "deterrence", whole, f.named)
     if f.participation is not None:
         out["participation (simulated)"] = _boundary_texts(
-            frame.merge(f.participation, on=keys, how="left"), step, "participation", whole
+            frame.merge(f.participation, on=keys, how="left"), step, "participation", whole, f.named
         )
     if f.analytic is not None:
         analytic = frame.merge(f.analytic, on=[k for k in keys if k in f.analytic], how="left")
@@ -583,14 +584,12 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
             bool(a) if isinstance(a, list | tuple | np.ndarray) else False
             for a in analytic.get("assumptions", [None] * len(analytic))
         ]
-        out["deterrence (analytic)"] = [
-            _analytic_text(v, "deterrence", a)
-            for v, a in zip(analytic["deterrence"], approximate, strict=True)
-        ]
-        out["participation (analytic)"] = [
-            _analytic_text(v, "participation", a)
-            for v, a in zip(analytic["participation"], approximate, strict=True)
-        ]
+        for label in ("deterrence", "participation"):
+            feasible = analytic.get(f"{label}_feasible", pd.Series([None] * len(analytic)))
+            out[f"{label} (analytic)"] = [
+                _analytic_text(v, label, f.x, None if pd.isna(ok) else bool(ok), a)
+                for v, ok, a in zip(analytic[label], feasible, approximate, strict=True)
+            ]
     if f.shape == "sampled":  # levels of y are the fitted curve's, not sampled points
         return out
     share = f.classified.groupby(keys)["honesty"].apply(lambda s: (s == "dominates").mean()).rename("share")
@@ -599,61 +598,87 @@ def boundary_table(f: Findings) -> pd.DataFrame | None:
     return out
 
 
-#: What a boundary outside the swept range means, per margin: deterrence rises with the slash
-#: fraction (past zero at the first point: it holds throughout), participation falls (past zero at
-#: the first point: honest work pays nowhere in the range).
-OUTSIDE_RANGE = {
-    ("deterrence", boundaries.BELOW): "deters throughout the range",
-    ("deterrence", boundaries.ABOVE): "deters nowhere in the range",
-    ("participation", boundaries.BELOW): "pays nowhere in the range",
-    ("participation", boundaries.ABOVE): "pays throughout the range",
-}
+#: What each boundary's margin does where it holds, in a table cell: honest work deters cheating, or
+#: pays (at least the outside option).
+BOUNDARY_VERBS = {"deterrence": "deters", "participation": "pays"}
 
 
-def _boundary_texts(table: pd.DataFrame, step: float | None, margin: str | None, whole: bool) -> list[str]:
-    """Each boundary row as text: the estimate with its band, or — along a whole-number axis — the
-    two whole numbers the verdict changes between; outside the range, what that means for the
-    ``margin`` (None: a 1-D threshold, whose row names its margin)."""
+def _holds_text(verb: str, holds: bool) -> str:
+    return f"{verb} throughout the range" if holds else f"{verb} nowhere in the range"
+
+
+def _boundary_texts(
+    table: pd.DataFrame,
+    step: float | None,
+    margin: str | None,
+    whole: bool,
+    named: dict[str, tuple[str, str]] | None = None,
+) -> list[str]:
+    """Each boundary row as text that says on which side the margin holds: ``deters from 3.61
+    (3.52–3.70) on`` (a rising crossing: it holds above), ``pays up to 0.249 (…)`` (a falling one:
+    it holds below) — along a whole-number axis with the two whole numbers the verdict changes
+    between (``deters from 3 on (not at 2)``). Outside the range, whether the ``margin`` (None: a
+    1-D threshold, whose row names its margin) holds throughout or nowhere, read with its expected
+    direction along the axis (``named``: ``boundaries.named_for(x)``; the slash fraction's when
+    None)."""
+    named = named or boundaries.named_for(None)
     texts = []
     for r in table.itertuples():
         name = margin or getattr(r, "name", None)
-        expected = {"deterrence": "rising", "participation": "falling"}.get(name)
+        verb = BOUNDARY_VERBS.get(name, "holds")
+        rising = named.get(name, (None, boundaries.RISING))[1] == boundaries.RISING
         if r.where == boundaries.INSIDE:
+            direction = getattr(r, "direction", None)
+            up = direction == boundaries.RISING if isinstance(direction, str) else rising
             low, high = getattr(r, "between_low", math.nan), getattr(r, "between_high", math.nan)
             if whole and math.isfinite(low) and math.isfinite(high):
-                text = f"between {low:g} and {high:g}"
+                text = f"{verb} from {high:g} on (not at {low:g})"
+                if not up:
+                    text = f"{verb} up to {low:g} (not at {high:g})"
             else:
-                text = estimate_text(r.estimate, r.band_low, r.band_high, step)
-            direction = getattr(r, "direction", None)
-            if isinstance(direction, str) and expected and direction != expected:
-                text += f", {direction}"
+                estimate = estimate_text(r.estimate, r.band_low, r.band_high, step)
+                text = f"{verb} from {estimate} on" if up else f"{verb} up to {estimate}"
             texts.append(text)
+        elif r.where in (boundaries.ABOVE_ZERO, boundaries.BELOW_ZERO):  # a 1-D margin of one sign
+            texts.append(_holds_text(verb, r.where == boundaries.ABOVE_ZERO))
+        elif r.where in (boundaries.BELOW, boundaries.ABOVE):
+            # past zero at the first point: a rising margin holds throughout, a falling one nowhere
+            texts.append(_holds_text(verb, (r.where == boundaries.BELOW) == rising))
         elif isinstance(r.where, str):
-            texts.append(OUTSIDE_RANGE.get((name, r.where), r.where))
+            texts.append(r.where)
         else:
             texts.append("–")
     return texts
 
 
-#: How a bound outside [0, 1] reads: it is not a slash fraction one can set.
-OUT_OF_RANGE = {
-    ("deterrence", "below"): "none needed (bound < 0)",
-    ("deterrence", "above"): "infeasible (bound > 1)",
-    ("participation", "below"): "pays at no slash fraction (bound < 0)",
-    ("participation", "above"): "pays at every slash fraction (bound > 1)",
-}
-
-
-def _analytic_text(value, bound: str, approximate: bool = False) -> str:
-    """A slash-fraction ``bound`` ('deterrence' or 'participation') as text; ``approximate`` when
-    the closed form's assumptions do not hold there (e.g. score-weighted rewards, validator
-    dropout, liquid buffers that run dry)."""
+def _analytic_text(
+    value, bound: str, x: str | None, feasible: bool | None = None, approximate: bool = False
+) -> str:
+    """An analytic ``bound`` ('deterrence' or 'participation') along the closed form's axis ``x`` as
+    text that says on which side it holds, in the axis's own unit: a lower bound ``deters from
+    0.097 on``, an upper one ``pays up to 0.249``. A bound outside the range the axis can take
+    (``feasible`` False: the analytic table's ``<bound>_feasible``; read off the value when None)
+    says whether the margin holds at every level of the axis or at none. ``approximate`` when the
+    closed form's assumptions do not hold there (e.g. score-weighted rewards, validator dropout,
+    liquid buffers that run dry, a fee budget that binds)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if value < 0 or value > 1:
-        text = OUT_OF_RANGE[(bound, "below" if value < 0 else "above")]
+    x = x if x in theory.CLOSED_FORM_AXES else SLASH
+    axis = theory.CLOSED_FORM_AXES[x]
+    lower = bound == "deterrence" or axis.participation_lower
+    verb, noun = BOUNDARY_VERBS[bound], short(x)
+    if feasible is None:
+        feasible = axis.low <= value <= axis.high
+    if feasible:
+        shown = f"{value:.3f}" if axis.high <= 1 else f"{value:,.4g}"
+        text = f"{verb} from {shown} on" if lower else f"{verb} up to {shown}"
     else:
-        text = f"{value:.3f}"
+        below = value < axis.low
+        everywhere = below == lower  # a lower bound below the range holds at every level, …
+        limit = f"bound < {axis.low:g}" if below else f"bound > {axis.high:g}"
+        if math.isinf(value):
+            limit = "none needed" if everywhere else "none helps"
+        text = f"{verb} at {'every' if everywhere else 'no'} {noun} ({limit})"
     return text + (" (approx.)" if approximate else "")
 
 

@@ -59,9 +59,14 @@ def fixed_keys(manifest: dict[str, Any]) -> dict[str, Any]:
     return fixed if isinstance(fixed, dict) else {}
 
 
+def _value_text(value: Any) -> str:
+    """A scenario value as its TOML file writes it (``true`` / ``false`` for booleans)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _range_text(spec: dict[str, Any]) -> str:
     if spec.get("values") is not None:
-        return "varied: " + ", ".join(str(v) for v in spec["values"])
+        return "varied: " + ", ".join(_value_text(v) for v in spec["values"])
     scale = " (log scale)" if spec.get("scale") == "log" else ""
     steps = f", {spec['steps']} steps" if spec.get("steps") else ""
     return f"varied: {spec.get('low')} to {spec.get('high')}{steps}{scale}"
@@ -71,7 +76,7 @@ def _overrides_text(kind: str, key: str, overrides: dict[str, dict[str, Any]]) -
     setters = {name: values[key] for name, values in overrides.items() if key in values}
     if not setters:
         return None
-    listed = "; ".join(f"{name}: {value}" for name, value in setters.items())
+    listed = "; ".join(f"{name}: {_value_text(value)}" for name, value in setters.items())
     return f"set by {kind} ({listed}); others: the value shown"
 
 
