@@ -514,6 +514,10 @@ class RegimeAnswer:
     owner_share: float = math.nan
     """With a token, the network owner's share of each round's emission (``emission.owner_share``,
     mean over the same runs): part of the cost, paid to no participant; NaN without a token."""
+    kept: float = math.nan
+    """Trainer owners still in at the end over those at the start (mean over the same runs)."""
+    quality: float = math.nan
+    """Model quality after the last round (mean over the same runs)."""
     adapts: bool = False
     """Whether the numbers come from runs whose owners adapt (a sweep where every design adapts:
     its margins are then the incentives' over the whole run); else from fixed strategies."""
@@ -553,6 +557,9 @@ def regime_answers(c: RegimeComparison, view: SweepView) -> dict[str, RegimeAnsw
         answer.share = _worst_mix_share(c.shares, verdicts, view.name, regime, at["point"])
         answer.cost = _mean(runs, "network_cost_fiat_per_round")
         answer.slashed = _mean(runs, "slashed_fiat_per_round")
+        initial = _mean(runs, "trainer_owners_initial")
+        answer.kept = _mean(runs, "trainer_owners_final") / initial if initial > 0 else math.nan
+        answer.quality = _mean(runs, "final_quality")
         if regime == TOKEN and len(runs):
             owner = adaptation.setting_per_run(runs, view.findings.manifest, "emission.owner_share", math.nan)
             answer.owner_share = _mean(pd.DataFrame({"share": owner}), "share")
@@ -658,6 +665,8 @@ def thesis_sentence(c: RegimeComparison) -> str:
         clauses.append(_shares_clause(ordered))
     if all(math.isfinite(a.cost) for a in ordered):
         clauses.append(_costs_clause(ordered))
+    if all(math.isfinite(a.kept) for a in ordered):
+        clauses.append(_kept_clause(ordered))
     return (
         f"Token or tokenless, {where} ({_design_text(side)}): {_lead(ordered, one_point)} — "
         + "; ".join(clauses)
@@ -793,6 +802,21 @@ def _under_which(verdicts: dict[str, str]) -> str:
     if unsure:
         text += f" ({' and '.join(unsure)}: uncertain)"
     return text
+
+
+def _kept_clause(answers: list[RegimeAnswer]) -> str:
+    """What each network still has at the end: its trainer owners (a gatekeeper can make cheating
+    unprofitable by ejecting everyone, false positives taking the honest too) and its model's
+    quality (an average over accepted work, blind to how many trainers remain)."""
+    parts = [
+        f"{_percent(a.kept)} under {_regime_words(a.regime, i == 0)}"
+        + (f" (model quality {_num(a.quality, 2)})" if math.isfinite(a.quality) else "")
+        for i, a in enumerate(answers)
+    ]
+    return (
+        "of the trainer owners it started with (cheaters included), the network still has after the "
+        "last round " + " and ".join(parts)
+    )
 
 
 def _costs_clause(answers: list[RegimeAnswer]) -> str:

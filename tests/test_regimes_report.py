@@ -640,3 +640,18 @@ def test_switches_print_as_toml_writes_them():
     assert level_label(3) == "3" and number(1) == "1"  # a number is not a switch
     page = table_html(pd.DataFrame({"switch": [True, False], "object": pd.Series([np.bool_(True), "x"])}))
     assert re.findall(r"<td[^>]*>(.*?)</td>", page) == ["true", "true", "false", "x"]
+
+
+def test_the_thesis_says_how_many_trainer_owners_each_network_keeps_and_its_quality(sweeps):
+    """A gatekeeper can make cheating unprofitable by ejecting everyone (false positives take the
+    honest too), and the quality index does not see it: the thesis says what each network keeps."""
+    f = analyze(sweeps["regimes"])
+    c = regimes.compare_regimes([f])
+    runs = f.results[(f.results["status"] == "ok")]
+    for regime, answer in c.answers.items():
+        mine = runs[(runs["regime"] == regime) & (runs["design"] == answer.at["design"])]
+        expected = mine["trainer_owners_final"].mean() / mine["trainer_owners_initial"].mean()
+        assert answer.kept == pytest.approx(expected)
+        assert answer.quality == pytest.approx(mine["final_quality"].mean())
+        assert f"{100 * expected:.0f} % under the {regime}" in c.thesis
+    assert "of the trainer owners it started with (cheaters included)" in c.thesis
