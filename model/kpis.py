@@ -58,6 +58,8 @@ KPI_DOCS = {
     "ejected_identities": "identities ejected after their strikes (slashing.ejection_strikes or "
     "regime.ejection_strikes)",
     "trainer_owners_initial": "trainer owners in the network at the start (a Sybil owner counts once)",
+    "trainer_owners_retained": "of the trainer owners at the start, those still in the network after the "
+    "last round (entrants not counted)",
     "trainer_owners_final": "trainer owners still in the network after the last round (ejected, barred, "
     "out of stake or gone by choice: not counted)",
 }
@@ -91,6 +93,7 @@ REGIME_KPIS = (
     "ejected_identities",
     "trainer_owners_initial",
     "trainer_owners_final",
+    "trainer_owners_retained",
 )
 #: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
 TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
@@ -294,4 +297,6 @@ def regime_kpis(net) -> dict[str, float]:
     trainers = np.array([not name.endswith("_validator") for name in net.strategies])
     kpis["trainer_owners_initial"] = float(net.initial_owner_counts[trainers].sum())
     kpis["trainer_owners_final"] = float(net.active_owners[trainers].sum())
+    starters = net.owner_is_trainer & (net.join_round[net.owner_first] == 0)
+    kpis["trainer_owners_retained"] = float(np.count_nonzero(starters & (net.owner_state == 1)))  # 1: IN
     return kpis

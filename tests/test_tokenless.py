@@ -21,7 +21,7 @@ from analysis.sweep.engine import plan_runs, regime_of
 from analysis.sweep.sweepfile import load_sweep
 from model import ScenarioError, load_scenario, run_scenario, with_overrides
 from model.books import identity_profit_fiat
-from model.kpis import NAN_REASONS, ORCHESTRATOR_KPIS, TOKEN_KPIS
+from model.kpis import NAN_REASONS, ORCHESTRATOR_KPIS, TOKEN_KPIS, run_kpis
 from model.network import BARRED, IN, NEVER, OUT, FLNetwork
 from model.scenario import genesis_allocation_tokens
 
@@ -790,6 +790,27 @@ def test_trainer_owner_counts_are_the_strategy_tables(regime):
     trainers = result.strategies[result.strategies["role"] == "trainer"]
     assert result.kpis["trainer_owners_initial"] == trainers["owners"].sum() == 90
     assert result.kpis["trainer_owners_final"] == trainers["owners_final"].sum()
+    assert result.kpis["trainer_owners_retained"] == result.kpis["trainer_owners_final"]  # nobody entered
+
+
+def test_retained_trainer_owners_are_starters_still_in_not_entrants():
+    """A network that loses its starting owners and takes in others does not 'keep' them."""
+    scenario = with_overrides(
+        load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml"),
+        {
+            "adaptation.revision": "imitation",
+            "adaptation.exit_rule": "profit_threshold",
+            "adaptation.entry_candidates": 40,
+            "adaptation.entry_rate": 1.0,
+        },
+    )
+    net = FLNetwork(scenario, 3)
+    net.run()
+    k = run_kpis(net)
+    starters = net.owner_is_trainer & (net.join_round[net.owner_first] == 0)
+    assert k["trainer_owners_retained"] == np.count_nonzero(starters & (net.owner_state == IN))
+    assert net.entered_owners > 0 and k["trainer_owners_final"] > k["trainer_owners_retained"]
+    assert k["trainer_owners_retained"] <= k["trainer_owners_initial"]
 
 
 def test_one_strike_for_good_empties_the_network_of_honest_trainers_too():
