@@ -48,8 +48,9 @@ FIAT_COSTS_PER_ROUND = {
 #: network: ejecting everyone also makes cheating unprofitable, and a design that does so is not the
 #: better one for it (``analysis.regimes`` prices the maps over the points that keep this much).
 KEEPS_TRAINERS = 0.5
-#: The KPIs of how many trainer owners a run starts with and still has after its last round.
-TRAINER_OWNERS = ("trainer_owners_initial", "trainer_owners_final")
+#: The KPIs of how many trainer owners a run starts with and how many of those it still has after its
+#: last round (entrants not counted: a network that loses its owners and takes in others keeps few).
+TRAINER_OWNERS = ("trainer_owners_initial", "trainer_owners_retained")
 
 
 def _boundary_tables(f: Findings) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
@@ -183,10 +184,10 @@ def compare_designs(f: Findings) -> pd.DataFrame:
 
 
 def kept_share(runs: pd.DataFrame) -> float:
-    """The share of their trainer owners ``runs`` keep to the end: the mean of
-    ``trainer_owners_final`` over the mean of ``trainer_owners_initial`` (a Sybil owner counts
-    once). NaN without runs, without those KPIs (results written before they existed) or without
-    trainer owners at the start."""
+    """The share of their starting trainer owners ``runs`` keep to the end: the mean of
+    ``trainer_owners_retained`` over the mean of ``trainer_owners_initial`` (a Sybil owner counts
+    once; entrants are not counted). NaN without runs, without those KPIs (results written before
+    they existed) or without trainer owners at the start."""
     if runs.empty or not all(k in runs for k in TRAINER_OWNERS):
         return math.nan
     initial, final = (pd.to_numeric(runs[k], errors="coerce").mean() for k in TRAINER_OWNERS)

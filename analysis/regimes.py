@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import adaptation, dominance
-from analysis.comparison import KEEPS_TRAINERS
+from analysis.comparison import KEEPS_TRAINERS, kept_share
 from analysis.findings import Findings, short
 from analysis.settings import REGIME_KEY, REGIMES, TOKEN, TOKENLESS, regime_per_run
 from analysis.summary import STRATEGY_LABELS
@@ -370,7 +370,7 @@ def _cheapest_dominating(view: SweepView, design: str) -> dict:
         "network_cost_fiat_per_round",
         "final_quality",
         "trainer_owners_initial",
-        "trainer_owners_final",
+        "trainer_owners_retained",
     ]
     if dominating.empty or not all(c in view.runs for c in needed):
         return none
@@ -380,7 +380,7 @@ def _cheapest_dominating(view: SweepView, design: str) -> dict:
     if priced.empty:
         return none
     initial = priced["trainer_owners_initial"].where(priced["trainer_owners_initial"] > 0)
-    priced = priced.assign(kept=priced["trainer_owners_final"] / initial)
+    priced = priced.assign(kept=priced["trainer_owners_retained"] / initial)
     working = priced[priced["kept"] >= KEEPS_TRAINERS]
     pool = working if not working.empty else priced
     row = pool.loc[pool["network_cost_fiat_per_round"].idxmin()]
@@ -515,9 +515,12 @@ class RegimeAnswer:
     """With a token, the network owner's share of each round's emission (``emission.owner_share``,
     mean over the same runs): part of the cost, paid to no participant; NaN without a token."""
     kept: float = math.nan
-    """Trainer owners still in at the end over those at the start (mean over the same runs)."""
+    """Of the trainer owners at the start, the share still in after the last round (mean over the
+    same runs; entrants not counted)."""
     quality: float = math.nan
     """Model quality after the last round (mean over the same runs)."""
+    kept_adapting: float = math.nan
+    """:attr:`kept` over the runs of the same point whose owners adapt (NaN without them)."""
     adapts: bool = False
     """Whether the numbers come from runs whose owners adapt (a sweep where every design adapts:
     its margins are then the incentives' over the whole run); else from fixed strategies."""
@@ -557,9 +560,13 @@ def regime_answers(c: RegimeComparison, view: SweepView) -> dict[str, RegimeAnsw
         answer.share = _worst_mix_share(c.shares, verdicts, view.name, regime, at["point"])
         answer.cost = _mean(runs, "network_cost_fiat_per_round")
         answer.slashed = _mean(runs, "slashed_fiat_per_round")
-        initial = _mean(runs, "trainer_owners_initial")
-        answer.kept = _mean(runs, "trainer_owners_final") / initial if initial > 0 else math.nan
+        answer.kept = kept_share(runs)
         answer.quality = _mean(runs, "final_quality")
+        if not adapts:  # the same point with owners that adapt, when the sweep runs it
+            adapting = view.runs[
+                (view.runs["regime"] == regime) & (view.runs["point"] == at["point"]) & view.runs["adapts"]
+            ]
+            answer.kept_adapting = kept_share(adapting)
         if regime == TOKEN and len(runs):
             owner = adaptation.setting_per_run(runs, view.findings.manifest, "emission.owner_share", math.nan)
             answer.owner_share = _mean(pd.DataFrame({"share": owner}), "share")
@@ -805,18 +812,27 @@ def _under_which(verdicts: dict[str, str]) -> str:
 
 
 def _kept_clause(answers: list[RegimeAnswer]) -> str:
-    """What each network still has at the end: its trainer owners (a gatekeeper can make cheating
-    unprofitable by ejecting everyone, false positives taking the honest too) and its model's
-    quality (an average over accepted work, blind to how many trainers remain)."""
+    """What each network still has at the end: its starting trainer owners (a gatekeeper can make
+    cheating unprofitable by ejecting everyone, false positives taking the honest too; owners that
+    adapt may leave) and its model's quality (an average over accepted work, blind to how many
+    trainers remain) — for the runs the other numbers come from and, where the sweep runs them, for
+    owners that adapt."""
     parts = [
         f"{_percent(a.kept)} under {_regime_words(a.regime, i == 0)}"
         + (f" (model quality {_num(a.quality, 2)})" if math.isfinite(a.quality) else "")
         for i, a in enumerate(answers)
     ]
-    return (
-        "of the trainer owners it started with (cheaters included), the network still has after the "
-        "last round " + " and ".join(parts)
+    text = (
+        f"{_strategies_words(answers, first=False)}, of the trainer owners it started with (cheaters "
+        "included; entrants not counted) the network still has after the last round " + " and ".join(parts)
     )
+    if all(math.isfinite(a.kept_adapting) for a in answers):
+        adapting = [
+            f"{_percent(a.kept_adapting)} under {_regime_words(a.regime, i == 0)}"
+            for i, a in enumerate(answers)
+        ]
+        text += ", and when owners adapt " + " and ".join(adapting)
+    return text
 
 
 def _costs_clause(answers: list[RegimeAnswer]) -> str:
@@ -881,10 +897,15 @@ def map_sentences(c: RegimeComparison) -> list[str]:
                 f"{r['unit']}, is at {r['best_points']}"
             )
         if r["cheapest_point"]:
+            kept = r["cheapest_kept_share"]
+            quality = f"model quality {_num(r['cheapest_final_quality'], 2)}"
+            if (
+                kept < 0.01
+            ):  # the quality index averages accepted work: it stops where the last trainer left it
+                quality += ", frozen where the last trainers left it"
             bought = (
                 f"{_num(r['cheapest_cost_fiat_per_round'])} fiat per round ({r['cheapest_point']}; "
-                f"{_percent(r['cheapest_kept_share'])} of the trainer owners still in at the end, "
-                f"model quality {_num(r['cheapest_final_quality'], 2)})"
+                f"{_percent(kept)} of the starting trainer owners still in at the end, {quality})"
             )
             if r["cheapest_keeps_trainers"]:
                 text += (

@@ -498,7 +498,8 @@ def kept_runs(kept: dict[str, float], fee_levels=(1.0, 2.0, 4.0, 6.0, 8.0)) -> p
     parts = []
     for i, (design, final) in enumerate(kept.items()):
         runs = fee_runs(fee_levels, seed=i).assign(design=design, trainer_owners_initial=90.0)
-        runs["trainer_owners_final"] = final + np.where(runs["replication"] % 2 == 0, 1.0, -1.0)
+        runs["trainer_owners_retained"] = final + np.where(runs["replication"] % 2 == 0, 1.0, -1.0)
+        runs["trainer_owners_final"] = runs["trainer_owners_retained"] + 5.0  # entrants: not kept owners
         runs["profit_fiat_per_round_lazy"] -= 1.0 if i == 0 else 0.0
         parts.append(runs)
     return pd.concat(parts, ignore_index=True)
@@ -517,7 +518,7 @@ def test_each_design_says_how_many_trainer_owners_it_keeps_and_an_emptied_one_is
         dominating = mine[[verdicts[(design, fee)] == dominance.DOMINATES for fee in mine[FEE]]]
         expected = {"all": mine, "where_dominates": dominating}
         for where, rows in expected.items():
-            share = rows["trainer_owners_final"].mean() / rows["trainer_owners_initial"].mean()
+            share = rows["trainer_owners_retained"].mean() / rows["trainer_owners_initial"].mean()
             assert table.loc[design, f"trainer_owners_kept_share_{where}"] == pytest.approx(share)
             assert share == pytest.approx(final / 90, abs=0.02)
     lead = next(line for line in f.summary if line.startswith("Designs compared"))
@@ -539,15 +540,22 @@ def test_each_design_says_how_many_trainer_owners_it_keeps_and_an_emptied_one_is
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), min_size=1, max_size=12))
-def test_the_kept_share_is_the_mean_final_over_the_mean_initial_trainer_owners(owners):
+def test_the_kept_share_is_the_mean_retained_over_the_mean_initial_trainer_owners(owners):
+    """Of the starting owners, those still in: entrants (in trainer_owners_final) do not count."""
     initial, final = (np.array(c, float) for c in zip(*owners, strict=True))
-    runs = pd.DataFrame({"trainer_owners_initial": initial, "trainer_owners_final": final})
+    runs = pd.DataFrame(
+        {
+            "trainer_owners_initial": initial,
+            "trainer_owners_retained": final,
+            "trainer_owners_final": final + 7,
+        }
+    )
     share = kept_share(runs)
     if initial.sum() == 0:
         assert math.isnan(share)
     else:
         assert share == pytest.approx(final.sum() / initial.sum())
-    assert math.isnan(kept_share(runs.iloc[:0])) and math.isnan(kept_share(runs[["trainer_owners_final"]]))
+    assert math.isnan(kept_share(runs.iloc[:0])) and math.isnan(kept_share(runs[["trainer_owners_retained"]]))
 
 
 # -- an axis a regime ignores ------------------------------------------------------------------------

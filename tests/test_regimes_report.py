@@ -650,8 +650,10 @@ def test_the_thesis_says_how_many_trainer_owners_each_network_keeps_and_its_qual
     runs = f.results[(f.results["status"] == "ok")]
     for regime, answer in c.answers.items():
         mine = runs[(runs["regime"] == regime) & (runs["design"] == answer.at["design"])]
-        expected = mine["trainer_owners_final"].mean() / mine["trainer_owners_initial"].mean()
+        expected = mine["trainer_owners_retained"].mean() / mine["trainer_owners_initial"].mean()
         assert answer.kept == pytest.approx(expected)
         assert answer.quality == pytest.approx(mine["final_quality"].mean())
         assert f"{100 * expected:.0f} % under the {regime}" in c.thesis
-    assert "of the trainer owners it started with (cheaters included)" in c.thesis
+    assert "of the trainer owners it started with (cheaters included; entrants not counted)" in c.thesis
+    assert all(math.isfinite(a.kept_adapting) for a in c.answers.values())  # its adapting design too
+    assert ", and when owners adapt " in c.thesis

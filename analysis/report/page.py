@@ -175,9 +175,13 @@ def regimes_section(c: regimes.RegimeComparison, findings: list[Findings]) -> st
     body += paragraph(
         "Each sweep below is analysed on its own and judged on its regime's payoff: profit per round per "
         "unit of capital with a token, fiat profit per owner per round without (a tokenless owner commits "
-        "no capital). Fiat profit per owner per round is the payoff both regimes have; it is what is "
-        "compared across them. Runs of a side-by-side sweep share populations, detection, costs and random "
-        "numbers, so the regimes differ only in their institutions.",
+        "no capital). Fiat profit per owner per round is the payoff both regimes have, and what is compared "
+        "across them, with one difference: with a token an owner counts the rounds its capital is committed "
+        "(once it is returned, it earns the outside option on it), without one every round from its first "
+        "admission, ejected or barred rounds included at no income. Runs of a side-by-side sweep share "
+        "populations, detection and costs; when the regimes are designs (as in the default study) they also "
+        "share their random numbers, so the regimes differ only in their institutions — as levels of a "
+        "regime.kind parameter each regime draws its own.",
         "note",
     )
     body += _regime_verdicts_html(c, findings)

@@ -607,7 +607,7 @@ def _check_overlaps(
             problems.append(
                 f"mixes.{name} sets {REGIME_KIND!r}, which a mix may not: a mix is a starting population, "
                 "judged alongside the other mixes under one set of institutions; compare regimes with a "
-                f"design per regime or a {REGIME_KIND!r} parameter"
+                f"design per regime (designs share their random numbers) or a {REGIME_KIND!r} parameter"
             )
     for design_name, design in designs:
         for mix_name, mix in mixes:
