@@ -44,7 +44,7 @@ import pandas as pd
 from analysis import adaptation, dominance
 from analysis.comparison import KEEPS_TRAINERS, kept_share
 from analysis.findings import Findings, short
-from analysis.settings import REGIME_KEY, REGIMES, TOKEN, TOKENLESS, regime_per_run
+from analysis.settings import PAYOFF_KPI, REGIME_KEY, REGIMES, TOKEN, TOKENLESS, regime_per_run
 from analysis.summary import STRATEGY_LABELS
 from model.kpis import NO_ORCHESTRATOR, NO_TOKEN, ORCHESTRATOR_KPIS, TOKEN_KPIS, TRAINER_DEVIATIONS
 
@@ -572,10 +572,6 @@ def regime_answers(c: RegimeComparison, view: SweepView) -> dict[str, RegimeAnsw
             answer.owner_share = _mean(pd.DataFrame({"share": owner}), "share")
         answers[regime] = answer
     return answers
-
-
-#: The payoff each regime judges strategies on, per strategy (as the findings' margins do).
-PAYOFF_KPI = {TOKEN: "pi_{}", TOKENLESS: "profit_fiat_per_round_{}"}
 
 
 def _worst_mix_profit(runs: pd.DataFrame, regime: str) -> dict | None:

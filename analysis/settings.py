@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.sweep.sweepfile import REGIME_KIND
 from model import Scenario, ScenarioError, scenario_from_dict, with_overrides
 from model.params import field_docs
 
 BASE_DESIGN = "base"
 #: The scenario key naming a run's regime, and the results column holding it per run.
-REGIME_KEY, REGIME = "regime.kind", "regime"
+REGIME_KEY, REGIME = REGIME_KIND, "regime"
 TOKEN, TOKENLESS = "token", "tokenless"
 #: The regimes, in the order the analysis lists them.
 REGIMES = (TOKEN, TOKENLESS)

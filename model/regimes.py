@@ -71,12 +71,15 @@ class Orchestrator:
         each but an owner's first identity is refused as a duplicate with probability q. Returns
         the rows admitted."""
         net = self.net
+        return rows[~self._kyc(rows, rows != net.owner_first[net.owner[rows]])]
+
+    def _kyc(self, rows: np.ndarray, duplicate: np.ndarray | bool) -> np.ndarray:
+        """``rows`` apply: each pays its KYC and draws one uniform; a ``duplicate`` one is refused
+        with probability q. Returns which were refused."""
         self.fiat.pay_kyc(rows, self.regime.kyc_cost_fiat)
-        u = self._rng.random(rows.size)
-        duplicate = rows != net.owner_first[net.owner[rows]]
-        refused = duplicate & (u < self.regime.kyc_duplicate_detection)
+        refused = duplicate & (self._rng.random(rows.size) < self.regime.kyc_duplicate_detection)
         self.refused += int(np.count_nonzero(refused))
-        return rows[~refused]
+        return refused
 
     def admit_at_genesis(self) -> np.ndarray:
         """Every starting trainer identity applies before round 0; returns the refused rows."""
@@ -154,9 +157,7 @@ class Orchestrator:
         if self._applicants:
             rows = np.concatenate(self._applicants)
             self._applicants = []
-            self.fiat.pay_kyc(rows, cost)
-            refused = self._rng.random(rows.size) < self.regime.kyc_duplicate_detection
-            self.refused += int(np.count_nonzero(refused))
+            refused = self._kyc(rows, True)  # a known owner under a new identity: a duplicate
             self._readmit(rows[~refused])
             if refused.any():
                 self._schedule_after_ban(rows[refused], t)

@@ -31,6 +31,7 @@ from analysis.sweep.designs import Design, run_seed
 from analysis.sweep.executors import ExecutorError, make_executor
 from analysis.sweep.progress import Progress
 from analysis.sweep.store import RUNS, STRATEGIES, ResultStore, environment
+from analysis.sweep.sweepfile import REGIME_KIND as REGIME_KEY
 from analysis.sweep.sweepfile import Sweep
 from model import Scenario, run_scenario, with_overrides
 from model.kpis import kpi_names
@@ -41,8 +42,6 @@ from model.scenario import key_type
 CHUNK_SECONDS = 1.0
 #: The columns before the parameters and KPIs, in this order (``regime``: the run's ``regime.kind``).
 ID_COLUMNS = ["run_id", "point", "design", "mix", "regime", "replication", "seed", "status", "error"]
-#: The scenario key naming a run's regime (``token`` or ``tokenless``), written per run as ``regime``.
-REGIME_KEY = "regime.kind"
 #: Results column type of a parameter, by the Python type of its scenario key.
 COLUMN_TYPES = {float: "float64", int: "int64", bool: "bool", str: "object"}
 

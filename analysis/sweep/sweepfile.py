@@ -69,6 +69,8 @@ from model.params import RETIRED_KEYS, to_dict
 from model.scenario import did_you_mean, key_type, scenario_keys
 
 DESIGNS = ("grid", "lhs", "sobol", "montecarlo", "saltelli", "morris")
+#: The scenario key that picks the regime (token or tokenless): a design's or a parameter's, never a mix's.
+REGIME_KIND = "regime.kind"
 #: Designs that sample the unit cube coordinate by coordinate and so need numeric ranges.
 RANGE_ONLY_DESIGNS = ("saltelli", "morris")
 TABLES = ("sweep", "fixed", "parameters", "mixes", "designs")
@@ -585,10 +587,6 @@ def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
     return tuple(
         (name, _overrides(f"{table}.{name}", overrides, problems)) for name, overrides in raw.items()
     )
-
-
-#: The scenario key that picks the regime (token or tokenless): a design's or a parameter's, never a mix's.
-REGIME_KIND = "regime.kind"
 
 
 def _check_overlaps(
