@@ -20,14 +20,20 @@ subtensor's ``test_bonds`` asserts. Sums stay exact on that grid, so the order o
 not matter. The one thing not emulated is the fixed-point ``exp`` of liquid alpha, which the chain
 takes from a series expansion: float64's ``exp`` is used instead. With ``quantize=False`` the same
 formulas run in plain float64, which is what a simulation wants.
+
+:func:`validator_epoch` is the simulation's fast path: the same float64 epoch on the validators ×
+trainers block alone (see its docstring for how it relates to :func:`epoch`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from model.yuma_kernel import yuma2_epoch
 
 U16_MAX = 65_535
 _GRID = 2.0**32
@@ -350,3 +356,219 @@ def epoch(stake, weights, bonds, params: YumaParams | None = None, *, quantize: 
         miner_emission=miner_emission,
         validator_emission=validator_emission,
     )
+
+
+# ---------------------------------------------------------------- the simulation's fast path
+
+
+@dataclass(frozen=True)
+class ValidatorEpoch:
+    """One epoch over validators (rows) × trainers (columns), in float64; shares sum to 1 or are all 0.
+
+    consensus (nt,): stake-weighted κ-median of the normalised weights each trainer receives.
+    incentive (nt,): the trainers' shares, ranks normalised.
+    dividends (nv,): the validators' shares, from their bonds.
+    bonds (nv, nt): what to pass to the next :func:`validator_epoch`, in its internal form: under
+        Yuma 2 each column normalised to sum 1 (or 0 where nobody holds a bond), under Yuma 3 the
+        per-bond EMA itself (as :func:`epoch` returns it).
+    validator_trust (nv,): each validator's weight left after clipping to consensus, in [0, 1].
+    stake_share (nv,): each validator's share of the stake (0 for all when none has any).
+    miner_emission (nt,), validator_emission (nv,): the shares of the epoch's emission, worked out
+        when asked for (the simulation pays its own pools); when no weight counts (all incentive 0)
+        the validators get it by stake.
+    """
+
+    consensus: np.ndarray
+    incentive: np.ndarray
+    dividends: np.ndarray
+    bonds: np.ndarray
+    validator_trust: np.ndarray
+    stake_share: np.ndarray
+
+    @property
+    def _emission_total(self) -> float:
+        """Σ(incentive + dividends): 2, 1 or 0, as each sums to 1 or is all 0."""
+        return float(self.incentive.sum() > 0) + float(self.dividends.sum() > 0)
+
+    @property
+    def miner_emission(self) -> np.ndarray:
+        total = self._emission_total
+        return self.incentive / total if total else self.incentive.copy()
+
+    @property
+    def validator_emission(self) -> np.ndarray:
+        total = self._emission_total
+        return self.dividends / total if total else self.stake_share.copy()
+
+
+def _check_validator_inputs(stake, weights, bonds, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not isinstance(params, YumaParams):
+        raise TypeError(f"params must be a YumaParams, got {type(params).__name__}")
+    stake = np.asarray(stake, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    bonds = np.asarray(bonds, dtype=np.float64)
+    if stake.ndim != 1:
+        raise ValueError(f"stake must be a vector with one entry per validator, got shape {stake.shape}")
+    if weights.ndim != 2 or weights.shape[0] != stake.size:
+        raise ValueError(
+            f"weights must be validators × trainers with {stake.size} rows (one per stake), "
+            f"got shape {weights.shape}"
+        )
+    if bonds.shape != weights.shape:
+        raise ValueError(f"bonds must have the weights' shape {weights.shape}, got {bonds.shape}")
+    for name, values, upper, allowed in (
+        ("stake", stake, math.inf, "finite and non-negative"),
+        ("weights", weights, math.inf, "finite and non-negative"),
+        ("bonds", bonds, 1.0, "in [0, 1], as validator_epoch() returns them"),
+    ):
+        if values.size:
+            low, high = values.min(), values.max()  # NaN when any entry is; then every comparison fails
+            if not (low >= 0 and high <= upper and high < math.inf):
+                raise ValueError(f"{name} must be {allowed}")
+    if not params.yuma3:
+        # Yuma 2 reads bonds as column shares: normalising here accepts epoch()'s max-upscaled bonds too.
+        sums = bonds.sum(axis=0)
+        bonds = bonds / np.where(sums > 0, sums, 1.0)
+    return stake, weights, bonds
+
+
+@functools.cache
+def _prefix_sum_matrix(n: int) -> np.ndarray:
+    """The n × n lower triangle of ones: L @ x is the running sum of x down its rows."""
+    lower = np.tri(n)
+    lower.flags.writeable = False
+    return lower
+
+
+def _float_consensus(share: np.ndarray, weights: np.ndarray, minority: float) -> np.ndarray:
+    """Column-wise κ-median of row-normalised ``weights`` by stake ``share`` (summing to 1 or 0).
+
+    The float counterpart of :func:`weighted_median_col`: the smallest weight whose rows at or below
+    it hold more than ``minority`` of the stake (the largest weight when none does). The quantised
+    version compares the running stake only at the last of each run of tied weights; that check is
+    not needed here, since the running stake never falls, so the first row that passes the cut
+    holds the same weight as the last row of its tie. Rows without stake add nothing to the
+    running stake and so never pass the cut; their weights must be zero (validator_epoch zeroes
+    them), so that they cannot be the largest weight either.
+    """
+    nv, nt = weights.shape
+    small = nv <= 32
+    order = np.argsort(weights, axis=0, kind="stable" if small else "quicksort")
+    # For few rows a stable sort (insertion sort) is the quicker, and a small matrix product beats
+    # cumsum down the rows of a C-ordered matrix; for many the product grows as rows².
+    running = _prefix_sum_matrix(nv) @ share[order] if small else np.cumsum(share[order], axis=0)
+    passing = running > minority
+    passing[-1] = True
+    columns = np.arange(nt)
+    return weights[order[passing.argmax(axis=0), columns], columns]
+
+
+def validator_consensus(stake: np.ndarray, weights: np.ndarray, kappa: float) -> np.ndarray:
+    """The consensus :func:`validator_epoch` would find for these votes, without the rest of the epoch:
+    each row normalised (rows without stake or weight left out), then the stake-weighted κ-median of
+    each column. What a weight copier sees when weights are public as they are set."""
+    total = stake.sum()
+    if total <= 0 or weights.size == 0:
+        return np.zeros(weights.shape[1])
+    share = stake / total
+    row_sums = weights.sum(axis=1)
+    w = weights / np.where((row_sums > 0) & (share > 0), row_sums, np.inf)[:, None]
+    return _float_consensus(share, w, max(1.0 - kappa, 0.0))
+
+
+def validator_epoch(stake, weights, bonds, params: YumaParams | None = None, *, check: bool = True):
+    """One Yuma Consensus epoch over validators × trainers, in float64: the simulation's hot path.
+
+    stake: nv non-negative amounts (any unit; only shares count). A validator with zero stake is
+        absent: its weights are ignored and it buys no bonds (under Yuma 2 the bonds it already
+        holds still earn dividends while they decay, as on the chain; under Yuma 3 it earns none).
+    weights: nv × nt, row i the weights validator i sets on the trainers (any non-negative scale).
+    bonds: nv × nt, the ``bonds`` of the previous :class:`ValidatorEpoch` (zeros to start).
+    check: validate shapes and values first (and, under Yuma 2, normalise the bonds' columns, so
+        :func:`epoch`'s stored bonds are accepted too). ``check=False`` is for a caller that passes
+        float64 arrays of the right shapes and the bonds this function returned.
+
+    Returns a :class:`ValidatorEpoch`. The numbers are those of ``epoch(..., quantize=False)`` on the
+    UID × UID problem that puts the validators first and the trainers after them, with zero stake
+    and zero weight rows, up to float rounding (see :func:`epoch` for the steps); at an exact tie of
+    a stake cut with 1 − κ, rounding decides either way. Two differences in form: the bonds under
+    Yuma 2 are kept column-normalised, which is how the next epoch reads them anyway (the chain
+    max-upscales them to store u16), so the normalise-on-read and the upscale both drop out; and
+    the weights of zero-stake rows are dropped, as the chain masks the weights of UIDs without a
+    validator permit (:func:`epoch` lets them into Yuma 3's bonds).
+
+    The work is one argsort and a few dozen whole-array numpy calls; the Yuma 3 and liquid alpha
+    branches cost nothing when off. Ranks double as the column sums of Yuma 2's bought bonds when
+    β = 1.
+    """
+    params = params or YumaParams()
+    if check:
+        stake, weights, bonds = _check_validator_inputs(stake, weights, bonds, params)
+    alpha = 1.0 - params.bonds_moving_average / 1_000_000
+    if not params.yuma3:  # compiled: see model.yuma_kernel
+        consensus, incentive, dividends, new_bonds, validator_trust, share = yuma2_epoch(
+            stake, weights, bonds, params.kappa, params.bond_penalty, alpha
+        )
+        return ValidatorEpoch(consensus, incentive, dividends, new_bonds, validator_trust, share)
+    nv, nt = weights.shape
+
+    # == Stake, Weights == (row-normalised; rows without stake or weight are zero)
+    total_stake = stake.sum()
+    share = stake / total_stake if total_stake > 0 else np.zeros(nv)
+    row_sums = weights.sum(axis=1)
+    # dividing (not multiplying by 1 / sum) keeps subnormal rows finite; an infinite divisor zeroes a row
+    w = weights / np.where((row_sums > 0) & (share > 0), row_sums, np.inf)[:, None]
+
+    # == Consensus, Validator Trust, Ranks, Incentive ==
+    if nv == 0 or nt == 0:
+        consensus = np.zeros(nt)
+    else:
+        consensus = _float_consensus(share, w, max(1.0 - params.kappa, 0.0))
+    clipped = np.minimum(w, consensus)
+    validator_trust = clipped.sum(axis=1)
+    ranks = share @ clipped
+    rank_total = ranks.sum()
+    incentive = ranks / rank_total if rank_total > 0 else ranks
+
+    # == Bonds, Dividends == (Yuma 3)
+    penalty = params.bond_penalty
+    if penalty == 1.0:
+        weights_for_bonds = clipped
+    elif penalty == 0.0:
+        weights_for_bonds = w
+    else:
+        weights_for_bonds = w + penalty * (clipped - w)
+    new_bonds, per_validator = _yuma3_bonds(weights_for_bonds, bonds, consensus, incentive, alpha, params)
+    dividends = per_validator * share
+    dividend_total = dividends.sum()
+    if dividend_total > 0:
+        dividends /= dividend_total
+    return ValidatorEpoch(consensus, incentive, dividends, new_bonds, validator_trust, share)
+
+
+def _yuma3_bonds(weights_for_bonds, bonds, consensus, incentive, alpha, params: YumaParams):
+    """Yuma 3: the per-bond EMA B ← (1 − α) B + α W_b (α fixed or liquid), and Σⱼ B̃ᵢⱼ Iⱼ per
+    validator with B̃ the column-normalised new bonds."""
+    if params.liquid_alpha and consensus.any():
+        # Liquid alpha (see _alpha_sigmoid): distance wᵢⱼ − cⱼ when buying, bᵢⱼ − wᵢⱼ (> 0) when
+        # selling; both lie below 1 already, so only the buying side needs a floor.
+        buying = weights_for_bonds >= bonds
+        distance = np.where(buying, np.maximum(weights_for_bonds - consensus, 0.0), bonds - weights_for_bonds)
+        distance -= 0.5
+        distance *= -params.alpha_sigmoid_steepness / 100.0
+        np.clip(distance, -20.0, 20.0, out=distance)
+        sigmoid = np.exp(distance, out=distance)
+        sigmoid += 1.0
+        np.reciprocal(sigmoid, out=sigmoid)
+        low, high = params.alpha_low, params.alpha_high
+        liquid = sigmoid * (high - low)
+        liquid += low
+        new_bonds = weights_for_bonds - bonds
+        new_bonds *= liquid
+        new_bonds += bonds
+    else:
+        new_bonds = weights_for_bonds * alpha
+        new_bonds += bonds * (1.0 - alpha)
+    np.minimum(new_bonds, 1.0, out=new_bonds)
+    column_sums = new_bonds.sum(axis=0)
+    return new_bonds, (new_bonds / np.where(column_sums > 0, column_sums, 1.0)) @ incentive

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from model.yuma import U16_MAX, YumaParams, epoch, weighted_median, weighted_median_col
+from model.yuma import U16_MAX, YumaParams, epoch, validator_epoch, weighted_median, weighted_median_col
 
 X = U16_MAX
 
@@ -422,8 +423,10 @@ def test_bad_params_are_named():
 
 
 N_VALIDATORS, N_MINERS = 3, 4
+# Subnormal votes are left out: a clone's half of stake × a subnormal weight can round to 0 where
+# the whole's does not, which the split-invariance test below would read as a change of mechanism.
 votes = st.lists(
-    st.lists(st.floats(0, 1), min_size=N_MINERS, max_size=N_MINERS),
+    st.lists(st.floats(0, 1, allow_subnormal=False), min_size=N_MINERS, max_size=N_MINERS),
     min_size=N_VALIDATORS,
     max_size=N_VALIDATORS,
 )
@@ -493,3 +496,274 @@ def test_splitting_a_validator_changes_no_ones_total_dividends(stake, schedule, 
         merged[split] += parts.dividends[-1]
         np.testing.assert_allclose(merged, whole.dividends, atol=1e-9)
         np.testing.assert_allclose(parts.incentive[:-1], whole.incentive, atol=1e-9)
+
+
+# ---------------------------------------------------------------- validator_epoch, the fast path
+
+
+def embedded(stake: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The UID × UID problem of validators × trainers: validators first, then the trainers with
+    zero stake and zero weight rows."""
+    nv, nt = weights.shape
+    uid_weights = np.zeros((nv + nt, nv + nt))
+    uid_weights[:nv, nv:] = weights
+    return np.r_[stake, np.zeros(nt)], uid_weights
+
+
+def column_shares(bonds: np.ndarray) -> np.ndarray:
+    sums = bonds.sum(axis=0)
+    return np.divide(bonds, sums, out=np.zeros_like(bonds), where=sums > 0)
+
+
+def clear_of_the_cut(stake: np.ndarray, kappa: float, margin: float = 1e-9) -> bool:
+    """No proper, non-empty set of voters holds a stake share within ``margin`` of the cut 1 − κ.
+
+    At such a tie the κ-median is decided by the last bit of the stake shares, which the two
+    computations may round apart. (κ = 0 and κ = 1 cut at the empty and the full set, where both
+    take the largest and the smallest vote alike.)
+    """
+    shares = stake[stake > 0] / stake.sum() if stake.sum() > 0 else np.zeros(0)
+    for mask in range(1, 2**shares.size - 1):
+        chosen = [(mask >> i) & 1 for i in range(shares.size)]
+        if abs(shares[np.array(chosen, bool)].sum() - (1.0 - kappa)) < margin:
+            return False
+    return True
+
+
+vote_entries = st.one_of(st.just(0.0), st.floats(0.0, 1.0), st.floats(0.0, 50.0))
+
+
+@st.composite
+def epoch_problems(draw):
+    """Stakes (some zero), a few epochs of weights (some rows and columns all zero) and parameters."""
+    nv, nt = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    stake = draw(hnp.arrays(np.float64, nv, elements=st.one_of(st.just(0.0), st.floats(0.01, 100.0))))
+    schedule = []
+    for _ in range(draw(st.integers(1, 4))):
+        weights = draw(hnp.arrays(np.float64, (nv, nt), elements=vote_entries))
+        weights[draw(hnp.arrays(bool, nv))] = 0.0
+        weights[:, draw(hnp.arrays(bool, nt))] = 0.0
+        schedule.append(weights)
+    low, high = draw(st.sampled_from([(45_875 / X, 58_982 / X), (0.1, 0.3), (0.5, 0.5)]))
+    params = YumaParams(
+        kappa=draw(st.sampled_from([0.0, 0.25, 0.5, 32_767 / X, 0.8, 1.0])),
+        bond_penalty=draw(st.sampled_from([0.0, 0.5, 1.0])),
+        bonds_moving_average=draw(st.sampled_from([0, 500_000, 900_000, 975_000])),
+        yuma3=draw(st.booleans()),
+        liquid_alpha=draw(st.booleans()),
+        alpha_low=low,
+        alpha_high=high,
+        alpha_sigmoid_steepness=draw(st.sampled_from([1000.0, 10.0, -500.0])),
+    )
+    return stake, schedule, params
+
+
+@settings(max_examples=150, deadline=None)
+@given(problem=epoch_problems())
+def test_validator_epoch_is_epoch_on_the_embedded_problem(problem):
+    """Epoch after epoch, each side carrying its own bonds, validator_epoch gives epoch(quantize=False)'s
+    numbers on the embedded UID × UID problem: Yuma 2 and 3, with and without liquid alpha.
+
+    Zero-stake validators' weights are dropped by validator_epoch, so the reference gets those rows
+    zeroed (they matter to epoch() only in Yuma 3's bonds). Yuma 2 bonds are compared as column
+    shares (validator_epoch keeps them so; epoch() max-upscales them), and the reference's own
+    bonds fed to validator_epoch give the same epoch too.
+    """
+    stake, schedule, params = problem
+    assume(clear_of_the_cut(stake, params.kappa))
+    nv, nt = schedule[0].shape
+    fast_bonds, reference_bonds = np.zeros((nv, nt)), np.zeros((nv + nt, nv + nt))
+    for e, weights in enumerate(schedule):
+        weights = weights * (stake > 0)[:, None]
+        fast = validator_epoch(stake, weights, fast_bonds, params)
+        reference = epoch(*embedded(stake, weights), reference_bonds, params, quantize=False)
+        from_reference_bonds = validator_epoch(stake, weights, reference_bonds[:nv, nv:], params)
+        fast_bonds, reference_bonds = fast.bonds, reference.bonds
+
+        expected_bonds = reference.bonds[:nv, nv:]
+        if not params.yuma3:
+            expected_bonds = column_shares(expected_bonds)
+        pairs = {
+            "consensus": (fast.consensus, reference.consensus[nv:]),
+            "incentive": (fast.incentive, reference.incentive[nv:]),
+            "dividends": (fast.dividends, reference.dividends[:nv]),
+            "bonds": (fast.bonds, expected_bonds),
+            "validator_trust": (fast.validator_trust, reference.validator_trust[:nv]),
+            "miner_emission": (fast.miner_emission, reference.miner_emission[nv:]),
+            "validator_emission": (fast.validator_emission, reference.validator_emission[:nv]),
+            "dividends from epoch()'s bonds": (from_reference_bonds.dividends, fast.dividends),
+            "bonds from epoch()'s bonds": (from_reference_bonds.bonds, fast.bonds),
+        }
+        for name, (got, expected) in pairs.items():
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9, err_msg=f"{name}, epoch {e}")
+        # the embedding hands validators nothing as miners and trainers nothing as validators
+        assert not reference.incentive[:nv].any() and not reference.dividends[nv:].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=epoch_problems(), absent_votes=hnp.arrays(np.float64, 6, elements=st.floats(0.01, 1.0)))
+def test_zero_stake_validators_change_nothing(problem, absent_votes):
+    """An absent validator (zero stake) does not vote: whatever weights it sets, the epoch is the same."""
+    stake, schedule, params = problem
+    absent = stake == 0
+    assume(absent.any())
+    bonds_silent = bonds_voting = np.zeros(schedule[0].shape)
+    for weights in schedule:
+        silent = weights * ~absent[:, None]
+        voting = silent.copy()
+        voting[absent] = absent_votes[: weights.shape[1]]
+        a = validator_epoch(stake, silent, bonds_silent, params)
+        b = validator_epoch(stake, voting, bonds_voting, params)
+        bonds_silent, bonds_voting = a.bonds, b.bonds
+        for name in ("consensus", "incentive", "dividends", "bonds", "validator_emission"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@pytest.mark.parametrize("validators", [3, 33, 80])
+@pytest.mark.parametrize(
+    "params", [YumaParams(), YumaParams(yuma3=True, liquid_alpha=True, bond_penalty=0.5)]
+)
+def test_validator_epoch_is_epoch_with_many_tied_votes(validators, params):
+    """Both ways of taking the κ-median (few validators: stable sort and a triangular product; more
+    than 32: quicksort and cumsum) on votes from four levels, so that most columns tie."""
+    rng = np.random.default_rng(validators)
+    trainers = 12
+    stake = rng.lognormal(0.0, 1.0, validators) * (rng.random(validators) < 0.9)
+    fast_bonds, reference_bonds = np.zeros((validators, trainers)), np.zeros((validators + trainers,) * 2)
+    for e in range(4):
+        weights = rng.choice([0.0, 0.25, 0.5, 1.0], size=(validators, trainers)) * (stake > 0)[:, None]
+        fast = validator_epoch(stake, weights, fast_bonds, params)
+        reference = epoch(*embedded(stake, weights), reference_bonds, params, quantize=False)
+        fast_bonds, reference_bonds = fast.bonds, reference.bonds
+        np.testing.assert_allclose(
+            fast.consensus, reference.consensus[validators:], atol=1e-12, err_msg=str(e)
+        )
+        np.testing.assert_allclose(
+            fast.incentive, reference.incentive[validators:], atol=1e-12, err_msg=str(e)
+        )
+        np.testing.assert_allclose(
+            fast.dividends, reference.dividends[:validators], atol=1e-12, err_msg=str(e)
+        )
+
+
+def test_validator_epoch_unchecked_is_the_checked_epoch():
+    rng = np.random.default_rng(7)
+    stake, weights = rng.random(6), rng.random((6, 9))
+    for params in (YumaParams(), YumaParams(yuma3=True, liquid_alpha=True, bond_penalty=0.5)):
+        checked = unchecked = validator_epoch(stake, weights, np.zeros((6, 9)), params)
+        for _ in range(3):
+            checked = validator_epoch(stake, weights, checked.bonds, params)
+            unchecked = validator_epoch(stake, weights, unchecked.bonds, params, check=False)
+            np.testing.assert_allclose(unchecked.dividends, checked.dividends, atol=1e-12)
+            np.testing.assert_allclose(unchecked.bonds, checked.bonds, atol=1e-12)
+
+
+def test_validator_epoch_without_validators_or_trainers():
+    nobody = validator_epoch(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), YumaParams())
+    assert nobody.consensus.tolist() == [0.0, 0.0, 0.0] and nobody.validator_emission.size == 0
+    no_trainers = validator_epoch([1.0, 3.0], np.zeros((2, 0)), np.zeros((2, 0)), YumaParams())
+    np.testing.assert_allclose(no_trainers.validator_emission, [0.25, 0.75])
+    no_stake = validator_epoch([0.0, 0.0], np.ones((2, 2)), np.zeros((2, 2)), YumaParams())
+    assert not no_stake.incentive.any() and not no_stake.validator_emission.any()
+
+
+@pytest.mark.parametrize(
+    ("stake", "weights", "bonds", "message"),
+    [
+        ([1.0, -1.0], np.zeros((2, 3)), np.zeros((2, 3)), "stake"),
+        ([[1.0, 1.0]], np.zeros((2, 3)), np.zeros((2, 3)), "stake must be a vector"),
+        ([1.0, 1.0], np.zeros((3, 3)), np.zeros((2, 3)), "weights must be validators × trainers"),
+        ([1.0, 1.0], np.zeros((2, 3)), np.zeros((2, 2)), "bonds must have the weights' shape"),
+        ([1.0, 1.0], np.full((2, 3), np.nan), np.zeros((2, 3)), "weights must be finite"),
+        ([1.0, 1.0], np.full((2, 3), np.inf), np.zeros((2, 3)), "weights must be finite"),
+        ([1.0, 1.0], np.zeros((2, 3)), np.full((2, 3), 1.5), r"bonds must be in \[0, 1\]"),
+    ],
+)
+def test_validator_epoch_names_bad_input(stake, weights, bonds, message):
+    with pytest.raises(ValueError, match=message):
+        validator_epoch(stake, weights, bonds, YumaParams())
+    with pytest.raises(TypeError, match="YumaParams"):
+        validator_epoch([1.0], np.zeros((1, 1)), np.zeros((1, 1)), {"kappa": 0.5})
+
+
+# ---------------------------------------------------------------- a coalition above κ sets consensus
+
+
+@st.composite
+def coalitions(draw):
+    """Validators split into a coalition (the first m rows) and the others, the coalition holding a
+    share σ of the stake and every member setting the same weights up to a power-of-two scale (so
+    the normalised rows are exactly equal); the others vote anything, all-zero rows included."""
+    m, others = draw(st.integers(1, 4)), draw(st.integers(0, 4))
+    nt = draw(st.integers(1, 6))
+    sigma = draw(st.floats(0.001, 1.0)) if others else 1.0
+    parts = draw(hnp.arrays(np.float64, m + others, elements=st.floats(0.01, 1.0)))
+    stake = np.r_[sigma * parts[:m] / parts[:m].sum(), (1 - sigma) * parts[m:] / max(parts[m:].sum(), 1e-300)]
+    vote = draw(hnp.arrays(np.float64, nt, elements=vote_entries))
+    scales = 2.0 ** draw(hnp.arrays(np.int64, m, elements=st.integers(0, 3)))
+    weights = np.vstack(
+        [np.outer(scales, vote), draw(hnp.arrays(np.float64, (others, nt), elements=vote_entries))]
+    )
+    kappa = draw(st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.5, 32_767 / X])))
+    sigma = stake[:m].sum() / stake.sum()
+    assume(min(abs(sigma - kappa), abs(sigma - (1 - kappa))) > 1e-9)
+    common = vote / vote.sum() if vote.sum() > 0 else vote
+    return stake, weights, kappa, sigma, common
+
+
+def consensus_of_both(stake, weights, kappa):
+    """The trainers' consensus by validator_epoch and by epoch(quantize=False) on the embedded problem."""
+    params = YumaParams(kappa=kappa)
+    fast = validator_epoch(stake, weights, np.zeros_like(weights), params).consensus
+    uid_stake, uid_weights = embedded(stake, weights)
+    reference = epoch(uid_stake, uid_weights, np.zeros_like(uid_weights), params, quantize=False)
+    return {"validator_epoch": fast, "epoch": reference.consensus[stake.size :]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=coalitions())
+def test_a_coalition_bounds_consensus(problem):
+    """What "a validator set holding more than κ of stake and voting together sets consensus" means.
+
+    The consensus Cⱼ is the smallest vote whose voters at or below it hold more than 1 − κ of the
+    stake (ties counted together). Let a coalition holding σ > 0 of the stake all set the same
+    normalised weights vⱼ, the others voting anything. Then, column by column:
+
+    * floor: σ ≥ κ ⇒ Cⱼ ≥ vⱼ. Below vⱼ sit at most the others' 1 − σ ≤ 1 − κ, so no lower vote
+      passes the cut (and if none passes at all, Cⱼ is the largest vote, at least vⱼ);
+    * ceiling: σ > 1 − κ ⇒ Cⱼ ≤ vⱼ. At or below vⱼ sits at least the coalition's σ, which passes.
+
+    So a coalition sets consensus, Cⱼ = vⱼ (others voting vⱼ too included; "=" up to the last bit
+    of each computation's row normalisation), when
+    σ > max(κ, 1 − κ): for κ ≥ ½ "more than κ" suffices; for κ < ½ it needs more than 1 − κ, and
+    more than κ only sets a floor: the others, holding more than κ themselves, can lift Cⱼ to
+    their own vote.
+    """
+    stake, weights, kappa, sigma, common = problem
+    slack = 1e-12 * common + 1e-300  # each computation rounds its own row normalisation
+    for name, consensus in consensus_of_both(stake, weights, kappa).items():
+        if sigma >= kappa:
+            assert np.all(consensus >= common - slack), name
+        if sigma > 1 - kappa:
+            assert np.all(consensus <= common + slack), name
+
+
+@settings(max_examples=150, deadline=None)
+@given(problem=coalitions(), kappa=st.floats(0.5, 1.0))
+def test_a_coalition_holding_more_than_kappa_sets_consensus(problem, kappa):
+    """The issue's property for κ ≥ ½ (see test_a_coalition_bounds_consensus): a coalition above κ
+    of the stake, voting together, makes every trainer's consensus its common normalised weight,
+    whatever the others vote, in epoch() and validator_epoch() alike."""
+    stake, weights, _, sigma, common = problem
+    assume(sigma > kappa + 1e-9)
+    for name, consensus in consensus_of_both(stake, weights, kappa).items():
+        np.testing.assert_allclose(consensus, common, rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+def test_a_coalition_above_kappa_below_one_half_sets_only_a_floor():
+    """κ = 0.3: a coalition of 40 % voting (1, 0) against 60 % voting (0, 1) does not set consensus
+    on the second trainer; the others, holding more than κ, lift it to theirs."""
+    stake = np.array([0.4, 0.6])
+    weights = np.array([[1.0, 0.0], [0.0, 1.0]])
+    for name, consensus in consensus_of_both(stake, weights, 0.3).items():
+        np.testing.assert_array_equal(consensus, [1.0, 1.0], err_msg=name)
