@@ -56,7 +56,8 @@ def param(
 
     ``ge``/``gt``/``le``/``lt`` bound numbers (inclusive / exclusive); ``zero_ok`` also allows
     exactly 0 below such a range (an amount that is either absent or at least a minimum);
-    ``choices`` lists the names a string field may take.
+    ``choices`` lists the names a string field may take. A field typed ``tuple[float, ...]`` is a
+    list of numbers (a TOML array); the bounds then apply to each element.
     """
     meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "zero_ok": zero_ok}
     if dataclasses.is_dataclass(default):
@@ -73,14 +74,25 @@ def number_text(x: float) -> str:
     return f"{x:g}"
 
 
+def is_number_list(kind: Any) -> bool:
+    """Whether a field's type is a list of numbers, ``tuple[float, ...]`` (a TOML array of numbers)."""
+    return typing.get_origin(kind) is tuple
+
+
 def allowed_text(f: dataclasses.Field, kind: type) -> str:
-    """Describe in words what a field allows, e.g. ``a number in [0, 1]``."""
+    """Describe in words what a field allows, e.g. ``a number in [0, 1]``.
+
+    A list-of-numbers field states the range of each element: ``a list of numbers in [1e-09, 1e+15]``.
+    """
     m = f.metadata
     if m.get("choices"):
         return "one of " + ", ".join(repr(c) for c in m["choices"])
-    noun = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
-        kind, kind.__name__
-    )
+    if is_number_list(kind):
+        noun = "a list of numbers"
+    else:
+        noun = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
+            kind, kind.__name__
+        )
     lo = number_text(m["ge"]) if m.get("ge") is not None else None
     lo_open = m.get("gt") is not None
     if lo_open:
@@ -127,8 +139,52 @@ def _plain_number(value: Any) -> Any:
     return value
 
 
+def _out_of_range(value: float, m: Mapping[str, Any]) -> bool:
+    """Whether the number ``value`` lies outside the bounds in a field's metadata ``m``."""
+    if m.get("zero_ok") and value == 0:
+        return False
+    return (
+        (m.get("ge") is not None and value < m["ge"])
+        or (m.get("gt") is not None and value <= m["gt"])
+        or (m.get("le") is not None and value > m["le"])
+        or (m.get("lt") is not None and value >= m["lt"])
+    )
+
+
+def _list_text(values: list | tuple, shown: int = 8) -> str:
+    """A list as an error message shows it: in full when short, else its first items and its length."""
+    if len(values) <= shown:
+        return repr(list(values))
+    head = ", ".join(repr(v) for v in values[:shown])
+    return f"[{head}, ... ({len(values):_} items)]"
+
+
+def _check_number_list(path: str, value: Any, f: dataclasses.Field, kind: Any) -> tuple[Any, str | None]:
+    """A list or tuple of numbers as a tuple of floats, each element range-checked.
+
+    Whole numbers are taken as floats (``[1000, 2000]`` reads as ``(1000.0, 2000.0)``); a boolean,
+    a string, a non-finite number or an element outside the field's bounds is refused, naming it.
+    """
+    allowed = allowed_text(f, kind)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple):
+        return value, f"{path} = {value!r} is not allowed: expected {allowed}"
+    out = []
+    for i, raw in enumerate(value):
+        x = _plain_number(raw)
+        good = isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+        if not good or _out_of_range(float(x), f.metadata):
+            element = f"its element {i} is {raw!r}"
+            return value, f"{path} = {_list_text(value)} is not allowed: {element}; expected {allowed}"
+        out.append(float(x))
+    return tuple(out), None
+
+
 def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tuple[Any, str | None]:
     """Coerce ``value`` to ``kind`` if lossless; return (value, problem or None)."""
+    if is_number_list(kind):
+        return _check_number_list(path, value, f, kind)
     value = _plain_number(value)
     allowed = allowed_text(f, kind)
     bad = f"{path} = {value!r} is not allowed: expected {allowed}"
@@ -153,15 +209,8 @@ def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tup
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         return value, bad
-    if kind in (int, float) and not (m.get("zero_ok") and value == 0):
-        if m.get("ge") is not None and value < m["ge"]:
-            return value, bad
-        if m.get("gt") is not None and value <= m["gt"]:
-            return value, bad
-        if m.get("le") is not None and value > m["le"]:
-            return value, bad
-        if m.get("lt") is not None and value >= m["lt"]:
-            return value, bad
+    if kind in (int, float) and _out_of_range(value, m):
+        return value, bad
     return value, None
 
 

@@ -20,6 +20,8 @@ def _default_text(value) -> str:
         return f'`"{value}"`' if value else '`""`'
     if isinstance(value, float):
         return f"`{number_text(value)}`"
+    if isinstance(value, tuple):  # a list of numbers, as a TOML array
+        return "`[" + ", ".join(number_text(x) for x in value) + "]`"
     return f"`{value}`"
 
 

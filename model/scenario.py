@@ -27,7 +27,16 @@ from model.limits import (
     MIN_TOKENS,
     read_toml_file,
 )
-from model.params import RETIRED_KEYS, ScenarioError, _field_kind, build, field_docs, param, to_dict
+from model.params import (
+    RETIRED_KEYS,
+    ScenarioError,
+    _field_kind,
+    build,
+    field_docs,
+    is_number_list,
+    param,
+    to_dict,
+)
 
 SHARE_TOLERANCE = 1e-9
 #: Most participants of one strategy (a run holds at most MAX_IDENTITIES identities in all).
@@ -124,6 +133,73 @@ class Staking:
 
 
 @dataclass(frozen=True)
+class Stakes:
+    """How stake is spread over trainer owners and validators, and what passive holders delegate.
+
+    A distribution other than ``fixed`` multiplies a base stake by one multiplier per owner (or
+    validator). The multipliers are not random draws: for n owners they are the distribution's
+    quantiles at u_i = (i + 0.5) / n (a stratified sample, so every run has the same shape and the
+    same total), dealt to owners by a seeded random permutation (see ``model.stakes``). The total
+    stake is therefore known before a run, and the genesis-supply check counts it exactly.
+    """
+
+    trainer_distribution: str = param(
+        "fixed",
+        "Spread of trainer owners' stakes: each owner's per-identity stake (staking.trainer_stake_tokens "
+        "split over its identities, or staking.min_trainer_stake_tokens) times a multiplier shared by a "
+        "Sybil owner's identities, floored at staking.min_trainer_stake_tokens; fixed = multiplier 1.",
+        choices=("fixed", "lognormal", "pareto"),
+    )
+    validator_distribution: str = param(
+        "fixed",
+        "Spread of validators' own stakes: staking.validator_stake_tokens times a multiplier, or the "
+        "validator_stakes_tokens list (listed); fixed = multiplier 1.",
+        choices=("fixed", "lognormal", "pareto", "listed"),
+    )
+    lognormal_sigma: float = param(
+        1.0, "lognormal: sigma of the multiplier exp(sigma z - sigma^2 / 2) (mean 1).", gt=0, le=4
+    )
+    pareto_tail_index: float = param(
+        1.5,
+        "pareto: tail index a of the multiplier (1 - u)^(-1/a) (at least 1; mean a / (a - 1) for a > 1).",
+        ge=0.5,
+        le=100,
+    )
+    validator_stakes_tokens: tuple[float, ...] = param(
+        (),
+        "listed: each validator's own stake in row order (the honest validators first, then the copying "
+        "ones), one entry per validator; empty unless validator_distribution = 'listed'.",
+        ge=MIN_TOKENS,
+        le=MAX_TOKENS,
+    )
+    delegated_tokens: float = tokens(
+        0.0, "Stake passive holders delegate to the validators, in all (held outside the population)."
+    )
+    delegation: str = param(
+        "by_stake",
+        "How the delegated tokens are split between validators: by their own stake, or equally.",
+        choices=("by_stake", "equal"),
+    )
+    validator_take: float = param(
+        0.18,
+        "Share of the income earned on delegated stake the validator keeps (Bittensor's default take); "
+        "the rest goes to the delegators.",
+        ge=0,
+        le=1,
+    )
+
+    def problems(self, path: str) -> list[str]:
+        listed = self.validator_distribution == "listed"
+        if self.validator_stakes_tokens and not listed:
+            return [
+                f"{path}.validator_stakes_tokens lists {len(self.validator_stakes_tokens)} stakes, which is "
+                f"not allowed with {path}.validator_distribution = {self.validator_distribution!r}: set "
+                f"{path}.validator_distribution = 'listed' or leave the list empty"
+            ]
+        return []
+
+
+@dataclass(frozen=True)
 class Emission:
     """How many new tokens each round mints and who gets them."""
 
@@ -156,9 +232,119 @@ class Rewards:
 
     rule: str = param(
         "equal",
-        "Reward rule by name: equal per accepted submission, or weighted by stake or by score.",
-        choices=("equal", "stake_weighted", "score_weighted"),
+        "Reward rule by name: equal per accepted submission, weighted by stake or by score, or Yuma "
+        "Consensus over the validators' weight votes.",
+        choices=("equal", "stake_weighted", "score_weighted", "yuma"),
     )
+
+
+@dataclass(frozen=True)
+class Yuma:
+    """Yuma Consensus: how the validators' weight votes become consensus, rewards and flags.
+
+    Used only when ``rewards.rule = "yuma"`` in the token regime; ignored otherwise. The first eight
+    keys are subtensor's epoch parameters (with its defaults); the others say how validators vote.
+    """
+
+    kappa: float = param(
+        0.5,
+        "Consensus majority: a trainer's consensus weight is the highest weight validators holding at least "
+        "this share of stake give it (0.5: the stake-weighted median).",
+        ge=0,
+        le=1,
+    )
+    bond_penalty: float = param(
+        1.0,
+        "beta: bonds grow on (1 - beta) × the raw weights + beta × the weights clipped to consensus.",
+        ge=0,
+        le=1,
+    )
+    bonds_moving_average: int = param(
+        900_000,
+        "Yuma 2: each epoch the bonds keep this / 1_000_000 of their old value (EMA rate alpha = 1 - that).",
+        ge=0,
+        le=1_000_000,
+    )
+    yuma3: bool = param(
+        False,
+        "Yuma 3 bonds (a per-bond EMA; with liquid_alpha its rate moves between alpha_low and alpha_high) "
+        "instead of Yuma 2's (one EMA rate from bonds_moving_average).",
+    )
+    liquid_alpha: bool = param(
+        False, "Liquid alpha: each bond's EMA rate moves between alpha_low and alpha_high with consensus."
+    )
+    alpha_low: float = param(0.7, "Liquid alpha: lowest EMA rate.", ge=0, le=1)
+    alpha_high: float = param(0.9, "Liquid alpha: highest EMA rate.", ge=0, le=1)
+    alpha_sigmoid_steepness: float = param(
+        1000.0, "Liquid alpha: steepness of the sigmoid from alpha_low to alpha_high.", ge=-1e4, le=1e4
+    )
+    reveal_delay_rounds: int = param(
+        1,
+        "Commit-reveal delay d: copiers see the consensus of round t - d; 0 = no commit-reveal, they copy "
+        "this round's consensus of the other validators' weights.",
+        ge=0,
+        le=MAX_ROUNDS,
+    )
+    flag_threshold: float = param(
+        0.5,
+        "A submitting trainer is flagged when its consensus weight is below this times the median "
+        "consensus weight of the round's submissions (0: votes flag nobody).",
+        ge=0,
+        le=1,
+    )
+    evaluation_effort: float = param(
+        1.0,
+        "An honest validator's evaluation effort: it costs costs.validate_cost_fiat_per_round times this, "
+        "and its noise sd is detection.score_noise_sd / sqrt(this).",
+        gt=0,
+        le=100,
+    )
+    quality_drift_sd: float = param(
+        0.1,
+        "Stationary sd of each submission's quality around its strategy's score (behaviour.*_score; "
+        "honest 1), so an earlier round's consensus goes stale.",
+        ge=0,
+        le=10,
+    )
+    quality_persistence: float = param(
+        0.9, "Per-round AR(1) coefficient phi of that quality drift.", ge=0, lt=1
+    )
+    cabal_stake_share: float = param(
+        0.0,
+        "Share of validator stake (own + delegated) in a cabal of honest validators that votes only for "
+        "its own trainers.",
+        ge=0,
+        le=1,
+    )
+    cabal_trainers: str = param(
+        "lazy",
+        "Whose identities are the cabal's own trainers: the lazy, the Sybil or the poisoning ones.",
+        choices=("lazy", "sybil", "poisoning"),
+    )
+    validator_slash_fraction: float = param(
+        0.0, "Fraction of its own stake a straying validator loses (0 = validator slashing off).", ge=0, le=1
+    )
+    validator_slash_tolerance: float = param(
+        0.5,
+        "A validator strays in a round when the share of its weight clipped away by consensus (1 - its "
+        "validator trust) exceeds this.",
+        ge=0,
+        le=1,
+    )
+    validator_slash_rounds: int = param(
+        3,
+        "Consecutive straying rounds before a validator is slashed (then the count restarts).",
+        ge=1,
+        le=MAX_ROUNDS,
+    )
+
+    def problems(self, path: str) -> list[str]:
+        if self.alpha_low > self.alpha_high:
+            return [
+                f"{path}.alpha_low = {self.alpha_low:g} is not allowed with {path}.alpha_high = "
+                f"{self.alpha_high:g}: the lowest EMA rate must not exceed the highest"
+            ]
+        return []
 
 
 @dataclass(frozen=True)
@@ -458,8 +644,10 @@ class Scenario:
     population: Population = param(Population(), "Participants by strategy.")
     token: Token = param(Token(), "Token supply and price.")
     staking: Staking = param(Staking(), "Stake, registration and unbonding.")
+    stakes: Stakes = param(Stakes(), "Spread of stakes and delegation.")
     emission: Emission = param(Emission(), "Emission schedule and split.")
     rewards: Rewards = param(Rewards(), "Trainer reward rule.")
+    yuma: Yuma = param(Yuma(), "Yuma Consensus (rewards.rule = 'yuma').")
     slashing: Slashing = param(Slashing(), "Slashing policy.")
     detection: Detection = param(Detection(), "Detection of cheating.")
     behaviour: Behaviour = param(Behaviour(), "What cheating submissions look like.")
@@ -473,6 +661,7 @@ class Scenario:
         k = self.population.sybil_identities_per_owner
         # The token sections' own rules bind only a token network: a tokenless one ignores them.
         out = self._staking_problems() if self.regime.kind == "token" else []
+        out += self._listed_stakes_problems()
         candidates = candidate_owners(self)
         entrants = sum(candidates.values()) + candidates["sybil"] * (k - 1)
         if entrants and self.trainer_identities + self.validators + entrants > MAX_IDENTITIES:
@@ -481,14 +670,32 @@ class Scenario:
                 f"with their {entrants:_} identities the run would hold more than "
                 f"MAX_IDENTITIES = {MAX_IDENTITIES:_}"
             )
-        need = genesis_allocation_tokens(self)
-        if need > self.token.genesis_supply_tokens:
+        if any(p.startswith("stakes.validator_stakes_tokens") for p in out):
+            return out  # the genesis need is undefined without one stake per validator
+        need, supply = genesis_allocation_tokens(self), self.token.genesis_supply_tokens
+        if need > supply:
+            need_text = f"{need:g}" if f"{need:g}" != f"{supply:g}" else repr(need)  # show that it exceeds
             out += [
-                f"token.genesis_supply_tokens = {self.token.genesis_supply_tokens:g} is not allowed: "
-                f"the population needs {need:g} tokens at genesis (stakes, liquid buffers and "
-                "registration); raise the supply or shrink the population"
+                f"token.genesis_supply_tokens = {supply:g} is not allowed: "
+                f"the population needs {need_text} tokens at genesis ({_genesis_parts_text(self)}); raise "
+                "the supply or shrink the population or its stakes"
             ]
         return out
+
+    def _listed_stakes_problems(self) -> list[str]:
+        """A listed validator stake per validator, honest and copying ones alike."""
+        st = self.stakes
+        if st.validator_distribution != "listed":
+            return []
+        n, listed = self.validators, len(st.validator_stakes_tokens)
+        if listed != n:
+            p = self.population
+            return [
+                f"stakes.validator_stakes_tokens lists {listed} stakes, which is not allowed: "
+                f"stakes.validator_distribution = 'listed' needs one per validator, {n} here "
+                f"({p.honest_validators} honest and {p.copying_validators} copying, in that order)"
+            ]
+        return []
 
     def _staking_problems(self) -> list[str]:
         """Rules between the staking and reward keys (a token network's)."""
@@ -567,24 +774,50 @@ def candidate_owners(s: Scenario) -> dict[str, int]:
     return dict(zip(TRAINER_STRATEGY_NAMES, counts, strict=True))
 
 
-def genesis_allocation_tokens(s: Scenario) -> float:
-    """Tokens the population holds or burns at genesis: stakes, liquid buffers, registrations.
-
-    Potential entrants hold their stake, buffer and registration outside the network from genesis.
-    In the tokenless regime nobody holds a token: 0.
-    """
-    if s.regime.tokenless:
-        return 0.0
-    st, p = s.staking, s.population
+def trainer_owner_sizes(s: Scenario) -> dict[int, int]:
+    """Trainer owners by identities per owner, starting owners and entry candidates alike:
+    ``{1: single-identity owners, k: Sybil owners}`` (one entry when k = 1)."""
+    p = s.population
     k = p.sybil_identities_per_owner
     candidates = candidate_owners(s)
     single = p.honest_trainers + p.lazy_trainers + p.poisoning_trainers
     single += candidates["honest"] + candidates["lazy"] + candidates["poisoning"]
-    sybil_owners = p.sybil_owners + candidates["sybil"]
+    sizes = {1: single}
+    sizes[k] = sizes.get(k, 0) + p.sybil_owners + candidates["sybil"]
+    return sizes
+
+
+def _genesis_parts(s: Scenario) -> dict[str, float]:
+    """The genesis allocation by part, in tokens (see :func:`genesis_allocation_tokens`)."""
+    from model import stakes  # model.stakes imports this module
+
+    st = s.staking
     extra = st.initial_liquid_tokens + st.registration_cost_tokens
-    trainers = single * (identity_stake_tokens(s, 1) + extra)
-    trainers += sybil_owners * k * (identity_stake_tokens(s, k) + extra)
-    return trainers + s.validators * (st.validator_stake_tokens + extra)
+    identities = sum(k * owners for k, owners in trainer_owner_sizes(s).items()) + s.validators
+    return {
+        "trainer stakes": stakes.total_trainer_stake_tokens(s),
+        "validator stakes": stakes.total_validator_stake_tokens(s),
+        "delegated stake": s.stakes.delegated_tokens,
+        "liquid buffers and registrations": identities * extra,
+    }
+
+
+def _genesis_parts_text(s: Scenario) -> str:
+    """``trainer stakes 1e+04 + validator stakes 1e+04 + ...`` (the parts that are not 0)."""
+    return " + ".join(f"{name} {value:g}" for name, value in _genesis_parts(s).items() if value)
+
+
+def genesis_allocation_tokens(s: Scenario) -> float:
+    """Tokens the population holds or burns at genesis: stakes, delegated stake, liquid buffers and
+    registrations.
+
+    Stakes are the exact totals ``model.stakes`` deals (every run the same, whatever the seed);
+    potential entrants hold their stake, buffer and registration outside the network from genesis.
+    In the tokenless regime nobody holds a token: 0.
+    """
+    if s.regime.tokenless:
+        return 0.0
+    return sum(_genesis_parts(s).values())
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str | None = None) -> Scenario:
@@ -656,14 +889,15 @@ def _key_types() -> dict[str, type]:
             if dataclasses.is_dataclass(kind):
                 walk(kind, f"{prefix}{f.name}.")
             else:
-                out[f"{prefix}{f.name}"] = kind
+                out[f"{prefix}{f.name}"] = tuple if is_number_list(kind) else kind
 
     walk(Scenario, "")
     return out
 
 
 def key_type(dotted: str) -> type:
-    """The Python type of a scenario key's value: ``float``, ``int``, ``str`` or ``bool``.
+    """The Python type of a scenario key's value: ``float``, ``int``, ``str``, ``bool`` or ``tuple``
+    (a list of numbers, such as ``stakes.validator_stakes_tokens``).
 
     E.g. ``key_type("slashing.slash_fraction") is float``. An unknown key raises ScenarioError
     naming the closest key.
@@ -680,6 +914,8 @@ __all__ = [
     "Regime",
     "Scenario",
     "ScenarioError",
+    "Stakes",
+    "Yuma",
     "did_you_mean",
     "genesis_allocation_tokens",
     "key_type",

@@ -70,7 +70,7 @@ def test_int_is_accepted_for_a_float_field():
         ({"rounds": "many"}, ["rounds = 'many'", "a whole number"]),
         ({"rounds": True}, ["rounds = True", "a whole number"]),
         ({"rounds": 2.5}, ["rounds = 2.5", "a whole number"]),
-        ({"rewards": {"rule": "yuma"}}, ["rewards.rule = 'yuma'", "'equal'", "'score_weighted'"]),
+        ({"rewards": {"rule": "quadratic"}}, ["rewards.rule = 'quadratic'", "'equal'", "'yuma'"]),
         ({"population": 5}, ["population must be a table"]),
         (
             {"emission": {"owner_share": 0.5, "trainer_share": 0.5, "validator_share": 0.5}},
@@ -187,3 +187,94 @@ def test_the_tokenless_baseline_is_the_baseline_network_under_an_orchestrator(ba
         25.0,
     )
     assert genesis_allocation_tokens(tokenless) == 0.0 < genesis_allocation_tokens(baseline)
+
+
+# -- issue 10: [stakes] and [yuma] -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "fragments"),
+    [
+        (
+            {"stakes": {"trainer_distribution": "listed"}},
+            ["stakes.trainer_distribution = 'listed'", "'pareto'"],
+        ),
+        ({"stakes": {"validator_distribution": "zipf"}}, ["'fixed', 'lognormal', 'pareto', 'listed'"]),
+        ({"stakes": {"lognormal_sigma": 0}}, ["stakes.lognormal_sigma = 0", "(0, 4]"]),
+        ({"stakes": {"pareto_tail_index": 0.4}}, ["stakes.pareto_tail_index = 0.4", "[0.5, 100]"]),
+        ({"stakes": {"delegation": "random"}}, ["stakes.delegation = 'random'", "'by_stake', 'equal'"]),
+        ({"stakes": {"validator_take": 1.2}}, ["stakes.validator_take = 1.2", "[0, 1]"]),
+        ({"stakes": {"delegated_tokens": -1}}, ["stakes.delegated_tokens = -1", "0, or a number"]),
+        ({"yuma": {"quality_persistence": 1.0}}, ["yuma.quality_persistence = 1.0", "[0, 1)"]),
+        ({"yuma": {"evaluation_effort": 0}}, ["yuma.evaluation_effort = 0", "(0, 100]"]),
+        ({"yuma": {"bonds_moving_average": 0.5}}, ["yuma.bonds_moving_average = 0.5", "[0, 1_000_000]"]),
+        ({"yuma": {"validator_slash_rounds": 0}}, ["yuma.validator_slash_rounds = 0", "[1, 1_000_000]"]),
+        ({"yuma": {"alpha_sigmoid_steepness": 2e4}}, ["yuma.alpha_sigmoid_steepness", "[-10_000, 10_000]"]),
+        ({"yuma": {"cabal_trainers": "honest"}}, ["yuma.cabal_trainers = 'honest'", "'lazy', 'sybil'"]),
+        ({"yuma": {"yuma3": 1}}, ["yuma.yuma3 = 1", "true or false"]),
+    ],
+)
+def test_bad_stakes_and_yuma_values_are_refused(data, fragments):
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_yuma_is_a_reward_rule_and_its_sections_default_to_subtensors_values():
+    s = scenario_from_dict({"rewards": {"rule": "yuma"}})
+    assert s.rewards.rule == "yuma"
+    y = s.yuma
+    assert (y.kappa, y.bond_penalty, y.bonds_moving_average) == (0.5, 1.0, 900_000)
+    assert (y.yuma3, y.liquid_alpha, y.alpha_low, y.alpha_high) == (False, False, 0.7, 0.9)
+    assert s.stakes.validator_take == 0.18 and s.stakes.validator_distribution == "fixed"
+
+
+def test_a_listed_stake_per_validator_is_required_naming_both_counts():
+    data = {
+        "population": {"honest_validators": 3, "copying_validators": 2},
+        "stakes": {"validator_distribution": "listed", "validator_stakes_tokens": [1000.0] * 4},
+    }
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(data)
+    (problem,) = caught.value.problems
+    assert "stakes.validator_stakes_tokens lists 4 stakes" in problem
+    assert "needs one per validator, 5 here (3 honest and 2 copying" in problem
+    data["stakes"]["validator_stakes_tokens"] = [1000.0] * 5
+    assert scenario_from_dict(data).stakes.validator_stakes_tokens == (1000.0,) * 5
+
+
+def test_listing_nothing_under_listed_is_refused():
+    with pytest.raises(ScenarioError, match="lists 0 stakes, which is not allowed"):
+        scenario_from_dict({"stakes": {"validator_distribution": "listed"}})
+
+
+@pytest.mark.parametrize("distribution", ["fixed", "lognormal", "pareto"])
+def test_a_stake_list_without_listed_is_refused(distribution):
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(
+            {"stakes": {"validator_distribution": distribution, "validator_stakes_tokens": [1000.0] * 10}}
+        )
+    (problem,) = caught.value.problems
+    assert f"lists 10 stakes, which is not allowed with stakes.validator_distribution = {distribution!r}" in (
+        problem
+    )
+    assert "set stakes.validator_distribution = 'listed' or leave the list empty" in problem
+
+
+def test_alpha_low_may_not_exceed_alpha_high():
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({"yuma": {"alpha_low": 0.95, "alpha_high": 0.9}})
+    (problem,) = caught.value.problems
+    assert problem.startswith("yuma.alpha_low = 0.95 is not allowed with yuma.alpha_high = 0.9")
+    assert scenario_from_dict({"yuma": {"alpha_low": 0.9, "alpha_high": 0.9}}).yuma.alpha_low == 0.9
+
+
+def test_every_problem_with_stakes_is_reported_at_once():
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(
+            {
+                "stakes": {"validator_stakes_tokens": [1.0], "lognormal_sigma": 9},
+                "yuma": {"alpha_low": 1.0, "alpha_high": 0.0, "kappa": 2},
+            }
+        )
+    assert len(caught.value.problems) == 4

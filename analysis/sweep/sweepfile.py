@@ -45,7 +45,8 @@ runs are recorded as failed).
 
 A parameter's values take the type of its scenario key: integer levels of a real-valued key (say
 ``values = [800, 1600]``) are real numbers, and a range over a whole-number key (a population) is
-drawn in whole numbers unless it says otherwise.
+drawn in whole numbers unless it says otherwise. A list-valued key (``stakes.validator_stakes_tokens``)
+is no parameter: set it under ``[fixed]``, a design or a mix.
 
 Everything is checked before anything runs, and every problem is reported at once: unknown keys
 (with the closest allowed name), parameter paths that are not scenario keys, ranges outside what
@@ -330,6 +331,12 @@ def _parameter(i: int, raw: Any, keys: list[str], problems: list[str]) -> Parame
         problems.append(f"{where}.path = {path!r} {_not_a_key(path, keys)}")
         return None
     where = f"{where} ({path})"
+    if key_type(path) is tuple:
+        problems.append(
+            f"{where}: {path} is a list of numbers, which a sweep cannot vary as a parameter; set it "
+            "under [fixed], or compare lists side by side as [designs.NAME] or [mixes.NAME] tables"
+        )
+        return None
     if "values" in raw:
         values = raw["values"]
         if not isinstance(values, list) or not values:
