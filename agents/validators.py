@@ -22,7 +22,8 @@ class ValidatorAgent(Participant):
 
 
 class HonestValidator(ValidatorAgent):
-    """Evaluates every submission (a noisy quality signal) and flags what it detects."""
+    """Evaluates every submission (a noisy quality signal) and flags what it detects; under Yuma
+    Consensus it votes its view of each submission's quality (``model.voting``)."""
 
     strategy = "honest_validator"
 
@@ -32,11 +33,13 @@ class HonestValidator(ValidatorAgent):
 
     @classmethod
     def evaluation(cls, s: Scenario) -> Evaluation:
-        return Evaluation(detects=True, validate_cost_fiat=s.costs.validate_cost_fiat_per_round)
+        effort = s.yuma.evaluation_effort if s.rewards.rule == "yuma" else 1.0  # votes: cost × effort
+        return Evaluation(detects=True, validate_cost_fiat=s.costs.validate_cost_fiat_per_round * effort)
 
 
 class CopyingValidator(ValidatorAgent):
-    """Reports the last consensus it can see instead of evaluating (weight copying)."""
+    """Reports the last consensus it can see instead of evaluating (weight copying); under Yuma
+    Consensus with commit-reveal, the consensus revealed ``yuma.reveal_delay_rounds`` rounds ago."""
 
     strategy = "copying_validator"
 

@@ -12,8 +12,15 @@ baseline scenario end to end, and the baseline with adaptive owners (imitation e
 profit-threshold exit, 20 entry candidates) against the same rounds without. Each figure is the
 best of ``--repeats`` runs.
 
+It times the baseline under Yuma Consensus (``rewards.rule = "yuma"``: validators vote and one
+epoch runs every round) against the same baseline under ``equal``. Last it times one epoch,
+``model.yuma.validator_epoch``, at 64 validators × 256 trainers and at the baseline's 10 × 100, with
+the default input checks and without.
+
 The bars: fedstake ≥ 10× the trivial loop per participant-round at both sizes, and the baseline
-scenario under 50 ms (issue 2); adaptation at most 2× the time of the static baseline (issue 8).
+scenario under 50 ms (issue 2); adaptation at most 2× the time of the static baseline (issue 8); one
+epoch of 256 trainers × 64 validators under 2 ms, and the baseline under yuma at most 3× the time
+under equal (issue 10).
 
     python bench/bench_model.py [--repeats 5]
 """
@@ -23,12 +30,15 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+import timeit
 from pathlib import Path
 
 import mesa
+import numpy as np
 
 from model import load_scenario, with_overrides
 from model.network import FLNetwork
+from model.yuma import YumaParams, validator_epoch
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 ROUNDS = 200
@@ -110,6 +120,52 @@ def run_trivial(model: TrivialModel) -> None:
         model.step()
 
 
+#: (validators, trainers) of the timed epochs: issue 10's size, then the baseline's.
+EPOCH_SIZES = ((64, 256), (10, 100))
+EPOCH_TARGET_US = 2_000.0
+EPOCH_VARIANTS = {
+    "Yuma 2": YumaParams(),
+    "Yuma 3, liquid alpha": YumaParams(yuma3=True, liquid_alpha=True),
+}
+
+
+def epoch_inputs(validators: int, trainers: int, params: YumaParams, seed: int = 1):
+    """A mid-run epoch's inputs: lognormal stakes, noisy weights with a quarter of the trainers
+    not submitting (zero columns), and the bonds of ten earlier epochs."""
+    rng = np.random.default_rng(seed)
+    stake = rng.lognormal(0.0, 1.0, validators)
+    weights = np.maximum(rng.normal(1.0, 0.3, (validators, trainers)), 0.0)
+    weights[:, rng.random(trainers) < 0.25] = 0.0
+    bonds = np.zeros((validators, trainers))
+    for _ in range(10):
+        bonds = validator_epoch(stake, weights, bonds, params).bonds
+    return stake, weights, bonds
+
+
+def epoch_microseconds(
+    validators: int, trainers: int, params: YumaParams, check: bool, repeats: int
+) -> float:
+    """Best of ``repeats`` timeit batches: µs per ``validator_epoch`` call."""
+    stake, weights, bonds = epoch_inputs(validators, trainers, params)
+    timer = timeit.Timer(lambda: validator_epoch(stake, weights, bonds, params, check=check))
+    number, _ = timer.autorange()  # a batch of at least 0.2 s
+    return 1e6 * min(timer.repeat(repeat=repeats, number=number)) / number
+
+
+def report_validator_epoch(repeats: int) -> None:
+    """Prints µs per Yuma epoch for each size and variant, checked and unchecked, against the target."""
+    target = f"target under {EPOCH_TARGET_US:,.0f} µs at 64 × 256"
+    print(f"\nvalidator_epoch, µs per epoch (best of {repeats}; {target})")
+    for validators, trainers in EPOCH_SIZES:
+        for name, params in EPOCH_VARIANTS.items():
+            checked = epoch_microseconds(validators, trainers, params, True, repeats)
+            unchecked = epoch_microseconds(validators, trainers, params, False, repeats)
+            print(
+                f"  {validators:>3} validators × {trainers:>3} trainers, {name:<20}: "
+                f"{checked:7.1f} µs checked, {unchecked:7.1f} µs with check=False"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -154,6 +210,18 @@ def main() -> None:
         f"{1e3 * (ab + ar):.1f} ms end to end against {1e3 * (sb + sr):.1f} ms static, "
         f"ratio {(ab + ar) / (sb + sr):.2f}x (bar: at most 2x)"
     )
+    voting = with_overrides(baseline, {"rewards.rule": "yuma"})
+    (eb, er), (yb, yr) = best_of_interleaved(
+        max(args.repeats, 15),  # runs of ~10 ms: more repeats steady the ratio
+        (lambda: FLNetwork(baseline, 1), FLNetwork.run),
+        (lambda: FLNetwork(voting, 1), FLNetwork.run),
+    )
+    print(
+        f"baseline under rewards.rule = 'yuma' (validators vote, one epoch a round): "
+        f"{1e3 * (yb + yr):.1f} ms end to end against {1e3 * (eb + er):.1f} ms under 'equal', "
+        f"ratio {(yb + yr) / (eb + er):.2f}x (bar: at most 3x)"
+    )
+    report_validator_epoch(args.repeats)
 
 
 if __name__ == "__main__":

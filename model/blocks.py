@@ -80,6 +80,11 @@ class RoundBlocks:
             self._validator_registered,
         )
 
+    def set_validator_stake(self, stake_tokens: np.ndarray) -> None:
+        """Weigh validators by these stakes from now on (a validator was slashed); the caller marks
+        the current block stale so that its remaining rounds are worked out again."""
+        self._validator_stake[:] = stake_tokens
+
     def next_block(self, first: int) -> RoundBlock:
         """The block that starts at round ``first`` (blocks must be asked for in order)."""
         u = self._trainer_draws.block()

@@ -62,6 +62,17 @@ KPI_DOCS = {
     "last round (entrants not counted)",
     "trainer_owners_final": "trainer owners still in the network after the last round (ejected, barred, "
     "out of stake or gone by choice: not counted)",
+    "copier_dividend_ratio": "yuma: G, a copying validator's validator-pool tokens per unit of stake weight "
+    "(own + delegated) per round present, mean over copiers, divided by the median of the same over honest "
+    "validators outside the cabal (G > 1: copying out-earns evaluating per unit of stake)",
+    "cabal_stake_share": "yuma: the share of validators' stake weight in the cabal (0: no cabal)",
+    "cabal_trainer_emission_share": "yuma: share of the trainers' emission paid to the cabal's own trainers",
+    "validator_trust_honest_validator": "yuma: mean validator trust (share of its weight consensus keeps) of "
+    "honest validators over the rounds they voted",
+    "validator_trust_copying_validator": "yuma: mean validator trust of copying validators over the rounds "
+    "they voted",
+    "validator_slashes": "yuma: validator slashes for straying from consensus (yuma.validator_slash_*)",
+    "validator_slashed_tokens": "yuma: tokens slashed from validators for straying from consensus",
 }
 
 #: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
@@ -95,6 +106,18 @@ REGIME_KPIS = (
     "trainer_owners_final",
     "trainer_owners_retained",
 )
+#: KPIs of the validators' votes under Yuma Consensus (absent under the other reward rules), in order.
+YUMA_KPIS = (
+    "copier_dividend_ratio",
+    "cabal_stake_share",
+    "cabal_trainer_emission_share",
+    "validator_trust_honest_validator",
+    "validator_trust_copying_validator",
+    "validator_slashes",
+    "validator_slashed_tokens",
+)
+NO_VOTES = "validators vote only under rewards.rule = 'yuma' in the token regime"
+
 #: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
 TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
 
@@ -122,6 +145,13 @@ NAN_REASONS = {
     "honest_trainer_share_<initial|final>": "no trainer owner active at that time",
     "honest_validator_share_<initial|final>": "no validator active at that time",
     "rounds_to_honest_share_level": "the honest trainer share never reached the level",
+    **dict.fromkeys(YUMA_KPIS, NO_VOTES),
+    "copier_dividend_ratio": f"no copying or no honest validator outside the cabal voted, or the honest "
+    f"ones earned nothing; or {NO_VOTES}",
+    "cabal_trainer_emission_share": f"no cabal (yuma.cabal_stake_share rounds to no validator), or no "
+    f"trainer was paid; or {NO_VOTES}",
+    "validator_trust_<honest_validator|copying_validator>": "no validator of that strategy voted; or "
+    + NO_VOTES,
 }
 
 
@@ -161,6 +191,7 @@ def kpi_names(strategies: list[str]) -> list[str]:
         "mean_honest_validator_share",
         *ADAPTATION_KPIS,
         *REGIME_KPIS,
+        *YUMA_KPIS,
     ]
 
 
@@ -272,6 +303,7 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis["entered_owners"] = float(net.entered_owners)
     kpis["exited_owners"] = float(net.exited_owners)
     kpis.update(regime_kpis(net))
+    kpis.update(yuma_kpis(net))
     return kpis
 
 
@@ -299,4 +331,36 @@ def regime_kpis(net) -> dict[str, float]:
     kpis["trainer_owners_final"] = float(net.active_owners[trainers].sum())
     starters = net.owner_is_trainer & (net.join_round[net.owner_first] == 0)
     kpis["trainer_owners_retained"] = float(np.count_nonzero(starters & (net.owner_state == 1)))  # 1: IN
+    return kpis
+
+
+def yuma_kpis(net) -> dict[str, float]:
+    """``YUMA_KPIS``: what the validators' votes did (NaN unless the network votes, ``model.voting``)."""
+    kpis = dict.fromkeys(YUMA_KPIS, math.nan)
+    votes = net.votes
+    if votes is None:
+        return kpis
+    nt = net.n_trainers
+    strategy = net.strategy_index[nt:]
+    honest, copying = (net.strategies.index(name) for name in ("honest_validator", "copying_validator"))
+    voted = votes.voting_rounds > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Per unit of the stake weight each validator brought (own stake at entry + delegated) and per
+        # round it was present, so that a validator away more often is not counted as earning less.
+        weight = net.stake_required[nt:] + net.delegated_tokens
+        per_stake = votes.dividend_tokens / (weight * net.active_rounds[nt:])
+    copiers = per_stake[voted & (strategy == copying)]
+    evaluators = per_stake[voted & (strategy == honest) & ~votes.cabal]
+    if copiers.size and evaluators.size and np.median(evaluators) > 0:
+        kpis["copier_dividend_ratio"] = float(copiers.mean() / np.median(evaluators))
+    kpis["cabal_stake_share"] = votes.cabal_share
+    if votes.cabal.any() and votes.trainer_tokens > 0:
+        kpis["cabal_trainer_emission_share"] = votes.cabal_trainer_tokens / votes.trainer_tokens
+    for name, index in (("honest_validator", honest), ("copying_validator", copying)):
+        members = voted & (strategy == index)
+        if members.any():
+            rounds = votes.voting_rounds[members].sum()
+            kpis[f"validator_trust_{name}"] = float(votes.trust_sum[members].sum() / rounds)
+    kpis["validator_slashes"] = float(votes.slashes)
+    kpis["validator_slashed_tokens"] = votes.slashed_tokens
     return kpis

@@ -2,10 +2,11 @@
 
 Places: each account's liquid balance, stake, unbonding stake and the tokens its owner holds
 *outside* the network (a potential entrant's capital before it joins; a leaving owner's capital once
-it is returned), the insurance pool and the network owner's treasury. Tokens enter only by genesis
-or minting and leave only by burning, so at every moment
+it is returned), the insurance pool, the network owner's treasury and the passive delegators' pool
+(the stake they delegate to validators and what it earns them). Tokens enter only by genesis or
+minting and leave only by burning, so at every moment
 
-    liquid + staked + unbonding + outside + insurance + treasury = genesis + minted − burned,
+    liquid + staked + unbonding + outside + insurance + treasury + delegators = genesis + minted − burned,
 
 and, in audit mode (``audit=True``: the tests run with it), for every account
 
@@ -71,6 +72,8 @@ class TokenLedger:
         self.unbonding_period_rounds = unbonding_period_rounds
         self.insurance_tokens = 0.0
         self.treasury_tokens = float(genesis_supply_tokens)
+        self.delegators_tokens = 0.0
+        """Passive holders' tokens: the stake they delegated to validators plus what it earned them."""
         self.genesis_supply_tokens = float(genesis_supply_tokens)
         self.minted_tokens = 0.0
         self.burned_tokens = 0.0
@@ -98,6 +101,15 @@ class TokenLedger:
         self.burned_by[accounts] = burn
         self.burned_tokens += float(np.sum(np.broadcast_to(burn, self.stake[accounts].shape)))
 
+    def delegate_from_treasury(self, amount: float) -> None:
+        """Genesis for passive holders: ``amount`` tokens from the treasury, delegated to validators."""
+        if amount > self.treasury_tokens * (1 + CONSERVATION_RTOL):
+            raise LedgerError(
+                f"genesis needs {amount:g} delegated tokens but the treasury holds {self.treasury_tokens:g}"
+            )
+        self.treasury_tokens -= amount
+        self.delegators_tokens += amount
+
     def allocate_outside(self, accounts, amount) -> None:
         """Genesis for potential entrants: ``amount`` per account, held by their owners outside."""
         self._take_from_treasury(accounts, amount)
@@ -121,6 +133,11 @@ class TokenLedger:
         if self.audit:
             self.received[accounts] += amounts
         self.minted_tokens += total
+
+    def mint_to_delegators(self, amount: float) -> None:
+        """Mint ``amount`` tokens to the passive delegators (their share of their validators' income)."""
+        self.delegators_tokens += amount
+        self.minted_tokens += amount
 
     def mint_to_treasury(self, amount: float) -> None:
         """Mint ``amount`` tokens into the network owner's treasury."""
@@ -202,7 +219,8 @@ class TokenLedger:
 
     def held_tokens(self) -> float:
         """All tokens in existence, counted where they are."""
-        return float(self.holdings().sum() + self.insurance_tokens + self.treasury_tokens)
+        pools = self.insurance_tokens + self.treasury_tokens + self.delegators_tokens
+        return float(self.holdings().sum() + pools)
 
     def expected_supply_tokens(self) -> float:
         """All tokens there should be: genesis + minted − burned."""
@@ -237,5 +255,5 @@ class TokenLedger:
         ):
             if arr.size and arr.min() < tol:
                 raise LedgerError(f"negative {name} balance {arr.min()!r}")
-        if self.insurance_tokens < tol or self.treasury_tokens < tol:
+        if min(self.insurance_tokens, self.treasury_tokens, self.delegators_tokens) < tol:
             raise LedgerError("negative pool balance")

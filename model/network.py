@@ -47,8 +47,10 @@ from model.ledger import TokenLedger
 from model.mesa_ids import hold_models_weakly
 from model.randomness import RoundDraws, block_rounds, seed_sequence
 from model.recording import RoundRecorder
-from model.rewards import RULES, RULES_USING_SCORES
-from model.scenario import Scenario, candidate_owners, identity_stake_tokens
+from model.rewards import RULES, RULES_USING_SCORES, RULES_USING_VOTES
+from model.scenario import Scenario, candidate_owners
+from model.stakes import delegated_stakes_tokens, trainer_owner_stakes_tokens, validator_stakes_tokens
+from model.voting import YumaVotes
 
 hold_models_weakly()  # Mesa 3.3 would keep every network alive (Mesa issue 3179)
 
@@ -85,8 +87,12 @@ class FLNetwork(mesa.Model):
         audit: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
-        # A seventh stream (KYC) leaves the first six, and so every token run, as they were.
-        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq = root.spawn(7)
+        # Later streams (KYC, then the stakes and votes of model.stakes and model.voting) leave the
+        # earlier ones, and so every run made before they existed, as they were.
+        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq, yuma_seq = (
+            root.spawn(8)
+        )
+        stakes_seq, drift_seq, vote_seq = yuma_seq.spawn(3)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
         self.round = 0
@@ -97,7 +103,7 @@ class FLNetwork(mesa.Model):
         self._block_stale = False  # set when owners change under a pre-drawn block of rounds
         self.tokenless = s.regime.tokenless
         """Whether the network runs without a token (``regime.kind = "tokenless"``)."""
-        self._lay_out_population()
+        self._lay_out_population(np.random.default_rng(stakes_seq))
         nt, n = self.n_trainers, len(self.strategy_index)
         self.ledger = TokenLedger(
             n, s.token.genesis_supply_tokens, s.staking.unbonding_period_rounds, audit=audit
@@ -138,7 +144,7 @@ class FLNetwork(mesa.Model):
             nt,
             self.detection,
             s.dropout.trainer_dropout_probability,
-            self.stake_required[nt:] if not self.tokenless else np.ones(n - nt),  # one weight each
+            self.stake_weight.copy() if not self.tokenless else np.ones(n - nt),  # one weight each
             self.detects,
             self.registered[nt:],
             s.dropout.validator_dropout_probability,
@@ -148,6 +154,12 @@ class FLNetwork(mesa.Model):
         self._schedule = make_schedule(s.emission)
         self._reward_rule = RULES[s.rewards.rule]
         self._uses_scores = s.rewards.rule in RULES_USING_SCORES
+        self.votes = None
+        """The validators' votes under Yuma Consensus (``model.voting``); None under the other rules."""
+        if not self.tokenless and s.rewards.rule in RULES_USING_VOTES:
+            self.votes = YumaVotes(
+                self, np.random.default_rng(drift_seq), np.random.default_rng(vote_seq), self.stake_weight
+            )
         self._noise = RoundDraws(
             np.random.default_rng(noise_seq), nt, block_rounds(nt, s.rounds), normal=True
         )
@@ -197,8 +209,9 @@ class FLNetwork(mesa.Model):
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
     # -- setup -----------------------------------------------------------------------------
-    def _lay_out_population(self) -> None:
-        """Create the rows (and the agents of the starting population), strategy by strategy."""
+    def _lay_out_population(self, stakes_rng: np.random.Generator) -> None:
+        """Create the rows (and the agents of the starting population), strategy by strategy; deal
+        the stakes (``model.stakes``) from ``stakes_rng``."""
         s = self.scenario
         candidates = candidate_owners(s)
         plan = []  # (class, starting owners, waiting owners, identities per owner)
@@ -240,17 +253,25 @@ class FLNetwork(mesa.Model):
             owner_first += list(range(start, rows.stop, k))
             self.identities_per_owner[rows] = k
             self.join_round[start + starting * k : rows.stop] = NEVER
-            if self.tokenless:
-                pass  # no stake: stake_required stays 0
-            elif cls in TRAINER_TYPES:
-                self.stake_required[rows] = identity_stake_tokens(s, k)
-            else:
-                self.stake_required[rows] = s.staking.validator_stake_tokens
             self.assign_strategy(np.arange(rows.start, rows.stop), cls)
             start = rows.stop
         self.owner_first = np.array(owner_first, dtype=np.int64)
         self.owner_size = self.identities_per_owner[self.owner_first].astype(np.int64)
         self.owner_is_trainer = self.owner_first < nt
+        self.delegated_tokens = np.zeros(n - nt)
+        """Stake passive holders delegate to each validator (``stakes.delegated_tokens``), in tokens."""
+        if not self.tokenless:  # tokenless: no stake, stake_required stays 0
+            per_owner = trainer_owner_stakes_tokens(s, self.owner_size[self.owner_is_trainer], stakes_rng)
+            self.stake_required[:nt] = per_owner[self.owner[:nt]]  # trainer owners come first
+            self.stake_required[nt:] = validator_stakes_tokens(s, stakes_rng)
+            self.delegated_tokens = delegated_stakes_tokens(s, self.stake_required[nt:])
+        self.stake_weight = self.stake_required[nt:] + self.delegated_tokens
+        """Each validator's stake weight, own stake + delegated, in tokens: what validation and the
+        validators' pool are weighed by (changes only when a validator is slashed)."""
+        self._delegators_cut = None
+        if self.delegated_tokens.any():
+            take = s.stakes.validator_take
+            self._delegators_cut = self.delegated_tokens / self.stake_weight * (1.0 - take)
         buffer = 0.0 if self.tokenless else s.staking.initial_liquid_tokens
         self.capital_fiat = (self.stake_required + buffer) * s.token.price_fiat
         """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat (0 when
@@ -278,6 +299,8 @@ class FLNetwork(mesa.Model):
         waiting = (~starting).nonzero()[0]
         if waiting.size:
             self.ledger.allocate_outside(waiting, self.stake_required[waiting] + extra)
+        if self.delegated_tokens.any():
+            self.ledger.delegate_from_treasury(float(self.delegated_tokens.sum()))
 
     def _admit_at_genesis(self, kyc_rng: np.random.Generator) -> None:
         """Tokenless regime: every starting trainer identity applies to KYC before round 0; the
@@ -330,11 +353,16 @@ class FLNetwork(mesa.Model):
         validators_now = block.validators
         honest_share = validators_now.honest_share[i]
 
-        # 2. trainers submit; detection (4: slashing or strikes)
+        # 2. trainers submit; 3. validators evaluate or vote; detection (4: slashing or strikes)
         submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
-        flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
-        if self._exposure is not None:
-            self._expose_sybils(flagged, submitting)
+        vote = None
+        if self.votes is not None:  # Yuma Consensus: the votes flag
+            vote = self.votes.vote(t, submitting, validators_now.active[i], self.stake_weight)
+            flagged = np.logical_and(vote.flagged, submitting, out=self._flagged)
+        else:
+            flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
+            if self._exposure is not None:
+                self._expose_sybils(flagged, submitting)
         n_submitting = np.count_nonzero(submitting)
         n_flagged = np.count_nonzero(flagged)
         accepted = submitting ^ flagged
@@ -345,6 +373,10 @@ class FLNetwork(mesa.Model):
             slashed = 0.0
             if n_flagged:
                 slashed = self._slash(flagged, validators_now.bounty_weights[i])
+            if vote is not None:
+                strayed = self.votes.strays(vote.epoch)
+                if strayed.size:
+                    slashed += self._slash_validators(strayed)
 
             # 5. emission and rewards
             emission = self._schedule(t, self.issued_tokens)
@@ -352,18 +384,28 @@ class FLNetwork(mesa.Model):
             minted = emission * e.owner_share
             ledger.mint_to_treasury(minted)
             score = None
-            if self._uses_scores:
+            if vote is not None:
+                score = vote.epoch.incentive
+            elif self._uses_scores:
                 score = self._consensus_scores(honest_share, validators_now.active[i] & self.detects)
             pool = emission * e.trainer_share
-            payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
+            validator_pool = emission * e.validator_share
+            reward_weights = validators_now.reward_weights[i]
+            if vote is not None and vote.nobody_earns:
+                payout = None  # no weight reached consensus: validators get both pools by stake
+                if reward_weights is not None:
+                    validator_pool += pool
+            else:
+                payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
             if payout is not None:
                 ledger.mint_to_accounts(trainers, payout, pool)
                 minted += pool
-            reward_weights = validators_now.reward_weights[i]
+                if vote is not None:
+                    self.votes.book_trainer_payout(payout, pool)
+            if vote is not None and reward_weights is not None:
+                reward_weights = self.votes.dividend_weights(vote, validators_now.active[i], reward_weights)
             if reward_weights is not None:
-                pool = emission * e.validator_share
-                ledger.mint_to_accounts(validators, reward_weights * pool, pool)
-                minted += pool
+                minted += self._pay_validators(reward_weights, validator_pool)
             self.issued_tokens += minted
 
         # 6. aggregation: quality moves with the accepted work and poison
@@ -439,6 +481,43 @@ class FLNetwork(mesa.Model):
         if leaving is not None and leaving.size:
             self.retire(leaving)
         return total
+
+    def _slash_validators(self, strayed: np.ndarray) -> float:
+        """Slash validators (indices among validators) that strayed from consensus too long
+        (``yuma.validator_slash_*``): they lose a fraction of their own stake and do not top it up.
+        The slashed tokens go to the burn and the insurance pool (the validators' share is burned).
+        Returns the tokens slashed."""
+        s, ledger, nt = self.scenario, self.ledger, self.n_trainers
+        rows = strayed + nt
+        fraction = s.yuma.validator_slash_fraction
+        total, _ = ledger.slash(rows, fraction, ledger.stake[rows] * (1.0 - fraction))
+        insurance = total * s.slashing.insurance_share
+        ledger.distribute_slashed(total - insurance, insurance, slice(nt, None), np.zeros(len(self.detects)))
+        self.votes.book_validator_slash(len(rows), total)
+        self.stake_weight = ledger.stake[nt:] + self.delegated_tokens
+        if self._delegators_cut is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cut = self.delegated_tokens / self.stake_weight
+            self._delegators_cut = np.where(self.stake_weight > 0, cut, 0.0) * (1.0 - s.stakes.validator_take)
+        self._blocks.set_validator_stake(np.where(self.registered[nt:], self.stake_weight, 0.0))
+        self._block_stale = True  # the block's validator figures weighed the old stakes
+        return total
+
+    def _pay_validators(self, weights: np.ndarray, pool: float) -> float:
+        """Mint the validators' pool by ``weights`` (adding up to 1); delegators get their share of
+        what their stake earned, (1 − ``stakes.validator_take``). Returns the tokens minted."""
+        amounts = weights * pool
+        if self.votes is not None:
+            self.votes.dividend_tokens += amounts
+        if self._delegators_cut is None:
+            self.ledger.mint_to_accounts(slice(self.n_trainers, None), amounts, pool)
+            return pool
+        to_delegators = amounts * self._delegators_cut
+        passed = float(to_delegators.sum())
+        amounts -= to_delegators
+        self.ledger.mint_to_accounts(slice(self.n_trainers, None), amounts, pool - passed)
+        self.ledger.mint_to_delegators(passed)
+        return pool
 
     def _top_up_to(self, idx: np.ndarray) -> np.ndarray | None:
         """The stake each of ``idx`` must restore; None when that is the stake it holds.

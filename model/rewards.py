@@ -42,11 +42,20 @@ def score_weighted(pool_tokens, accepted, stake_tokens, score):
     return _split_by_weight(pool_tokens, score * accepted)
 
 
+def incentive_weighted(pool_tokens, accepted, stake_tokens, score):
+    """Yuma Consensus: accepted submissions share the pool in proportion to their incentive (``score``
+    is the epoch's incentive, from the validators' votes: ``model.voting``)."""
+    return _split_by_weight(pool_tokens, score * accepted)
+
+
 RULES: dict[str, RewardRule] = {
     "equal": equal,
     "stake_weighted": stake_weighted,
     "score_weighted": score_weighted,
+    "yuma": incentive_weighted,
 }
 
 #: Rules that need validators' quality scores computed each round.
 RULES_USING_SCORES = frozenset({"score_weighted"})
+#: Rules whose scores come from the validators' weight votes (``model.voting``).
+RULES_USING_VOTES = frozenset({"yuma"})

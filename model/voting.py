@@ -1,0 +1,244 @@
+"""Validators vote: weight vectors over the trainers, one Yuma Consensus epoch a round.
+
+Under ``rewards.rule = "yuma"`` detection and rewards come out of the validators' votes instead of
+fixed rates. Each round every active validator sets a weight on every trainer identity (a row of
+the validator × trainer matrix):
+
+* an **honest** validator evaluates each submission it receives and weights it by what it sees,
+  ``max(0, q_jt + ε_ijt)`` with ``ε ~ N(0, σ² / effort)`` (σ = ``detection.score_noise_sd``, effort
+  = ``yuma.evaluation_effort``) and 0 for a trainer that did not submit. The submission's quality
+  ``q_jt`` is its strategy's score (honest 1, ``behaviour.*_score`` otherwise) plus a drift that
+  follows an AR(1) process, ``x_jt = φ x_j,t−1 + √(1 − φ²) σ_q η_jt`` (stationary sd σ_q =
+  ``yuma.quality_drift_sd``, φ = ``yuma.quality_persistence``): what was good a few rounds ago
+  need not be good now, which is what makes a stale copy of the consensus worth less;
+* a **cabal** member (honest validators, taken in row order, holding ``yuma.cabal_stake_share`` of
+  the validators' stake weight as nearly as whole validators can) evaluates as honest validators
+  do but votes only for the cabal's own trainers that submitted (the identities laid out for
+  ``yuma.cabal_trainers``), equally, and 0 for everyone else;
+* a **copier** sets the last consensus it can see. Under commit-reveal the weights of round t
+  are revealed ``d = yuma.reveal_delay_rounds`` rounds later, so in round t it copies the epoch
+  consensus of round t − d (nothing before round d). With ``d = 0`` weights are public as they are
+  set: it copies this round's stake-weighted κ-median of the other validators' weights.
+
+The weights go through one epoch (``model.yuma.validator_epoch``) over the active validators'
+stake weights (own stake + delegated). A submitting trainer is **flagged** when its consensus
+weight is below ``yuma.flag_threshold`` × the median consensus weight of the round's submissions.
+The trainers' pool is split by incentive over the accepted submissions and the validators' pool by
+dividends; when no weight reaches consensus (the incentives are all 0) validators are paid both
+pools by active stake, as subtensor does. A validator whose share of weight clipped away by
+consensus (1 − validator trust) exceeds ``yuma.validator_slash_tolerance`` for
+``yuma.validator_slash_rounds`` rounds in a row is slashed, if ``yuma.validator_slash_fraction`` > 0.
+
+Random numbers (the drift and the validators' noise) come from their own child streams of the
+run's seed, drawn a block of rounds at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from model import yuma
+from model.randomness import RoundDraws, block_rounds
+from model.yuma import YumaParams
+
+
+def yuma_params(s) -> YumaParams:
+    """The epoch's hyperparameters from a scenario's ``[yuma]`` section."""
+    y = s.yuma
+    return YumaParams(
+        kappa=y.kappa,
+        bond_penalty=y.bond_penalty,
+        bonds_moving_average=y.bonds_moving_average,
+        yuma3=y.yuma3,
+        liquid_alpha=y.liquid_alpha,
+        alpha_low=y.alpha_low,
+        alpha_high=y.alpha_high,
+        alpha_sigmoid_steepness=y.alpha_sigmoid_steepness,
+    )
+
+
+def cabal_members(stake_weight: np.ndarray, honest: np.ndarray, share: float) -> tuple[np.ndarray, float]:
+    """The cabal: the first honest validators (row order) whose stake weight comes nearest to
+    ``share`` of all validators' stake weight. Returns (member mask, realised share)."""
+    members = np.zeros(len(stake_weight), dtype=bool)
+    total = float(stake_weight.sum())
+    if share <= 0 or total <= 0:
+        return members, 0.0
+    rows = np.flatnonzero(honest)
+    reached = np.r_[0.0, np.cumsum(stake_weight[rows]) / total]
+    m = int(np.argmin(np.abs(reached - share)))  # ties: the smaller cabal
+    members[rows[:m]] = True
+    return members, float(reached[m])
+
+
+_NOBODY = np.zeros(0, dtype=np.int64)
+
+
+def _median(x: np.ndarray) -> float:
+    """The median of a non-empty vector (``np.median`` without its checks: this runs every round)."""
+    n = x.size
+    part = np.partition(x, ((n - 1) // 2, n // 2))
+    return 0.5 * (part[(n - 1) // 2] + part[n // 2])
+
+
+@dataclass
+class Vote:
+    """One round's outcome of the votes."""
+
+    epoch: yuma.ValidatorEpoch
+    flagged: np.ndarray
+    """Submitting trainers whose consensus weight fell below the flag threshold."""
+    nobody_earns: bool
+    """No weight reached consensus: validators get both pools by active stake."""
+
+
+class YumaVotes:
+    """The validators' votes and Yuma Consensus state of one run (bonds, revealed consensus).
+
+    Args:
+        net: the network (its arrays are read live: strategies, quality scores, who detects).
+        drift_rng, noise_rng: the run's streams for the quality drift and the validators' noise.
+        stake_weight: each validator's stake weight (own + delegated), in tokens.
+    """
+
+    def __init__(self, net, drift_rng: np.random.Generator, noise_rng: np.random.Generator, stake_weight):
+        s = net.scenario
+        y = s.yuma
+        self._net = net
+        self.params = yuma_params(s)
+        nt, nv = net.n_trainers, len(stake_weight)
+        self._nt, self._nv = nt, nv
+        self._sd = s.detection.score_noise_sd / math.sqrt(y.evaluation_effort)
+        self._phi = y.quality_persistence
+        self._drift_sd = y.quality_drift_sd
+        self._innovation_sd = y.quality_drift_sd * math.sqrt(1.0 - y.quality_persistence**2)
+        rounds = s.rounds
+        self._drift_draws = RoundDraws(drift_rng, nt, block_rounds(nt, rounds), normal=True)
+        self._noise_draws = RoundDraws(noise_rng, nv * nt, block_rounds(nv * nt, rounds), normal=True)
+        self.drift = np.zeros(nt)
+        """Each trainer's current quality drift x_jt (starts at its stationary distribution)."""
+        self._started = False
+        self.bonds = np.zeros((nv, nt))
+        self._delay = y.reveal_delay_rounds
+        self._revealed = np.zeros((max(self._delay, 1), nt))  # ring buffer of past consensus
+        self._threshold = y.flag_threshold
+        self._no_flags = np.zeros(nt, dtype=bool)
+        honest = net.detects.copy()
+        self.cabal, self.cabal_share = cabal_members(
+            np.asarray(stake_weight, float), honest, y.cabal_stake_share
+        )
+        own = next(rows for cls, rows in net.type_rows.items() if cls.strategy == y.cabal_trainers)
+        self.cabal_trainers = np.zeros(nt, dtype=bool)
+        self._has_cabal = bool(self.cabal.any())
+        if self._has_cabal:
+            self.cabal_trainers[own] = True
+        self._slash_fraction = y.validator_slash_fraction
+        self._tolerance = y.validator_slash_tolerance
+        self._slash_after = y.validator_slash_rounds
+        self._voted = np.zeros(nv, dtype=bool)
+        self.straying = np.zeros(nv, dtype=np.int64)
+        """Consecutive rounds each validator has strayed beyond the tolerance."""
+        # Run totals behind the KPIs.
+        self.dividend_tokens = np.zeros(nv)
+        """Validator-pool tokens each validator earned (before delegators' shares), over the run."""
+        self.trust_sum = np.zeros(nv)
+        self.voting_rounds = np.zeros(nv, dtype=np.int64)
+        self.trainer_tokens = 0.0
+        self.cabal_trainer_tokens = 0.0
+        self.slashes = 0
+        self.slashed_tokens = 0.0
+
+    def _advance_drift(self, t: int) -> np.ndarray:
+        """Move every trainer's quality drift one round on; returns the drift x_t."""
+        eta = self._drift_draws.row(t)
+        if not self._started:
+            np.multiply(eta, self._drift_sd, out=self.drift)  # round 0: the stationary distribution
+            self._started = True
+        else:
+            self.drift *= self._phi
+            self.drift += self._innovation_sd * eta
+        return self.drift
+
+    def vote(self, t: int, submitting: np.ndarray, active: np.ndarray, stake_weight: np.ndarray) -> Vote:
+        """Round ``t``: every active validator votes, one epoch runs, submissions are flagged.
+
+        ``submitting`` (trainers) and ``active`` (validators) are this round's masks; ``stake_weight``
+        the validators' current stake weights (own + delegated)."""
+        net, nt, nv = self._net, self._nt, self._nv
+        quality = net.quality_score + self._advance_drift(t)
+        noise = self._noise_draws.row(t).reshape(nv, nt)  # drawn every round, so rows never shift
+        weights = noise * self._sd
+        weights += quality
+        np.maximum(weights, 0.0, out=weights)
+        weights *= submitting
+
+        detects = net.detects
+        if self._has_cabal:
+            cabal = self.cabal & detects & active
+            weights[cabal] = self.cabal_trainers & submitting
+        stake = stake_weight * active  # an absent validator has no stake this round: its row is ignored
+        copiers = np.greater(active, detects)  # active and not evaluating
+        if np.count_nonzero(copiers):
+            weights[copiers] = self._visible_consensus(t, weights, stake, copiers)
+
+        epoch = yuma.validator_epoch(stake, weights, self.bonds, self.params, check=False)
+        self.bonds = epoch.bonds
+        consensus = epoch.consensus
+        if self._delay:
+            self._revealed[t % self._delay] = consensus
+
+        flagged = self._no_flags
+        if self._threshold > 0:
+            submitted = consensus[submitting]
+            if submitted.size:
+                flagged = submitting & (consensus < self._threshold * _median(submitted))
+        voted = weights.any(axis=1)
+        voted &= active
+        self._voted = voted
+        self.trust_sum += epoch.validator_trust  # 0 for a validator that did not vote
+        self.voting_rounds += voted
+        return Vote(epoch, flagged, nobody_earns=not epoch.incentive.any())
+
+    def _visible_consensus(self, t: int, weights: np.ndarray, stake: np.ndarray, copiers: np.ndarray):
+        """The consensus a copier can see in round ``t`` (see the module docstring)."""
+        d = self._delay
+        if d == 0:
+            return yuma.validator_consensus(stake * ~copiers, weights, self.params.kappa)
+        if t < d:
+            return np.zeros(self._nt)  # nothing revealed yet
+        return self._revealed[(t - d) % d]
+
+    def strays(self, epoch: yuma.ValidatorEpoch) -> np.ndarray:
+        """Validators (indices among validators) to slash this round for straying from consensus;
+        the count restarts for those slashed and for those that kept to consensus. Only a validator
+        that set weights this round can stray (a copier with nothing revealed yet sets none)."""
+        if self._slash_fraction <= 0:
+            return _NOBODY
+        straying = self._voted & (1.0 - epoch.validator_trust > self._tolerance)
+        self.straying = np.where(straying, self.straying + 1, 0)
+        due = np.flatnonzero(self.straying >= self._slash_after)
+        self.straying[due] = 0
+        return due
+
+    def dividend_weights(self, vote: Vote, active: np.ndarray, by_stake: np.ndarray) -> np.ndarray:
+        """How the validators' pool is split this round: by the epoch's dividends among the active
+        validators (one away this round earns nothing, whatever its bonds), or by active stake
+        (``by_stake``) when no active validator earns a dividend."""
+        dividends = vote.epoch.dividends * active
+        total = dividends.sum()
+        return dividends / total if total > 0 else by_stake
+
+    def book_trainer_payout(self, payout: np.ndarray, pool: float) -> None:
+        """Count the trainers' pool paid this round (``payout`` adds up to ``pool``), and the cabal's
+        trainers' part of it."""
+        self.trainer_tokens += pool
+        if self._has_cabal:
+            self.cabal_trainer_tokens += float(payout @ self.cabal_trainers)
+
+    def book_validator_slash(self, validators: int, tokens: float) -> None:
+        """Count a round's validator slashes."""
+        self.slashes += validators
+        self.slashed_tokens += tokens

@@ -1,0 +1,268 @@
+"""Validators vote under Yuma Consensus (``rewards.rule = "yuma"``, ``model.voting``): detection, rewards
+and the copiers' and cabal's fortunes come out of the votes. Whole runs: the ledger's invariants every
+round (delegators and validator slashes included), the votes' mechanics, and the issue's properties —
+with no commit-reveal copiers earn at least what honest validators earn, a long enough delay makes
+copying pay less, and a cabal holding more than κ of the stake captures the trainers' emission."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import Scenario, run_scenario, with_overrides
+from model.network import FLNetwork
+from model.voting import cabal_members
+
+#: A small voting network: fast, and every strategy present.
+SMALL = {
+    "rounds": 60,
+    "rewards.rule": "yuma",
+    "population.honest_trainers": 30,
+    "population.lazy_trainers": 6,
+    "population.sybil_owners": 1,
+    "population.sybil_identities_per_owner": 3,
+    "population.poisoning_trainers": 4,
+    "population.honest_validators": 6,
+    "population.copying_validators": 2,
+    "token.genesis_supply_tokens": 1e7,
+}
+
+
+def small(**overrides) -> Scenario:
+    """The small voting network with dotted-key overrides (``yuma__kappa`` stands for ``yuma.kappa``)."""
+    return with_overrides(Scenario(), SMALL | {k.replace("__", "."): v for k, v in overrides.items()})
+
+
+@st.composite
+def voting_scenarios(draw) -> Scenario:
+    """Random voting networks over every knob of [yuma] and [stakes] that moves tokens."""
+    validators = draw(st.integers(1, 5))
+    copiers = draw(st.integers(0, 3))
+    distribution = draw(st.sampled_from(["fixed", "lognormal", "pareto", "listed"]))
+    overrides = {
+        "rounds": draw(st.integers(1, 30)),
+        "rewards.rule": "yuma",
+        "population.honest_trainers": draw(st.integers(0, 8)),
+        "population.lazy_trainers": draw(st.integers(0, 4)),
+        "population.sybil_owners": draw(st.integers(0, 2)),
+        "population.sybil_identities_per_owner": draw(st.integers(1, 3)),
+        "population.poisoning_trainers": draw(st.integers(1, 4)),
+        "population.honest_validators": validators,
+        "population.copying_validators": copiers,
+        "token.genesis_supply_tokens": 1e9,
+        "staking.initial_liquid_tokens": draw(st.sampled_from([0.0, 50.0, 500.0])),
+        "slashing.slash_fraction": draw(st.floats(0.0, 1.0)),
+        "dropout.trainer_dropout_probability": draw(st.floats(0.0, 0.5)),
+        "dropout.validator_dropout_probability": draw(st.floats(0.0, 0.5)),
+        "stakes.trainer_distribution": draw(st.sampled_from(["fixed", "lognormal", "pareto"])),
+        "stakes.validator_distribution": distribution,
+        "stakes.delegated_tokens": draw(st.sampled_from([0.0, 5_000.0])),
+        "stakes.delegation": draw(st.sampled_from(["by_stake", "equal"])),
+        "stakes.validator_take": draw(st.floats(0.0, 1.0)),
+        "yuma.kappa": draw(st.floats(0.0, 1.0)),
+        "yuma.bond_penalty": draw(st.floats(0.0, 1.0)),
+        "yuma.yuma3": draw(st.booleans()),
+        "yuma.liquid_alpha": draw(st.booleans()),
+        "yuma.reveal_delay_rounds": draw(st.integers(0, 5)),
+        "yuma.flag_threshold": draw(st.floats(0.0, 1.0)),
+        "yuma.quality_drift_sd": draw(st.floats(0.0, 0.5)),
+        "yuma.cabal_stake_share": draw(st.floats(0.0, 1.0)),
+        "yuma.cabal_trainers": draw(st.sampled_from(["lazy", "sybil", "poisoning"])),
+        "yuma.validator_slash_fraction": draw(st.floats(0.0, 1.0)),
+        "yuma.validator_slash_tolerance": draw(st.floats(0.0, 1.0)),
+        "yuma.validator_slash_rounds": draw(st.integers(1, 3)),
+    }
+    if distribution == "listed":
+        overrides["stakes.validator_stakes_tokens"] = [
+            draw(st.floats(1.0, 5_000.0)) for _ in range(validators + copiers)
+        ]
+    return with_overrides(Scenario(), overrides)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=voting_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_ledger_invariants_hold_every_round_under_votes(scenario, seed):
+    net = FLNetwork(scenario, seed, audit=True)
+    ledger, nt = net.ledger, net.n_trainers
+    ledger.check()
+    fraction = max(scenario.slashing.slash_fraction, scenario.yuma.validator_slash_fraction)
+    for _ in range(scenario.rounds):
+        wealth_before = ledger.liquid + ledger.stake + ledger.unbonding
+        pools_before = ledger.insurance_tokens + ledger.treasury_tokens + ledger.delegators_tokens
+        stake_before = ledger.stake.sum()
+        minted_before, slashed_before = ledger.minted_tokens, ledger.slashed_tokens
+        net.step()
+        ledger.check()  # conservation, each account's books, nothing negative (delegators included)
+        minted = ledger.minted_tokens - minted_before
+        slashed = ledger.slashed_tokens - slashed_before
+        tol = 1e-7 * max(1.0, ledger.expected_supply_tokens())
+        assert slashed <= stake_before * fraction + tol
+        gained = (ledger.liquid + ledger.stake + ledger.unbonding - wealth_before).clip(min=0).sum()
+        pools = ledger.insurance_tokens + ledger.treasury_tokens + ledger.delegators_tokens - pools_before
+        assert gained + max(pools, 0.0) <= minted + slashed + tol
+        assert ledger.delegators_tokens >= net.delegated_tokens.sum() - tol  # delegators never lose
+        # Validators never stake more than they brought (they are slashed, never topped up).
+        assert (ledger.stake[nt:] <= net.stake_required[nt:] * (1 + 1e-12)).all()
+
+
+def test_same_seed_same_votes_and_the_other_rules_unchanged_by_them():
+    a = run_scenario(small(), seed=7).kpis
+    b = run_scenario(small(), seed=7).kpis
+    assert a == pytest.approx(b, nan_ok=True, rel=0, abs=0)
+    assert run_scenario(small(), seed=8).kpis != a
+    # The votes' KPIs exist only under yuma; the other rules report them absent.
+    equal = run_scenario(small(rewards__rule="equal"), seed=7).kpis
+    assert math.isnan(equal["copier_dividend_ratio"]) and math.isnan(
+        equal["validator_trust_honest_validator"]
+    )
+    assert not math.isnan(a["validator_trust_honest_validator"])
+
+
+def test_votes_flag_what_validators_see_below_the_threshold():
+    """With no noise and no drift, validators see each strategy's score exactly: honest 1, lazy and
+    cheap Sybil copies 0.2, disguised poison 0.8. A threshold of 0.5 × the median (an honest 1's
+    weight) flags every lazy and Sybil submission and no honest or poisoned one; 0.9 catches the
+    poison too; 0 flags nobody."""
+    exact = {"detection__score_noise_sd": 0.0, "yuma__quality_drift_sd": 0.0}
+    k = run_scenario(small(**exact), seed=1).kpis
+    assert k["flag_rate_honest"] == 0 and k["flag_rate_poisoning"] == 0
+    assert k["flag_rate_lazy"] == 1 and k["flag_rate_sybil"] == 1
+    strict = run_scenario(small(**exact, yuma__flag_threshold=0.9), seed=1).kpis
+    assert strict["flag_rate_poisoning"] == 1 and strict["flag_rate_honest"] == 0
+    lenient = run_scenario(small(**exact, yuma__flag_threshold=0.0), seed=1).kpis
+    assert all(lenient[f"flag_rate_{s}"] == 0 for s in ("honest", "lazy", "sybil", "poisoning"))
+
+
+def test_noisy_votes_make_false_positives_and_effort_removes_them():
+    noisy = run_scenario(small(detection__score_noise_sd=0.6, yuma__flag_threshold=0.8), seed=2).kpis
+    careful = small(detection__score_noise_sd=0.6, yuma__flag_threshold=0.8, yuma__evaluation_effort=100.0)
+    assert noisy["flag_rate_honest"] > 0.01
+    assert run_scenario(careful, seed=2).kpis["flag_rate_honest"] < noisy["flag_rate_honest"]
+    # Effort costs: the honest validator pays validate cost × effort a round.
+    net = FLNetwork(careful, 2)
+    assert net.validate_cost_fiat[net.detects][0] == pytest.approx(
+        100.0 * careful.costs.validate_cost_fiat_per_round
+    )
+
+
+def copier_ratio(delay: int, seed: int, **overrides) -> float:
+    return run_scenario(small(yuma__reveal_delay_rounds=delay, **overrides), seed=seed).kpis[
+        "copier_dividend_ratio"
+    ]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    noise=st.floats(0.02, 0.3),
+    drift=st.floats(0.0, 0.3),
+    yuma3=st.booleans(),
+    validators=st.sampled_from(["fixed", "pareto"]),
+)
+def test_without_commit_reveal_copiers_earn_at_least_what_honest_validators_earn(
+    seed, noise, drift, yuma3, validators
+):
+    """d = 0: a copier sets this round's consensus of the others' weights, which consensus keeps, while
+    it clips an honest validator's noisy view; so the copier's dividends per unit of stake are at least
+    the honest median (G ≥ 1). Validators are always present here: a round away decays a validator's
+    bonds and so its next rounds' dividends, a few per cent of noise in G that has nothing to do with
+    copying."""
+    g = copier_ratio(
+        0,
+        seed,
+        dropout__validator_dropout_probability=0.0,
+        detection__score_noise_sd=noise,
+        yuma__quality_drift_sd=drift,
+        yuma__yuma3=yuma3,
+        stakes__validator_distribution=validators,
+    )
+    assert g >= 1.0 - 1e-9
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), noise=st.floats(0.02, 0.1), yuma3=st.booleans())
+def test_a_long_enough_reveal_delay_makes_copying_pay_less(seed, noise, yuma3):
+    """With submissions' quality drifting (sd 0.3, persistence 0.9), the consensus revealed 20 rounds
+    late is stale: copiers earn less per unit of stake than honest validators (G < 1), and less than
+    without commit-reveal."""
+    common = {
+        "detection__score_noise_sd": noise,
+        "yuma__quality_drift_sd": 0.3,
+        "yuma__yuma3": yuma3,
+        "dropout__validator_dropout_probability": 0.0,
+    }
+    late = copier_ratio(20, seed, **common)
+    assert late < 1.0
+    assert late < copier_ratio(0, seed, **common)
+
+
+def test_a_cabal_captures_the_trainers_emission_once_it_can_set_or_veto_consensus():
+    """No copiers, 8 validators of equal stake, the cabal voting only for its lazy trainers. Consensus of a
+    column is the largest weight that κ of the stake sets at or above: a cabal with more than κ of the
+    stake sets its trainers' consensus (promotes them), and one with more than 1 − κ sets everyone
+    else's to 0 (vetoes them). Under κ = 0.5 both need a majority: 3 of 8 validators (37.5 %) get the lazy
+    trainers only what their 0.2 score is worth, 5 of 8 take all the trainers' emission. Raising κ to 0.7
+    does not protect the network, it lowers the veto to 30 %: 3 of 8 then capture it all, 2 of 8 do not."""
+    base = {
+        "population__honest_validators": 8,
+        "population__copying_validators": 0,
+        "dropout__validator_dropout_probability": 0.0,  # the shares hold every round
+    }
+
+    def captured(share: float, kappa: float) -> float:
+        kpis = run_scenario(small(**base, yuma__cabal_stake_share=share, yuma__kappa=kappa), seed=3).kpis
+        assert kpis["cabal_stake_share"] == pytest.approx(share)
+        return kpis["cabal_trainer_emission_share"]
+
+    assert captured(0.625, 0.5) == pytest.approx(1.0)
+    assert captured(0.375, 0.5) < 0.05
+    assert captured(0.375, 0.7) == pytest.approx(1.0)
+    assert captured(0.25, 0.7) < 0.05
+
+
+def test_cabal_members_come_nearest_the_share_by_whole_validators():
+    stake = np.array([1.0, 3.0, 1.0, 5.0])
+    honest = np.array([True, True, False, True])
+    members, share = cabal_members(stake, honest, 0.35)
+    assert members.tolist() == [True, True, False, False] and share == pytest.approx(0.4)
+    assert cabal_members(stake, honest, 0.0)[1] == 0.0
+    members, share = cabal_members(stake, honest, 1.0)
+    assert members.tolist() == [True, True, False, True] and share == pytest.approx(0.9)
+
+
+def test_validators_that_stray_are_slashed_and_weigh_less():
+    """Copiers 20 rounds late on drifting quality keep little of their weight: with a tolerance of 0.05
+    they are slashed every 2 straying rounds; honest validators with little noise are not."""
+    s = small(
+        yuma__reveal_delay_rounds=20,
+        yuma__quality_drift_sd=0.3,
+        detection__score_noise_sd=0.02,
+        yuma__validator_slash_fraction=0.1,
+        yuma__validator_slash_tolerance=0.05,
+        yuma__validator_slash_rounds=2,
+    )
+    net = FLNetwork(s, 4, audit=True)
+    net.run()
+    net.ledger.check()
+    nt = net.n_trainers
+    own = net.ledger.stake[nt:]
+    assert (own[net.detects] == net.stake_required[nt:][net.detects]).all()
+    assert (own[~net.detects] < net.stake_required[nt:][~net.detects]).all()
+    assert net.votes.slashes > 0
+    np.testing.assert_allclose(net.stake_weight, own + net.delegated_tokens)
+
+
+def test_delegators_are_paid_their_share_of_what_their_stake_earns():
+    """All validators equal, each gets as much delegated as it holds: half of each validator's income is
+    earned on delegated stake, and delegators get (1 − take) of that half."""
+    s = small(stakes__delegated_tokens=8_000.0, stakes__validator_take=0.2)
+    net = FLNetwork(s, 5, audit=True)
+    net.run()
+    ledger = net.ledger
+    ledger.check()
+    income = net.votes.dividend_tokens.sum()
+    assert ledger.delegators_tokens - 8_000.0 == pytest.approx(income * 0.5 * 0.8)
