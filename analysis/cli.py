@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import sys
 import traceback
@@ -107,8 +108,42 @@ def format_summary(result) -> str:
         f"burned {k['burned_tokens']:,.0f}, insurance pool {k['insurance_tokens']:,.0f}",
         f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
         _shares_line(k, s.adaptation.honest_share_level),
+        *(_votes_lines(s, k) if s.rewards.rule == "yuma" else []),
     ]
     return "\n".join(lines)
+
+
+def _votes_lines(s, k) -> list[str]:
+    """Under Yuma Consensus: what the validators' votes did (``model.kpis.YUMA_KPIS``)."""
+    y = s.yuma
+    delay = f"{y.reveal_delay_rounds} round{'s' if y.reveal_delay_rounds != 1 else ''}"
+    g = k["copier_dividend_ratio"]
+    copiers = (
+        f"copiers earn G = {g:.3f} of the honest median, per unit of stake and round present"
+        if math.isfinite(g)
+        else "copiers: G n/a (no copier, or no honest validator outside the cabal, voted and earned)"
+    )
+    trust = ", ".join(
+        f"{name} {_number(k[f'validator_trust_{name}_validator'], '.3f')}" for name in ("honest", "copying")
+    )
+    lines = [
+        f"votes: Yuma Consensus, kappa {y.kappa:g}, reveal delay {delay}",
+        copiers,
+        f"validator trust (weight kept by consensus): {trust}",
+    ]
+    if y.cabal_stake_share > 0:
+        share = k["cabal_trainer_emission_share"]
+        took = f"{share:.1%}" if math.isfinite(share) else "n/a (no cabal member, or no trainer paid)"
+        lines.append(
+            f"cabal: {k['cabal_stake_share']:.1%} of validator stake; its {y.cabal_trainers} trainers took "
+            f"{took} of the trainers' emission"
+        )
+    if y.validator_slash_fraction > 0:
+        lines.append(
+            f"validators slashed {k['validator_slashes']:.0f} times for straying from consensus "
+            f"({k['validator_slashed_tokens']:,.0f} tokens)"
+        )
+    return lines
 
 
 def _header(result) -> str:

@@ -266,3 +266,29 @@ def test_delegators_are_paid_their_share_of_what_their_stake_earns():
     ledger.check()
     income = net.votes.dividend_tokens.sum()
     assert ledger.delegators_tokens - 8_000.0 == pytest.approx(income * 0.5 * 0.8)
+
+
+def test_the_shipped_yuma_baseline_runs_and_its_summary_reports_the_votes():
+    """scenarios/baseline-yuma.toml is the baseline with votes: `fedstake run` names the consensus, G and
+    the validators' trust; a run without votes prints none of it, and a cabal and validator slashing
+    get a line each when they are on."""
+    from analysis.cli import format_summary
+    from model import load_scenario
+
+    from .conftest import ROOT
+
+    voting = load_scenario(ROOT / "scenarios" / "baseline-yuma.toml")
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    same = {"rewards.rule": "equal", "name": baseline.name, "description": baseline.description}
+    assert with_overrides(voting, same) == baseline  # the baseline but for the rule ([yuma] at its defaults)
+    text = format_summary(run_scenario(voting, rounds=40))
+    assert "votes: Yuma Consensus, kappa 0.5, reveal delay 1 round" in text
+    assert "copiers earn G = " in text and "validator trust (weight kept by consensus): honest 0." in text
+    assert "cabal:" not in text and "slashed" not in text.split("votes:")[1]
+    assert "votes:" not in format_summary(run_scenario(baseline, rounds=40))
+    both = with_overrides(voting, {"yuma.cabal_stake_share": 0.3, "yuma.validator_slash_fraction": 0.1})
+    text = format_summary(run_scenario(both, rounds=40))
+    assert "cabal: 30.0% of validator stake; its lazy trainers took " in text
+    assert "validators slashed " in text
+    no_copiers = with_overrides(voting, {"population.copying_validators": 0})
+    assert "copiers: G n/a (no copier" in format_summary(run_scenario(no_copiers, rounds=40))
