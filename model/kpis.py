@@ -63,14 +63,14 @@ KPI_DOCS = {
     "trainer_owners_final": "trainer owners still in the network after the last round (ejected, barred, "
     "out of stake or gone by choice: not counted)",
     "copier_dividend_ratio": "yuma: G, a copying validator's validator-pool tokens per unit of stake weight "
-    "(own + delegated) per round present, mean over copiers, divided by the median of the same over honest "
-    "validators outside the cabal (G > 1: copying out-earns evaluating per unit of stake)",
+    "(own stake at entry + delegated) per round it voted, mean over copiers, divided by the median of the "
+    "same over honest validators outside the cabal (G > 1: copying out-earns evaluating per unit of stake)",
     "cabal_stake_share": "yuma: the share of validators' stake weight in the cabal (0: no cabal)",
     "cabal_trainer_emission_share": "yuma: share of the trainers' emission paid to the cabal's own trainers",
     "validator_trust_honest_validator": "yuma: mean validator trust (share of its weight consensus keeps) of "
-    "honest validators over the rounds they voted",
-    "validator_trust_copying_validator": "yuma: mean validator trust of copying validators over the rounds "
-    "they voted",
+    "validators over the rounds they voted honestly",
+    "validator_trust_copying_validator": "yuma: mean validator trust of validators over the rounds they "
+    "voted as copiers",
     "validator_slashes": "yuma: validator slashes for straying from consensus (yuma.validator_slash_*)",
     "validator_slashed_tokens": "yuma: tokens slashed from validators for straying from consensus",
 }
@@ -149,7 +149,7 @@ NAN_REASONS = {
     "copier_dividend_ratio": f"no copying or no honest validator outside the cabal voted, or the honest "
     f"ones earned nothing; or {NO_VOTES}",
     "cabal_trainer_emission_share": f"no cabal (yuma.cabal_stake_share rounds to no validator), or no "
-    f"trainer was paid; or {NO_VOTES}",
+    f"trainer was paid (a cabal with no trainers of its own votes every trainer down); or {NO_VOTES}",
     "validator_trust_<honest_validator|copying_validator>": "no validator of that strategy voted; or "
     + NO_VOTES,
 }
@@ -335,32 +335,33 @@ def regime_kpis(net) -> dict[str, float]:
 
 
 def yuma_kpis(net) -> dict[str, float]:
-    """``YUMA_KPIS``: what the validators' votes did (NaN unless the network votes, ``model.voting``)."""
+    """``YUMA_KPIS``: what the validators' votes did (NaN unless the network votes, ``model.voting``).
+
+    Each validator's rounds count under the strategy it played in them (evaluating or copying), so
+    a validator that switched is counted under both. G uses the validator-pool tokens earned per
+    unit of the stake weight the validator brought (own stake at entry + delegated; a validator
+    slash does not change it) and per round it voted (a copier's rounds before anything was
+    revealed, when it abstains, do not count)."""
     kpis = dict.fromkeys(YUMA_KPIS, math.nan)
     votes = net.votes
     if votes is None:
         return kpis
     nt = net.n_trainers
-    strategy = net.strategy_index[nt:]
-    honest, copying = (net.strategies.index(name) for name in ("honest_validator", "copying_validator"))
-    voted = votes.voting_rounds > 0
+    votes.book_roles(net.detects)
+    tokens, trust, rounds = votes.by_role  # each validators × (evaluating, copying)
+    weight = net.stake_required[nt:] + net.delegated_tokens
     with np.errstate(divide="ignore", invalid="ignore"):
-        # Per unit of the stake weight each validator brought (own stake at entry + delegated) and per
-        # round it was present, so that a validator away more often is not counted as earning less.
-        weight = net.stake_required[nt:] + net.delegated_tokens
-        per_stake = votes.dividend_tokens / (weight * net.active_rounds[nt:])
-    copiers = per_stake[voted & (strategy == copying)]
-    evaluators = per_stake[voted & (strategy == honest) & ~votes.cabal]
+        per_stake = tokens / (weight[:, None] * rounds)
+    copiers = per_stake[rounds[:, 1] > 0, 1]
+    evaluators = per_stake[(rounds[:, 0] > 0) & ~votes.cabal, 0]
     if copiers.size and evaluators.size and np.median(evaluators) > 0:
         kpis["copier_dividend_ratio"] = float(copiers.mean() / np.median(evaluators))
     kpis["cabal_stake_share"] = votes.cabal_share
     if votes.cabal.any() and votes.trainer_tokens > 0:
         kpis["cabal_trainer_emission_share"] = votes.cabal_trainer_tokens / votes.trainer_tokens
-    for name, index in (("honest_validator", honest), ("copying_validator", copying)):
-        members = voted & (strategy == index)
-        if members.any():
-            rounds = votes.voting_rounds[members].sum()
-            kpis[f"validator_trust_{name}"] = float(votes.trust_sum[members].sum() / rounds)
+    for role, name in enumerate(("honest_validator", "copying_validator")):
+        if rounds[:, role].sum() > 0:
+            kpis[f"validator_trust_{name}"] = float(trust[:, role].sum() / rounds[:, role].sum())
     kpis["validator_slashes"] = float(votes.slashes)
     kpis["validator_slashed_tokens"] = votes.slashed_tokens
     return kpis

@@ -508,7 +508,7 @@ class FLNetwork(mesa.Model):
         what their stake earned, (1 − ``stakes.validator_take``). Returns the tokens minted."""
         amounts = weights * pool
         if self.votes is not None:
-            self.votes.dividend_tokens += amounts
+            self.votes.book_dividends(amounts)
         if self._delegators_cut is None:
             self.ledger.mint_to_accounts(slice(self.n_trainers, None), amounts, pool)
             return pool
@@ -614,6 +614,8 @@ class FLNetwork(mesa.Model):
     def _decide(self) -> None:
         """Book the window, then let owners leave, revise and join (``model.adaptation``)."""
         s, a = self.scenario, self.scenario.adaptation
+        if self.votes is not None:
+            self.votes.book_roles(self.detects)  # before validators switch
         now = self.books.cumulative(self)
         self.books.book(self, now)  # the window so far belongs to the strategies played in it
         self.charge_work()  # at the old rates, before anyone switches

@@ -214,14 +214,22 @@ def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tup
     return value, None
 
 
-def build(cls: type, data: Mapping[str, Any], path: str = "", problems: list[str] | None = None):
+def build(
+    cls: type,
+    data: Mapping[str, Any],
+    path: str = "",
+    problems: list[str] | None = None,
+    refused: set[str] | None = None,
+):
     """Build dataclass ``cls`` from ``data``; raise :class:`ScenarioError` listing every problem.
 
     Missing keys take their defaults. Nested dataclass fields are built from nested tables.
-    After the fields, the class's ``validate()`` (if any) adds cross-field problems.
+    After the fields, the class's ``problems(path)`` (if any) adds cross-field problems, except those
+    that name a key whose own value was refused. ``refused`` collects those keys over the recursion.
     """
     top = problems is None
     problems = [] if problems is None else problems
+    refused = set() if refused is None else refused  # dotted keys whose value was refused
     if not isinstance(data, Mapping):
         problems.append(f"{path or 'scenario'} must be a table of keys, got {data!r}")
         if top:
@@ -245,11 +253,12 @@ def build(cls: type, data: Mapping[str, Any], path: str = "", problems: list[str
         where = f"{path}.{name}" if path else name
         kind = _field_kind(cls, f)
         if dataclasses.is_dataclass(kind):
-            kwargs[name] = build(kind, data[name], where, problems)
+            kwargs[name] = build(kind, data[name], where, problems, refused)
         else:
             value, problem = _check_value(where, data[name], f, kind)
             if problem:
                 problems.append(problem)
+                refused.add(where)
             else:
                 kwargs[name] = value
     obj = None
@@ -259,7 +268,9 @@ def build(cls: type, data: Mapping[str, Any], path: str = "", problems: list[str
         except TypeError as exc:  # pragma: no cover - field set mismatch is a programming error
             problems.append(f"{path or 'scenario'}: {exc}")
     if obj is not None and hasattr(obj, "problems"):
-        problems.extend(obj.problems(path))
+        # A refused value stands at its default here: a rule about it would name a value the file
+        # never gave, so rules that name a refused key are left out (its own problem is listed).
+        problems.extend(p for p in obj.problems(path) if not any(key in p for key in refused))
     if top and problems:
         raise ScenarioError(problems)
     return obj

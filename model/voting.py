@@ -15,10 +15,14 @@ the validator × trainer matrix):
   the validators' stake weight as nearly as whole validators can) evaluates as honest validators
   do but votes only for the cabal's own trainers that submitted (the identities laid out for
   ``yuma.cabal_trainers``), equally, and 0 for everyone else;
-* a **copier** sets the last consensus it can see. Under commit-reveal the weights of round t
-  are revealed ``d = yuma.reveal_delay_rounds`` rounds later, so in round t it copies the epoch
-  consensus of round t − d (nothing before round d). With ``d = 0`` weights are public as they are
-  set: it copies this round's stake-weighted κ-median of the other validators' weights.
+* a **copier** sets the last consensus it can see: the stake-weighted κ-median of the evaluating
+  validators' weights (honest and cabal), as it would work it out from their revealed weights.
+  Under commit-reveal the weights of round t are revealed ``d = yuma.reveal_delay_rounds`` rounds
+  later, so in round t it copies that consensus of round t − d; with ``d = 0`` weights are public
+  as they are set and it copies this round's. Until something is revealed (the first d rounds, or
+  a round in which no evaluator's weights were recorded) it abstains: it sets no weights and its
+  stake stays out of the epoch, as an absent validator's does. A copy is stale in two ways: the
+  quality it weighed has drifted, and it weights the trainers that submitted then, not now.
 
 The weights go through one epoch (``model.yuma.validator_epoch``) over the active validators'
 stake weights (own stake + delegated). A submitting trainer is **flagged** when its consensus
@@ -38,7 +42,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
+from scipy.signal import lfilter
 
 from model import yuma
 from model.randomness import RoundDraws, block_rounds
@@ -77,14 +83,22 @@ def cabal_members(stake_weight: np.ndarray, honest: np.ndarray, share: float) ->
 _NOBODY = np.zeros(0, dtype=np.int64)
 
 
-def _median(x: np.ndarray) -> float:
-    """The median of a non-empty vector (``np.median`` without its checks: this runs every round)."""
-    n = x.size
-    part = np.partition(x, ((n - 1) // 2, n // 2))
-    return 0.5 * (part[(n - 1) // 2] + part[n // 2])
+@numba.njit(cache=True)
+def _below_median(consensus: np.ndarray, submitting: np.ndarray, threshold: float) -> np.ndarray:
+    """The submitting trainers whose consensus weight is below ``threshold`` × the median consensus
+    weight of the submissions (none when nobody submitted). Compiled: it runs every round."""
+    submitted = np.sort(consensus[submitting])
+    flagged = np.zeros(consensus.size, dtype=np.bool_)
+    n = submitted.size
+    if n == 0:
+        return flagged
+    cut = threshold * 0.5 * (submitted[(n - 1) // 2] + submitted[n // 2])
+    for j in range(consensus.size):
+        flagged[j] = submitting[j] and consensus[j] < cut
+    return flagged
 
 
-@dataclass
+@dataclass(slots=True)
 class Vote:
     """One round's outcome of the votes."""
 
@@ -93,6 +107,36 @@ class Vote:
     """Submitting trainers whose consensus weight fell below the flag threshold."""
     nobody_earns: bool
     """No weight reached consensus: validators get both pools by active stake."""
+
+
+class DriftPath:
+    """Each trainer's quality drift, an AR(1) process, worked out a block of rounds at a time.
+
+    ``x_0 = σ η_0`` (the stationary distribution) and ``x_t = φ x_{t−1} + √(1 − φ²) σ η_t``, with
+    ``η`` standard normal from ``rng``: a block of rounds is one call of ``scipy.signal.lfilter``,
+    which runs that recurrence down the rows, instead of a few array calls every round.
+    """
+
+    def __init__(self, rng: np.random.Generator, width: int, rounds: int, sd: float, persistence: float):
+        self._draws = RoundDraws(rng, width, block_rounds(width, rounds), normal=True)
+        self._sd, self._phi = sd, persistence
+        self._path = None  # the current block's drift, one row a round
+        self._first = 0  # round of its first row
+
+    def row(self, t: int) -> np.ndarray:
+        """The drift in round ``t``; rounds must be asked for in order."""
+        if self._path is None or t - self._first >= len(self._path):
+            innovations = self._draws.block() * (self._sd * math.sqrt(1.0 - self._phi**2))
+            if self._path is None:
+                innovations[0] *= 1.0 / math.sqrt(1.0 - self._phi**2)  # x_0 = σ η_0
+                before = np.zeros(innovations.shape[1])
+            else:
+                before = self._path[-1]
+            self._path = lfilter(
+                [1.0], [1.0, -self._phi], innovations, axis=0, zi=self._phi * before[None, :]
+            )[0]
+            self._first = t
+        return self._path[t - self._first]
 
 
 class YumaVotes:
@@ -112,18 +156,16 @@ class YumaVotes:
         nt, nv = net.n_trainers, len(stake_weight)
         self._nt, self._nv = nt, nv
         self._sd = s.detection.score_noise_sd / math.sqrt(y.evaluation_effort)
-        self._phi = y.quality_persistence
-        self._drift_sd = y.quality_drift_sd
-        self._innovation_sd = y.quality_drift_sd * math.sqrt(1.0 - y.quality_persistence**2)
         rounds = s.rounds
-        self._drift_draws = RoundDraws(drift_rng, nt, block_rounds(nt, rounds), normal=True)
+        self._drift = DriftPath(drift_rng, nt, rounds, y.quality_drift_sd, y.quality_persistence)
         self._noise_draws = RoundDraws(noise_rng, nv * nt, block_rounds(nv * nt, rounds), normal=True)
-        self.drift = np.zeros(nt)
-        """Each trainer's current quality drift x_jt (starts at its stationary distribution)."""
-        self._started = False
         self.bonds = np.zeros((nv, nt))
         self._delay = y.reveal_delay_rounds
-        self._revealed = np.zeros((max(self._delay, 1), nt))  # ring buffer of past consensus
+        slots = max(self._delay, 1)
+        self._revealed = np.zeros((slots, nt))  # ring buffer: the evaluators' consensus of past rounds
+        self._revealed_round = np.full(slots, -1)  # the round each slot holds (-1: none)
+        # Record the evaluators' consensus every round when a copier may want it d rounds later.
+        self._record = bool(self._delay) and (s.adaptation.adaptive or bool((~net.detects).any()))
         self._threshold = y.flag_threshold
         self._no_flags = np.zeros(nt, dtype=bool)
         honest = net.detects.copy()
@@ -141,26 +183,17 @@ class YumaVotes:
         self._voted = np.zeros(nv, dtype=bool)
         self.straying = np.zeros(nv, dtype=np.int64)
         """Consecutive rounds each validator has strayed beyond the tolerance."""
-        # Run totals behind the KPIs.
-        self.dividend_tokens = np.zeros(nv)
-        """Validator-pool tokens each validator earned (before delegators' shares), over the run."""
-        self.trust_sum = np.zeros(nv)
-        self.voting_rounds = np.zeros(nv, dtype=np.int64)
+        # Run totals behind the KPIs, per validator since the last booking (the window) and booked
+        # per validator and role (column 0: evaluating, 1: copying) at every decision, so that a
+        # validator that switches strategy has each stretch counted under the strategy it played.
+        self._window = np.zeros((3, nv))  # validator-pool tokens, trust, rounds voted
+        self.by_role = np.zeros((3, nv, 2))
+        """Booked totals: [0] validator-pool tokens earned (before delegators' shares), [1] the sum of
+        validator trust over rounds voted, [2] rounds voted; per validator (rows) and role (columns)."""
         self.trainer_tokens = 0.0
         self.cabal_trainer_tokens = 0.0
         self.slashes = 0
         self.slashed_tokens = 0.0
-
-    def _advance_drift(self, t: int) -> np.ndarray:
-        """Move every trainer's quality drift one round on; returns the drift x_t."""
-        eta = self._drift_draws.row(t)
-        if not self._started:
-            np.multiply(eta, self._drift_sd, out=self.drift)  # round 0: the stationary distribution
-            self._started = True
-        else:
-            self.drift *= self._phi
-            self.drift += self._innovation_sd * eta
-        return self.drift
 
     def vote(self, t: int, submitting: np.ndarray, active: np.ndarray, stake_weight: np.ndarray) -> Vote:
         """Round ``t``: every active validator votes, one epoch runs, submissions are flagged.
@@ -168,7 +201,7 @@ class YumaVotes:
         ``submitting`` (trainers) and ``active`` (validators) are this round's masks; ``stake_weight``
         the validators' current stake weights (own + delegated)."""
         net, nt, nv = self._net, self._nt, self._nv
-        quality = net.quality_score + self._advance_drift(t)
+        quality = net.quality_score + self._drift.row(t)
         noise = self._noise_draws.row(t).reshape(nv, nt)  # drawn every round, so rows never shift
         weights = noise * self._sd
         weights += quality
@@ -182,34 +215,40 @@ class YumaVotes:
         stake = stake_weight * active  # an absent validator has no stake this round: its row is ignored
         copiers = np.greater(active, detects)  # active and not evaluating
         if np.count_nonzero(copiers):
-            weights[copiers] = self._visible_consensus(t, weights, stake, copiers)
+            visible = self._visible_consensus(t, weights, stake * detects)
+            if visible is None:
+                stake[copiers] = 0.0  # nothing revealed yet: the copiers abstain
+            else:
+                weights[copiers] = visible
 
-        epoch = yuma.validator_epoch(stake, weights, self.bonds, self.params, check=False)
+        # The epoch also finds the evaluators' consensus alone: what copiers will see d rounds on.
+        evaluating = detects if self._record else None
+        epoch = yuma.validator_epoch(stake, weights, self.bonds, self.params, check=False, subset=evaluating)
         self.bonds = epoch.bonds
         consensus = epoch.consensus
-        if self._delay:
-            self._revealed[t % self._delay] = consensus
+        if self._record:
+            slot = t % self._delay
+            self._revealed[slot] = epoch.subset_consensus
+            self._revealed_round[slot] = t
 
         flagged = self._no_flags
         if self._threshold > 0:
-            submitted = consensus[submitting]
-            if submitted.size:
-                flagged = submitting & (consensus < self._threshold * _median(submitted))
-        voted = weights.any(axis=1)
-        voted &= active
-        self._voted = voted
-        self.trust_sum += epoch.validator_trust  # 0 for a validator that did not vote
-        self.voting_rounds += voted
+            flagged = _below_median(consensus, submitting, self._threshold)
+        voted = self._voted = epoch.voted  # stake this round, and some weight set
+        window = self._window
+        window[1] += epoch.validator_trust  # 0 for a validator that did not vote
+        window[2] += voted
         return Vote(epoch, flagged, nobody_earns=not epoch.incentive.any())
 
-    def _visible_consensus(self, t: int, weights: np.ndarray, stake: np.ndarray, copiers: np.ndarray):
-        """The consensus a copier can see in round ``t`` (see the module docstring)."""
+    def _visible_consensus(self, t: int, weights: np.ndarray, evaluating_stake: np.ndarray):
+        """What a copier sees in round ``t``: the evaluating validators' consensus of this round
+        (``d = 0``) or of round ``t − d`` (recorded by that round's epoch), or None when that round's
+        was not recorded (before round ``d``)."""
         d = self._delay
         if d == 0:
-            return yuma.validator_consensus(stake * ~copiers, weights, self.params.kappa)
-        if t < d:
-            return np.zeros(self._nt)  # nothing revealed yet
-        return self._revealed[(t - d) % d]
+            return yuma.validator_consensus(evaluating_stake, weights, self.params.kappa)
+        slot = t % d  # round t − d's slot, which this round's epoch then takes over
+        return self._revealed[slot] if self._revealed_round[slot] == t - d else None
 
     def strays(self, epoch: yuma.ValidatorEpoch) -> np.ndarray:
         """Validators (indices among validators) to slash this round for straying from consensus;
@@ -217,6 +256,8 @@ class YumaVotes:
         that set weights this round can stray (a copier with nothing revealed yet sets none)."""
         if self._slash_fraction <= 0:
             return _NOBODY
+        # (_voted already leaves out a validator whose own stake was slashed to nothing: its weight
+        # is 0 and it sits the epoch out.)
         straying = self._voted & (1.0 - epoch.validator_trust > self._tolerance)
         self.straying = np.where(straying, self.straying + 1, 0)
         due = np.flatnonzero(self.straying >= self._slash_after)
@@ -230,6 +271,18 @@ class YumaVotes:
         dividends = vote.epoch.dividends * active
         total = dividends.sum()
         return dividends / total if total > 0 else by_stake
+
+    def book_dividends(self, tokens: np.ndarray) -> None:
+        """Count what each validator was paid from the validators' pool this round."""
+        self._window[0] += tokens
+
+    def book_roles(self, evaluating: np.ndarray) -> None:
+        """Book the window's totals to each validator's role over it (``evaluating``: who evaluated;
+        the others copied) and start a new window. Call before validators switch strategy, and
+        before reading ``by_role``; booking twice adds nothing."""
+        role = (~evaluating).astype(np.int64)
+        self.by_role[:, np.arange(self._nv), role] += self._window
+        self._window[:] = 0.0
 
     def book_trainer_payout(self, payout: np.ndarray, pool: float) -> None:
         """Count the trainers' pool paid this round (``payout`` adds up to ``pool``), and the cabal's

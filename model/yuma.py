@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.yuma_kernel import consensus as kernel_consensus
 from model.yuma_kernel import yuma2_epoch
 
 U16_MAX = 65_535
@@ -361,7 +362,7 @@ def epoch(stake, weights, bonds, params: YumaParams | None = None, *, quantize: 
 # ---------------------------------------------------------------- the simulation's fast path
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is made every round, and a frozen one costs more to make
 class ValidatorEpoch:
     """One epoch over validators (rows) × trainers (columns), in float64; shares sum to 1 or are all 0.
 
@@ -384,6 +385,10 @@ class ValidatorEpoch:
     bonds: np.ndarray
     validator_trust: np.ndarray
     stake_share: np.ndarray
+    voted: np.ndarray | None = None
+    """Which validators' weights counted: stake and some weight."""
+    subset_consensus: np.ndarray | None = None
+    """The consensus of the ``subset`` of validators alone, when one was given."""
 
     @property
     def _emission_total(self) -> float:
@@ -425,6 +430,13 @@ def _check_validator_inputs(stake, weights, bonds, params) -> tuple[np.ndarray, 
             low, high = values.min(), values.max()  # NaN when any entry is; then every comparison fails
             if not (low >= 0 and high <= upper and high < math.inf):
                 raise ValueError(f"{name} must be {allowed}")
+    # Shares are worked out by dividing by sums: a sum that overflows would silently zero them.
+    with np.errstate(over="ignore"):
+        overflow = not math.isfinite(stake.sum()) or (
+            weights.size and not np.isfinite(weights.sum(axis=1)).all()
+        )
+    if overflow:
+        raise ValueError("stake and each row of weights must sum to a finite number (below about 1e308)")
     if not params.yuma3:
         # Yuma 2 reads bonds as column shares: normalising here accepts epoch()'s max-upscaled bonds too.
         sums = bonds.sum(axis=0)
@@ -466,17 +478,16 @@ def _float_consensus(share: np.ndarray, weights: np.ndarray, minority: float) ->
 def validator_consensus(stake: np.ndarray, weights: np.ndarray, kappa: float) -> np.ndarray:
     """The consensus :func:`validator_epoch` would find for these votes, without the rest of the epoch:
     each row normalised (rows without stake or weight left out), then the stake-weighted κ-median of
-    each column. What a weight copier sees when weights are public as they are set."""
-    total = stake.sum()
-    if total <= 0 or weights.size == 0:
-        return np.zeros(weights.shape[1])
-    share = stake / total
-    row_sums = weights.sum(axis=1)
-    w = weights / np.where((row_sums > 0) & (share > 0), row_sums, np.inf)[:, None]
-    return _float_consensus(share, w, max(1.0 - kappa, 0.0))
+    each column (compiled: ``model.yuma_kernel.consensus``). What a weight copier computes from the
+    other validators' weights once they are public."""
+    stake = np.asarray(stake, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    return kernel_consensus(stake, weights, float(kappa))
 
 
-def validator_epoch(stake, weights, bonds, params: YumaParams | None = None, *, check: bool = True):
+def validator_epoch(
+    stake, weights, bonds, params: YumaParams | None = None, *, check: bool = True, subset=None
+):
     """One Yuma Consensus epoch over validators × trainers, in float64: the simulation's hot path.
 
     stake: nv non-negative amounts (any unit; only shares count). A validator with zero stake is
@@ -484,6 +495,9 @@ def validator_epoch(stake, weights, bonds, params: YumaParams | None = None, *, 
         holds still earn dividends while they decay, as on the chain; under Yuma 3 it earns none).
     weights: nv × nt, row i the weights validator i sets on the trainers (any non-negative scale).
     bonds: nv × nt, the ``bonds`` of the previous :class:`ValidatorEpoch` (zeros to start).
+    subset: optionally, a boolean mask of validators whose consensus alone is also wanted
+        (``subset_consensus``: :func:`validator_consensus` of their stake only), found in the same
+        pass. The simulation uses it for what copiers will see: the evaluating validators' consensus.
     check: validate shapes and values first (and, under Yuma 2, normalise the bonds' columns, so
         :func:`epoch`'s stored bonds are accepted too). ``check=False`` is for a caller that passes
         float64 arrays of the right shapes and the bonds this function returned.
@@ -505,11 +519,15 @@ def validator_epoch(stake, weights, bonds, params: YumaParams | None = None, *, 
     if check:
         stake, weights, bonds = _check_validator_inputs(stake, weights, bonds, params)
     alpha = 1.0 - params.bonds_moving_average / 1_000_000
+    members = np.zeros(len(stake), dtype=bool) if subset is None else np.asarray(subset, dtype=bool)
     if not params.yuma3:  # compiled: see model.yuma_kernel
-        consensus, incentive, dividends, new_bonds, validator_trust, share = yuma2_epoch(
-            stake, weights, bonds, params.kappa, params.bond_penalty, alpha
+        consensus, incentive, dividends, new_bonds, validator_trust, share, among, voted = yuma2_epoch(
+            stake, weights, bonds, params.kappa, params.bond_penalty, alpha, members
         )
-        return ValidatorEpoch(consensus, incentive, dividends, new_bonds, validator_trust, share)
+        among = None if subset is None else among
+        return ValidatorEpoch(
+            consensus, incentive, dividends, new_bonds, validator_trust, share, voted, among
+        )
     nv, nt = weights.shape
 
     # == Stake, Weights == (row-normalised; rows without stake or weight are zero)
@@ -543,7 +561,9 @@ def validator_epoch(stake, weights, bonds, params: YumaParams | None = None, *, 
     dividend_total = dividends.sum()
     if dividend_total > 0:
         dividends /= dividend_total
-    return ValidatorEpoch(consensus, incentive, dividends, new_bonds, validator_trust, share)
+    among = None if subset is None else validator_consensus(stake * members, weights, params.kappa)
+    voted = (row_sums > 0) & (share > 0)
+    return ValidatorEpoch(consensus, incentive, dividends, new_bonds, validator_trust, share, voted, among)
 
 
 def _yuma3_bonds(weights_for_bonds, bonds, consensus, incentive, alpha, params: YumaParams):

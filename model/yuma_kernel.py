@@ -22,38 +22,55 @@ INSERTION_SORT_MAX = 24
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _column_consensus(share, w, minority, values, shares, j):
+def _column_consensus(share, w, minority, subset, subset_minority, values, shares, members, j):
     """The stake-weighted κ-median of column ``j`` of ``w``: the smallest weight whose rows at or
-    below it hold more than ``minority`` of the stake, or the largest weight when none does.
-    ``values`` and ``shares`` are scratch vectors of one entry per validator."""
+    below it hold more than ``minority`` of the stake (the largest weight when none does); and the
+    same over the rows in ``subset`` alone, against ``subset_minority`` of their stake. ``values``,
+    ``shares`` and ``members`` are scratch vectors of one entry per validator."""
     nv = w.shape[0]
-    if nv <= INSERTION_SORT_MAX:  # a stable insertion sort of (weight, stake) pairs by weight
+    if nv <= INSERTION_SORT_MAX:  # a stable insertion sort of (weight, stake, member) by weight
         for i in range(nv):
-            value, stake = w[i, j], share[i]
+            value, stake, member = w[i, j], share[i], subset[i]
             m = i - 1
             while m >= 0 and values[m] > value:
-                values[m + 1], shares[m + 1] = values[m], shares[m]
+                values[m + 1], shares[m + 1], members[m + 1] = values[m], shares[m], members[m]
                 m -= 1
-            values[m + 1], shares[m + 1] = value, stake
+            values[m + 1], shares[m + 1], members[m + 1] = value, stake, member
     else:
         order = np.argsort(w[:, j], kind="mergesort")
         for r in range(nv):
-            values[r], shares[r] = w[order[r], j], share[order[r]]
+            values[r], shares[r], members[r] = w[order[r], j], share[order[r]], subset[order[r]]
+    everyone = values[nv - 1]
     running = 0.0
     for r in range(nv):
         running += shares[r]
         if running > minority:
-            return values[r]
-    return values[nv - 1]
+            everyone = values[r]
+            break
+    among = 0.0
+    last = -1
+    running = 0.0
+    for r in range(nv):
+        if members[r]:
+            last = r
+            running += shares[r]
+            if running > subset_minority:
+                among = values[r]
+                break
+    else:
+        if last >= 0:
+            among = values[last]
+    return everyone, among
 
 
 @numba.njit(cache=True, error_model="numpy")
-def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha):
+def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha, subset):
     """One Yuma 2 epoch over validators × trainers (see :func:`model.yuma.validator_epoch`).
 
     stake (nv,), weights (nv, nt), bonds (nv, nt) column-normalised as this returns them; kappa, the
-    bond penalty β and the EMA rate α = 1 − bonds_moving_average / 10⁶. Returns (consensus,
-    incentive, dividends, new bonds, validator trust, stake shares).
+    bond penalty β and the EMA rate α = 1 − bonds_moving_average / 10⁶; ``subset`` (nv,) marks the
+    validators whose consensus alone is also wanted. Returns (consensus, incentive, dividends, new
+    bonds, validator trust, stake shares, the subset's consensus, which validators' weights counted).
     """
     nv, nt = weights.shape
     total = stake.sum()
@@ -63,18 +80,29 @@ def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha):
             share[i] = stake[i] / total
     # Weights: rows normalised; a row without stake or weight is left out (all 0).
     w = np.zeros((nv, nt))
+    counted = np.zeros(nv, dtype=np.bool_)
     for i in range(nv):
         row_sum = weights[i].sum()
         if row_sum > 0 and share[i] > 0:
+            counted[i] = True
             for j in range(nt):
                 w[i, j] = weights[i, j] / row_sum
     # Consensus; clipped weights, validator trust, ranks.
     minority = max(1.0 - kappa, 0.0)
+    subset_stake = 0.0
+    for i in range(nv):
+        if subset[i]:
+            subset_stake += share[i]
     consensus = np.zeros(nt)
+    subset_consensus = np.zeros(nt)
     if nv > 0:
-        values, shares = np.empty(nv), np.empty(nv)
+        values, shares, members = np.empty(nv), np.empty(nv), np.empty(nv, dtype=np.bool_)
         for j in range(nt):
-            consensus[j] = _column_consensus(share, w, minority, values, shares, j)
+            consensus[j], subset_consensus[j] = _column_consensus(
+                share, w, minority, subset, minority * subset_stake, values, shares, members, j
+            )
+    if subset_stake <= 0:
+        subset_consensus[:] = 0.0
     trust = np.zeros(nv)
     ranks = np.zeros(nt)
     bought = np.zeros(nt)  # Σᵢ sᵢ W_bᵢⱼ: the bonds bought in each column
@@ -107,4 +135,28 @@ def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha):
     dividend_total = dividends.sum()
     if dividend_total > 0:
         dividends /= dividend_total
-    return consensus, incentive, dividends, new_bonds, trust, share
+    return consensus, incentive, dividends, new_bonds, trust, share, subset_consensus, counted
+
+
+@numba.njit(cache=True, error_model="numpy")
+def consensus(stake, weights, kappa):
+    """The consensus :func:`yuma2_epoch` would find for these votes, and nothing else: rows
+    normalised (a row without stake or weight left out), then each column's κ-median by stake."""
+    nv, nt = weights.shape
+    total = stake.sum()
+    out = np.zeros(nt)
+    if total <= 0 or nv == 0:
+        return out
+    share = stake / total
+    w = np.zeros((nv, nt))
+    for i in range(nv):
+        row_sum = weights[i].sum()
+        if row_sum > 0 and share[i] > 0:
+            for j in range(nt):
+                w[i, j] = weights[i, j] / row_sum
+    minority = max(1.0 - kappa, 0.0)
+    everyone = np.ones(nv, dtype=np.bool_)
+    values, shares, members = np.empty(nv), np.empty(nv), np.empty(nv, dtype=np.bool_)
+    for j in range(nt):
+        out[j] = _column_consensus(share, w, minority, everyone, minority, values, shares, members, j)[0]
+    return out

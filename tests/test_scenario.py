@@ -278,3 +278,17 @@ def test_every_problem_with_stakes_is_reported_at_once():
             }
         )
     assert len(caught.value.problems) == 4
+
+
+def test_a_refused_list_element_is_named_once_not_again_as_a_wrong_length():
+    """A list with one bad element is refused and stands at its default (empty) while the rest is
+    checked; the rule that wants one stake per validator would then name a length the file never
+    gave. It is left out: only the element's own problem is listed."""
+    stakes = [1000.0] * 10
+    stakes[1] = "x"
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(
+            {"stakes": {"validator_distribution": "listed", "validator_stakes_tokens": stakes}}
+        )
+    (problem,) = caught.value.problems
+    assert "its element 1 is 'x'" in problem

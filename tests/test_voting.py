@@ -167,10 +167,11 @@ def test_without_commit_reveal_copiers_earn_at_least_what_honest_validators_earn
     seed, noise, drift, yuma3, validators
 ):
     """d = 0: a copier sets this round's consensus of the others' weights, which consensus keeps, while
-    it clips an honest validator's noisy view; so the copier's dividends per unit of stake are at least
+    it clips an honest validator's noisy view; with the bond penalty on (β = 1, subtensor's default)
+    bonds are bought on the clipped weights, so the copier's dividends per unit of stake are at least
     the honest median (G ≥ 1). Validators are always present here: a round away decays a validator's
     bonds and so its next rounds' dividends, a few per cent of noise in G that has nothing to do with
-    copying."""
+    copying. (With β = 0 copying buys nothing: the next test.)"""
     g = copier_ratio(
         0,
         seed,
@@ -187,17 +188,86 @@ def test_without_commit_reveal_copiers_earn_at_least_what_honest_validators_earn
 @given(seed=st.integers(0, 2**32 - 1), noise=st.floats(0.02, 0.1), yuma3=st.booleans())
 def test_a_long_enough_reveal_delay_makes_copying_pay_less(seed, noise, yuma3):
     """With submissions' quality drifting (sd 0.3, persistence 0.9), the consensus revealed 20 rounds
-    late is stale: copiers earn less per unit of stake than honest validators (G < 1), and less than
-    without commit-reveal."""
+    late is stale: copiers earn less per unit of stake and round voted than honest validators (G < 1),
+    less than without commit-reveal, and less than copiers 20 rounds late on quality that does not
+    drift (whose copy is stale only in who submits). G counts the rounds a copier voted, so the 20
+    rounds it abstains, with nothing revealed yet, do not make it look poorer."""
     common = {
         "detection__score_noise_sd": noise,
-        "yuma__quality_drift_sd": 0.3,
         "yuma__yuma3": yuma3,
         "dropout__validator_dropout_probability": 0.0,
     }
-    late = copier_ratio(20, seed, **common)
+    late = copier_ratio(20, seed, yuma__quality_drift_sd=0.3, **common)
     assert late < 1.0
-    assert late < copier_ratio(0, seed, **common)
+    assert late < copier_ratio(0, seed, yuma__quality_drift_sd=0.3, **common)
+    assert late < copier_ratio(20, seed, yuma__quality_drift_sd=0.0, **common)
+
+
+def test_without_the_bond_penalty_copying_buys_no_dividends():
+    """β = 0: bonds are bought on the raw weights, not the clipped ones, so a copier's agreement with
+    consensus earns it no more bonds than an honest validator's noisy weights do: G is 1 within 1 %.
+    The d = 0 advantage above is the penalty's (β = 1, subtensor's default)."""
+    for seed in range(3):
+        g = copier_ratio(
+            0,
+            seed,
+            dropout__validator_dropout_probability=0.0,
+            detection__score_noise_sd=0.2,
+            yuma__bond_penalty=0.0,
+        )
+        assert g == pytest.approx(1.0, abs=0.01)
+
+
+def test_copiers_with_most_of_the_stake_copy_the_evaluators_and_keep_the_network_alive():
+    """Copiers holding 70 % of the stake, 1 round late: before anything is revealed they abstain, and
+    then they copy the evaluators' consensus of the round before, never their own, so consensus does
+    not freeze at zero: lazy submissions are still flagged and honest validators keep their weight.
+    With κ = 1 (consensus needs all the stake) the same holds for the baseline's two copiers."""
+    majority = small(population__honest_validators=3, population__copying_validators=7)
+    k = run_scenario(majority, seed=6).kpis
+    assert k["flag_rate_lazy"] > 0.9 and k["validator_trust_honest_validator"] > 0.5
+    assert k["copier_dividend_ratio"] > 0
+    unanimous = run_scenario(small(yuma__kappa=1.0), seed=6).kpis
+    assert unanimous["flag_rate_lazy"] > 0.9 and unanimous["validator_trust_honest_validator"] > 0.5
+
+
+def test_a_validator_slashed_to_nothing_sits_out_and_is_not_slashed_again():
+    s = small(
+        yuma__validator_slash_fraction=1.0,
+        yuma__validator_slash_tolerance=0.0,
+        yuma__validator_slash_rounds=1,
+        rounds=40,
+    )
+    net = FLNetwork(s, 7, audit=True)
+    net.run()
+    net.ledger.check()
+    nt = net.n_trainers
+    assert not net.ledger.stake[nt:].any()  # every validator strays at tolerance 0, once
+    assert net.votes.slashes == len(net.detects)
+    k = run_scenario(s, seed=7).kpis
+    assert k["validator_slashes"] == len(net.detects)
+    assert k["validator_slashed_tokens"] == pytest.approx(net.stake_required[nt:].sum())
+
+
+def test_a_validator_that_switches_strategy_is_counted_under_each_strategy_it_played():
+    """Owners adapt: validators revise between evaluating and copying. The votes' totals are booked
+    to the strategy played in each stretch, so both strategies have KPIs, and the rounds booked add up
+    to every round a validator voted."""
+    s = small(
+        rounds=120,
+        adaptation__revision="imitation",
+        adaptation__revision_probability=1.0,
+        costs__validate_cost_fiat_per_round=40.0,
+    )
+    net = FLNetwork(s, 8)
+    net.run()
+    k = run_scenario(s, seed=8).kpis
+    assert not math.isnan(k["validator_trust_honest_validator"])
+    assert not math.isnan(k["validator_trust_copying_validator"])
+    net.votes.book_roles(net.detects)
+    by_role = net.votes.by_role[2]
+    assert (by_role > 0).all(axis=1).any()  # a validator voted under both strategies
+    assert by_role.sum() <= s.rounds * len(net.detects)
 
 
 def test_a_cabal_captures_the_trainers_emission_once_it_can_set_or_veto_consensus():
@@ -264,7 +334,8 @@ def test_delegators_are_paid_their_share_of_what_their_stake_earns():
     net.run()
     ledger = net.ledger
     ledger.check()
-    income = net.votes.dividend_tokens.sum()
+    net.votes.book_roles(net.detects)
+    income = net.votes.by_role[0].sum()
     assert ledger.delegators_tokens - 8_000.0 == pytest.approx(income * 0.5 * 0.8)
 
 
@@ -292,3 +363,26 @@ def test_the_shipped_yuma_baseline_runs_and_its_summary_reports_the_votes():
     assert "validators slashed " in text
     no_copiers = with_overrides(voting, {"population.copying_validators": 0})
     assert "copiers: G n/a (no copier" in format_summary(run_scenario(no_copiers, rounds=40))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sd=st.floats(0.0, 2.0),
+    persistence=st.floats(0.0, 0.99),
+    width=st.integers(1, 300),
+    rounds=st.integers(1, 400),
+)
+def test_the_quality_drift_is_the_ar1_recurrence_round_by_round(seed, sd, persistence, width, rounds):
+    """DriftPath works the drift out a block at a time; it is the recurrence x_0 = σ η_0,
+    x_t = φ x_{t−1} + √(1 − φ²) σ η_t over the same normals, across block boundaries."""
+    from model.randomness import RoundDraws, block_rounds
+    from model.voting import DriftPath
+
+    path = DriftPath(np.random.default_rng(seed), width, rounds, sd, persistence)
+    draws = RoundDraws(np.random.default_rng(seed), width, block_rounds(width, rounds), normal=True)
+    x = sd * draws.row(0)
+    for t in range(rounds):
+        if t:
+            x = persistence * x + math.sqrt(1.0 - persistence**2) * sd * draws.row(t)
+        np.testing.assert_allclose(path.row(t), x, rtol=1e-9, atol=1e-12)

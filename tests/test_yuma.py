@@ -677,6 +677,8 @@ def test_validator_epoch_without_validators_or_trainers():
         ([1.0, 1.0], np.full((2, 3), np.nan), np.zeros((2, 3)), "weights must be finite"),
         ([1.0, 1.0], np.full((2, 3), np.inf), np.zeros((2, 3)), "weights must be finite"),
         ([1.0, 1.0], np.zeros((2, 3)), np.full((2, 3), 1.5), r"bonds must be in \[0, 1\]"),
+        ([1e308, 1e308], np.ones((2, 3)), np.zeros((2, 3)), "must sum to a finite number"),
+        ([1.0, 1.0], np.full((2, 3), 1e308), np.zeros((2, 3)), "must sum to a finite number"),
     ],
 )
 def test_validator_epoch_names_bad_input(stake, weights, bonds, message):
@@ -767,3 +769,33 @@ def test_a_coalition_above_kappa_below_one_half_sets_only_a_floor():
     weights = np.array([[1.0, 0.0], [0.0, 1.0]])
     for name, consensus in consensus_of_both(stake, weights, 0.3).items():
         np.testing.assert_array_equal(consensus, [1.0, 1.0], err_msg=name)
+
+
+# ---------------------------------------------------------------- a subset's consensus in the same pass
+@settings(max_examples=200, deadline=None)
+@given(
+    nv=st.integers(1, 30),
+    nt=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    kappa=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
+    yuma3=st.booleans(),
+)
+def test_a_subsets_consensus_found_in_the_epoch_is_its_consensus_alone(nv, nt, seed, kappa, yuma3):
+    """``validator_epoch(..., subset=m).subset_consensus`` is the consensus the validators in ``m``
+    would find alone (``validator_consensus`` of their stake only), and asking for it changes nothing
+    else. Stakes include zeros, weights ties and empty rows; 31 validators and more take the sorted path."""
+    from model.yuma import validator_consensus
+
+    rng = np.random.default_rng(seed)
+    stake = rng.choice([0.0, 1.0, 2.0, 5.0], nv) * rng.random(nv)
+    weights = rng.choice([0.0, 0.25, 0.5, 1.0], (nv, nt))
+    members = rng.random(nv) < 0.6
+    params = YumaParams(kappa=kappa, yuma3=yuma3)
+    bonds = np.zeros((nv, nt))
+    plain = validator_epoch(stake, weights, bonds, params)
+    both = validator_epoch(stake, weights, bonds, params, subset=members)
+    alone = validator_consensus(stake * members, weights, kappa)
+    np.testing.assert_allclose(both.subset_consensus, alone, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(both.consensus, plain.consensus)
+    np.testing.assert_array_equal(both.dividends, plain.dividends)
+    assert plain.subset_consensus is None
