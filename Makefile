@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -c 'import model.voting; model.voting.compile_kernels()'  # numba's cache, once
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -295,3 +295,12 @@ class YumaVotes:
         """Count a round's validator slashes."""
         self.slashes += validators
         self.slashed_tokens += tokens
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) the compiled parts of a voting round: ``make setup`` calls
+    this once, so that the first run under Yuma Consensus does not wait seconds for the compiler."""
+    stake, weights = np.ones(2), np.ones((2, 3))
+    yuma.validator_epoch(stake, weights, np.zeros((2, 3)), YumaParams(), subset=np.array([True, False]))
+    yuma.validator_consensus(stake, weights, 0.5)
+    _below_median(np.ones(3), np.ones(3, dtype=bool), 0.5)
