@@ -66,6 +66,8 @@ KPI_DOCS = {
     "(own stake at entry + delegated) per round it voted, mean over copiers, divided by the median of the "
     "same over honest validators outside the cabal (G > 1: copying out-earns evaluating per unit of stake)",
     "cabal_stake_share": "yuma: the share of validators' stake weight in the cabal (0: no cabal)",
+    "copier_stake_share": "yuma: the share of validators' stake weight held by copying validators at the "
+    "start",
     "cabal_trainer_emission_share": "yuma: share of the trainers' emission paid to the cabal's own trainers",
     "validator_trust_honest_validator": "yuma: mean validator trust (share of its weight consensus keeps) of "
     "validators over the rounds they voted honestly",
@@ -110,6 +112,7 @@ REGIME_KPIS = (
 YUMA_KPIS = (
     "copier_dividend_ratio",
     "cabal_stake_share",
+    "copier_stake_share",
     "cabal_trainer_emission_share",
     "validator_trust_honest_validator",
     "validator_trust_copying_validator",
@@ -357,6 +360,7 @@ def yuma_kpis(net) -> dict[str, float]:
     if copiers.size and evaluators.size and np.median(evaluators) > 0:
         kpis["copier_dividend_ratio"] = float(copiers.mean() / np.median(evaluators))
     kpis["cabal_stake_share"] = votes.cabal_share
+    kpis["copier_stake_share"] = votes.copier_share
     if votes.cabal.any() and votes.trainer_tokens > 0:
         kpis["cabal_trainer_emission_share"] = votes.cabal_trainer_tokens / votes.trainer_tokens
     for role, name in enumerate(("honest_validator", "copying_validator")):

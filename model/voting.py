@@ -169,6 +169,9 @@ class YumaVotes:
         self._threshold = y.flag_threshold
         self._no_flags = np.zeros(nt, dtype=bool)
         honest = net.detects.copy()
+        total = float(np.sum(stake_weight))
+        self.copier_share = float(np.sum(stake_weight[~honest]) / total) if total > 0 else 0.0
+        """The copying validators' share of the stake weight at the start."""
         self.cabal, self.cabal_share = cabal_members(
             np.asarray(stake_weight, float), honest, y.cabal_stake_share
         )
