@@ -20,6 +20,7 @@ import pandas as pd
 from analysis import adaptation as adaptation_module
 from analysis import axes as axes_module
 from analysis import boundaries, comparison, dominance, surface, theory
+from analysis import validators as validators_module
 from analysis.axes import SERVICE_FEE, Axis
 from analysis.settings import (
     OUTSIDE_OPTION,
@@ -134,6 +135,10 @@ class Findings:
     """An adaptive sweep (owners revise strategies, enter or exit): whether the network ends honest —
     the final honest share per point and mix, the adaptive verdict, the basin of honesty, tipping
     points, time to the level (``analysis.adaptation``); None when strategies are fixed."""
+    validators: validators_module.Validators | None = None
+    """A sweep with runs under ``rewards.rule = "yuma"``: the copiers' dividend ratio G against the
+    reveal delay, the cabal's capture of the trainers' emission against its stake share, and where
+    honest validation dominates (``analysis.validators``); None without Yuma runs."""
     summary: list[str] = field(default_factory=list)
     """The findings in plain words, most important first."""
 
@@ -219,7 +224,13 @@ def analyze(
     f.winners = comparison.winners(f)
     f.dropped = comparison.dropped_runs(f)
     _regions(f, numeric_axes)
+    f.validators = validators_module.analyze_validators(
+        f.results, f.manifest, f.parameters, f.classified, f.per_mix
+    )
     f.summary = _with_adaptive_sentences(f, summarise(f))
+    if f.validators is not None:
+        f.notes += f.validators.notes
+        f.summary += f.validators.summary
     return f
 
 

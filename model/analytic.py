@@ -175,11 +175,51 @@ def token_assumptions_violated(s: Scenario) -> list[str]:
         and len({k.stake_tokens for k in trainer_kinds(s) if k.identities}) > 1
     ):
         out.append("stake-weighted rewards with unequal identity stakes (a Sybil owner splits its stake)")
+    out += _unequal_stakes(s)
     if s.emission.schedule == "halving":
         out.append("halving emission depends on issuance")
     if s.detection.sybil_exposure_correlation > 0 and s.population.sybil_owners:
         out.append("Sybil copies are exposed together (rho > 0): the Sybil reward is approximate")
     out += _buffers_that_may_run_dry(s)
+    return out
+
+
+def _unequal_stakes(s: Scenario) -> list[str]:
+    """What the stake distributions and delegation (``[stakes]``) break.
+
+    The closed form gives every identity of a strategy the stake ``identity_stake_tokens`` and every
+    validator ``staking.validator_stake_tokens``: it takes ``h`` as the honest validators' share by
+    count (their share of validation stake only when stakes are equal) and splits the validator
+    pool equally, each validator earning on its own stake alone.
+    """
+    stakes = s.stakes
+    out = []
+    if stakes.trainer_distribution != "fixed":
+        if s.rewards.rule == "stake_weighted":
+            out.append(
+                f"stake-weighted rewards with unequal trainer stakes "
+                f"(stakes.trainer_distribution = {stakes.trainer_distribution!r})"
+            )
+        else:
+            out.append(
+                f"trainer stakes differ between owners (stakes.trainer_distribution = "
+                f"{stakes.trainer_distribution!r}): slashes and capital are taken at one stake per identity"
+            )
+    listed = stakes.validator_stakes_tokens
+    equal_listed = bool(listed) and all(v == s.staking.validator_stake_tokens for v in listed)
+    if stakes.validator_distribution != "fixed" and not (
+        stakes.validator_distribution == "listed" and equal_listed
+    ):
+        out.append(
+            f"validator stakes differ (stakes.validator_distribution = {stakes.validator_distribution!r}): h "
+            "is the honest validators' share of stake, not of their number, and the validator pool is split "
+            "by stake"
+        )
+    if stakes.delegated_tokens > 0:
+        out.append(
+            f"validators hold delegated stake (stakes.delegated_tokens = {stakes.delegated_tokens:g}): they "
+            "earn a take on it, which the closed form's validator payoffs leave out"
+        )
     return out
 
 

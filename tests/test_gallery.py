@@ -31,6 +31,7 @@ SHAPE_HEADINGS = {
     "outside-option-per-mix": "Phase diagram",
     "adaptation-imitation": "Does the network become honest?",
     "adaptation-verifiers-dilemma": "Does the network become honest?",
+    "yuma-validators": "Does copying pay? Copiers' dividends against the reveal delay",
 }
 UNDEFINED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 

@@ -973,3 +973,110 @@ def verdict_maps(maps: list[MapPanel], title: str) -> bytes:
     _legend_below(fig, handles, labels, 3)
     fig.suptitle(textwrap.fill(title, 90))
     return png(fig)
+
+
+# -- validators under Yuma Consensus ----------------------------------------------------------------
+#: Positive values spanning more than this factor are drawn on a log scale (:func:`interval_lines`).
+LOG_SPAN = 10.0
+
+
+def spans_decades(points: pd.DataFrame) -> bool:
+    """Whether the ``mean``, ``low`` and ``high`` values are positive and span more than :data:`LOG_SPAN`."""
+    values = points[["mean", "low", "high"]].to_numpy(float)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool((values > 0).all()) and values.max() / values.min() > LOG_SPAN
+
+
+@dataclass
+class LinePanel:
+    """One panel of lines with 95 % bands: ``points`` has the columns ``curve`` (a line's label), ``x``,
+    ``mean``, ``low`` and ``high`` (an open end, from one replication, is drawn as no band); ``hlines``
+    and ``vlines`` are reference lines as (value, label, style)."""
+
+    title: str
+    points: pd.DataFrame
+    hlines: list[tuple[float, str, str]]
+    vlines: list[tuple[float, str, str]]
+
+
+def interval_lines(
+    panels: list[LinePanel],
+    x_label: str,
+    y_label: str,
+    title: str,
+    symlog_x: bool = False,
+    log_y: bool | None = None,
+) -> bytes:
+    """Each panel's curves (one colour per curve label, at most :data:`MIX_COLOURS` of them) with their
+    two-sided 95 % bands and error bars, and its reference lines; ``symlog_x``: x on a scale linear
+    near 0 and logarithmic beyond 1 (reveal delays 0, 1, 2, 4, … rounds). ``log_y`` None: positive
+    values spanning more than a factor of :data:`LOG_SPAN` are drawn on a log scale, so that the
+    reference lines stay readable beside values far above them; True or False: as said."""
+    panels = panels[:MAX_PANELS]
+    if log_y is None:
+        log_y = spans_decades(pd.concat([p.points for p in panels]))
+    fig, axes = _panel_grid(len(panels), 3.4)
+    labels = list(dict.fromkeys(c for p in panels for c in p.points["curve"]))
+    colours = {c: MIX_COLOURS[i % len(MIX_COLOURS)] for i, c in enumerate(labels)}
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        for curve, rows in panel.points.groupby("curve", sort=False):
+            rows = rows.sort_values("x")
+            rows = rows[np.isfinite(rows["mean"].to_numpy(float))]
+            if rows.empty:
+                continue
+            xs, mean = rows["x"].to_numpy(float), rows["mean"].to_numpy(float)
+            low = np.where(np.isfinite(rows["low"].to_numpy(float)), rows["low"].to_numpy(float), mean)
+            high = np.where(np.isfinite(rows["high"].to_numpy(float)), rows["high"].to_numpy(float), mean)
+            colour = colours[curve]
+            ax.fill_between(xs, low, high, color=colour, alpha=0.15, linewidth=0)
+            ax.errorbar(
+                xs,
+                mean,
+                yerr=[mean - low, high - mean],
+                color=colour,
+                marker="o",
+                ms=3,
+                capsize=3,
+                label=curve,
+            )
+        for value, label, style in panel.hlines:
+            ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=label)
+        for value, label, style in panel.vlines:
+            ax.axvline(value, color="#6a1b9a", linestyle=style, linewidth=1, label=label)
+        if log_y:
+            _log_axis(ax)
+        if symlog_x:
+            ax.set_xscale("symlog", linthresh=1.0)
+            ticks = sorted(set(panel.points["x"].dropna().astype(float)))
+            ax.set_xticks(ticks, [level_label(t) for t in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(x_label)
+        ax.set_title(textwrap.fill(panel.title or "all Yuma runs", 50), fontsize=9)
+    _finish_grid(axes, len(panels), textwrap.fill(y_label, 40))
+    handles, names = _unique_handles(axes)
+    _legend_below(fig, handles, names, 3)
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)
+
+
+def verdict_level_map(panels: list[Panel], x: str, y: str, column: str, title: str) -> bytes:
+    """Verdicts (dominates / uncertain / fails) of ``column`` over the levels of two grid axes, one cell
+    per point and every level the same width (levels such as 0, 1, 2, 4, 8 rounds stay readable), one
+    panel per design/category; the axes are labelled with the levels themselves."""
+    panels = panels[:MAX_PANELS]
+    fig, axes = _panel_grid(len(panels), 3.0)
+    cmap = ListedColormap(list(VERDICT_COLOURS.values()))
+    codes = {v: i for i, v in enumerate(VERDICT_COLOURS)}
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        xs, ys, z = _matrix(panel.classified.assign(code=panel.classified[column].map(codes)), x, y, "code")
+        columns, rows = np.arange(len(xs), dtype=float), np.arange(len(ys), dtype=float)
+        ax.pcolormesh(_edges(columns), _edges(rows), z, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
+        ax.set_xticks(columns, [level_label(v) for v in xs])
+        ax.set_yticks(rows, [level_label(v) for v in ys])
+        ax.set_xlabel(short(x))
+        ax.set_title(textwrap.fill(panel.title, 50), fontsize=9)
+    _finish_grid(axes, len(panels), short(y))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VERDICT_COLOURS.values()]
+    _legend_below(fig, handles, list(VERDICT_COLOURS))
+    fig.suptitle(textwrap.fill(title, 90))
+    return png(fig)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import adaptation, boundaries, dominance, regimes, theory
+from analysis import adaptation, boundaries, dominance, regimes, theory, validators
 from analysis.axes import SLASH
 from analysis.findings import STRATEGY_LABELS, Findings, analyze, short
 from analysis.report import figures, views
@@ -1024,10 +1024,21 @@ def _payoff_rows_text(stats: pd.DataFrame) -> str:
 
 
 def validators_section(f: Findings) -> str:
+    """Honest validators against copiers: under Yuma Consensus (:func:`yuma_validators_html`) whether
+    copying pays against the reveal delay, when a cabal captures the emission and where honest
+    validation dominates; for every sweep, the validators' margin over the swept axes."""
+    yuma = yuma_validators_html(f)
+    margin = _validator_margin_html(f)
+    if yuma:
+        margin = "<h4>The validators' margin over the swept axes</h4>" + margin if margin else ""
+    return section("validators", "Validators", yuma + margin)
+
+
+def _validator_margin_html(f: Findings) -> str:
     if f.shape in ("2-D", "n-D", "sampled") and f.x and f.y:
         panels = views.panels(f)
         if panels:
-            body = image(
+            return image(
                 figures.phase_panels(
                     panels,
                     f.x,
@@ -1052,12 +1063,145 @@ def validators_section(f: Findings) -> str:
                 else None,
                 "validators",
             )
-            return section("validators", "Validators", body)
     counts = f.classified["validators"].value_counts()
     text = ", ".join(f"{k} at {v}" for k, v in counts.items())
-    return section(
-        "validators", "Validators", paragraph(f"Honest validation versus copying: {text} point(s).")
+    return paragraph(f"Honest validation versus copying: {text} point(s).")
+
+
+#: The headings of the Yuma part of the validators' section, in the order it answers.
+YUMA_HEADINGS = {
+    "dividends": "Does copying pay? Copiers' dividends against the reveal delay",
+    "capture": "When does a cabal capture the trainers' emission?",
+    "dominance": "Where honest validation dominates",
+}
+
+
+def yuma_validators_html(f: Findings) -> str:
+    """The validators under Yuma Consensus (``analysis.validators``); empty without Yuma runs."""
+    v = f.validators
+    if v is None:
+        return ""
+    body = paragraph(
+        f"{v.runs} run{'s' if v.runs != 1 else ''} of this sweep played Yuma Consensus (rewards.rule = "
+        "yuma) in the token regime: validators vote weights on the trainers' submissions, copiers vote the "
+        "consensus they can see, and a cabal votes only for its own trainers. Intervals are two-sided "
+        "95 % Student-t intervals over the replications at each level; each level of the other swept "
+        "parameters is a curve of its own.",
+        "note",
     )
+    body += f"<h3>{esc(YUMA_HEADINGS['dividends'])}</h3>" + _dividends_html(f)
+    body += f"<h3>{esc(YUMA_HEADINGS['capture'])}</h3>" + _capture_html(f)
+    body += f"<h3>{esc(YUMA_HEADINGS['dominance'])}</h3>" + _validator_verdicts_html(f)
+    if not v.missing.empty:
+        shown = v.missing if len(f.designs) > 1 else v.missing.drop(columns="design")
+        body += paragraph("Yuma runs without a value of a KPI, and why:", "note") + table_html(
+            shown, _headers(shown)
+        )
+    return body
+
+
+def _dividends_html(f: Findings) -> str:
+    v = f.validators
+    texts = "".join(paragraph(t) for t in v.sentences["dividends"])
+    if v.dividends.empty or not (v.dividends["ratio_n"] > 0).any():
+        return texts
+    panels, left_out = views.ratio_panels(f)
+    takes = ", ".join(f"{line:.3g}" for line in sorted(set(v.dividends["take_line"].round(12))))
+    levels = sorted(set(v.dividends[validators.DELAY].astype(float)))
+    if v.delay_varies:
+        read = (
+            "Read along each line: at a delay where its band lies below the dashed line, copying the "
+            "revealed consensus earns less per unit of stake than evaluating; below the dotted line "
+            f"(1 − take = {takes}) copying does not pay a validator whose stake is delegated, whose "
+            "delegators would move to an honest one (the Opentensor working paper's criterion)."
+        )
+    else:
+        read = (
+            f"The reveal delay is not varied ({delay_levels_text(levels)}): each point is G at that delay, "
+            "against G = 1 (dashed) and 1 − take (dotted)."
+        )
+    caption = (
+        "G, the copying validators' dividends per unit of stake divided by the honest validators' "
+        "(mean and two-sided 95 % interval over the replications), against the commit-reveal delay in "
+        f"rounds. {read}"
+    )
+    log_y = figures.spans_decades(pd.concat([p.points for p in panels]))
+    if log_y:
+        caption += f" G is drawn on a log scale: it spans more than a factor of {figures.LOG_SPAN:g}."
+    png = figures.interval_lines(
+        panels,
+        "reveal delay, rounds",
+        "G: copiers' ÷ honest validators' dividends per unit of stake",
+        "Copier dividends ÷ honest dividends against the reveal delay",
+        symlog_x=max(levels) >= 8,
+        log_y=log_y,
+    )
+    out = image(
+        png, "copier dividend ratio against reveal delay", caption, v.dividends, "copier-dividend-ratio"
+    )
+    out += texts + csv_link(v.delays.drop(columns="text"), "shortest-delays", "shortest delays (CSV)")
+    if left_out:
+        out += paragraph(f"{left_out} more curves are not drawn; every one is in the CSV.", "note")
+    return out
+
+
+def delay_levels_text(levels: list[float]) -> str:
+    return ", ".join(validators.delay_text(level) for level in levels)
+
+
+def _capture_html(f: Findings) -> str:
+    v = f.validators
+    texts = "".join(paragraph(t) for t in v.sentences["capture"])
+    if v.capture.empty or not (v.capture["capture_n"] > 0).any():
+        return texts
+    panels, left_out = views.capture_panels(f)
+    caption = (
+        "The cabal's trainers' share of the trainers' emission (mean and two-sided 95 % interval over the "
+        "replications) against the share of validator stake the cabal holds (the realised share, mean over "
+        "the runs of each level of yuma.cabal_stake_share). Where a band lies wholly above the dashed line "
+        "the cabal's trainers take at least half of the emission. The dotted line is where the mechanism "
+        "predicts capture: a cabal sets its trainers' consensus once it holds κ of the evaluating "
+        "validators' stake (a tie of stake goes to the higher weight) and vetoes everyone else's once it "
+        "holds more than 1 − κ, and copiers, holding c of the stake, copy the evaluators' consensus; so "
+        "capture from min(κ, 1 − κ) × (1 − c) of all stake."
+        + ("" if v.cabal_varies else " The cabal's stake share is not varied: each point is one level.")
+    )
+    png = figures.interval_lines(
+        panels,
+        "cabal's share of validator stake (realised)",
+        "cabal's trainers' share of the trainers' emission",
+        "Cabal capture against the cabal's stake share",
+        log_y=False,
+    )
+    out = image(png, "cabal capture against stake share", caption, v.capture, "cabal-capture")
+    out += texts + csv_link(v.thresholds.drop(columns="text"), "capture-thresholds", "thresholds (CSV)")
+    if left_out:
+        out += paragraph(f"{left_out} more curves are not drawn; every one is in the CSV.", "note")
+    return out
+
+
+def _validator_verdicts_html(f: Findings) -> str:
+    v = f.validators
+    out = "".join(paragraph(t) for t in v.sentences["dominance"])
+    if v.verdicts.empty:
+        return out
+    axes = views.validator_map_axes(f)
+    panels = views.validator_verdict_panels(f) if axes else []
+    if axes and panels:
+        x, y = axes
+        png = figures.verdict_level_map(panels, x, y, "validators", "Honest validation against copying")
+        caption = (
+            "Per point: green where honest validators' profit per unit of capital beats the copiers' by a "
+            "one-sided 95 % lower bound above 0 under every mix (honest validation dominates), red where "
+            "an upper bound is below 0 under some mix (copying pays more), yellow where the replications "
+            "cannot tell."
+        )
+        return out + image(png, "validators' verdicts", caption, v.verdicts, "validator-verdicts")
+    shown = v.verdicts.head(MAX_TABLE_ROWS)
+    out += table_html(shown, _headers(shown)) + csv_link(v.verdicts, "validator-verdicts")
+    if len(v.verdicts) > MAX_TABLE_ROWS:
+        out += paragraph(f"First {MAX_TABLE_ROWS} of {len(v.verdicts)} points; all are in the CSV.", "note")
+    return out
 
 
 # -- round by round -------------------------------------------------------------------------------

@@ -14,10 +14,17 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis import boundaries, regimes
+from analysis import boundaries, regimes, validators
 from analysis.dominance import interval
 from analysis.findings import Findings, short
-from analysis.report.figures import TOKEN_MARGIN_UNIT, TOKENLESS_MARGIN_UNIT, Panel, SharePanel, level_label
+from analysis.report.figures import (
+    TOKEN_MARGIN_UNIT,
+    TOKENLESS_MARGIN_UNIT,
+    LinePanel,
+    Panel,
+    SharePanel,
+    level_label,
+)
 
 STRATEGIES = regimes.STRATEGIES
 #: Payoff panels: at most this many levels of y.
@@ -228,3 +235,94 @@ def representative_points(f: Findings, selection: dict) -> list[tuple[str, pd.Se
             where += f", {short(f.y)} {level_label(level)}"
         picks.append((f"{label}: {where}", runs))
     return picks
+
+
+# -- validators under Yuma Consensus ----------------------------------------------------------------
+#: Most curves drawn in one panel of a validators' figure; every curve is in the CSV.
+MAX_CURVES = 8
+
+
+def _curve_labels(table: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Each row's curve in words: the levels of the curve's columns other than design and mix."""
+    inner = [c for c in columns if c not in ("design", "mix")]
+    if not inner:
+        return pd.Series("all levels", index=table.index)
+    return table[inner].apply(
+        lambda r: ", ".join(f"{validators.name(k)} = {level_label(r[k])}" for k in inner), axis=1
+    )
+
+
+def _line_panels(
+    f: Findings, table: pd.DataFrame, columns: list[str], x: str, prefix: str
+) -> tuple[list[LinePanel], int]:
+    """One :class:`LinePanel` per (design, mix) of ``table`` — its curves the levels of the other
+    ``columns`` — with x from column ``x`` and the interval from ``<prefix>_mean``, ``_low``, ``_high``;
+    and how many curves were left out of a panel (more than :data:`MAX_CURVES`)."""
+    if table.empty:
+        return [], 0
+    out, left_out = [], 0
+    labelled = table.assign(curve=_curve_labels(table, columns))
+    for (design, mix), rows in labelled.groupby(["design", "mix"], sort=False):
+        curves = list(dict.fromkeys(rows["curve"]))
+        left_out += max(0, len(curves) - MAX_CURVES)
+        rows = rows[rows["curve"].isin(curves[:MAX_CURVES])]
+        points = pd.DataFrame(
+            {
+                "curve": rows["curve"],
+                "x": rows[x].astype(float),
+                "mean": rows[f"{prefix}_mean"],
+                "low": rows[f"{prefix}_low"],
+                "high": rows[f"{prefix}_high"],
+            }
+        )
+        parts = [f"design {design}"] if len(f.designs) > 1 else []
+        parts += [f"mix {mix}"] if len(f.mixes) > 1 else []
+        out.append(LinePanel("; ".join(parts), points, [], []))
+    return out, left_out
+
+
+def ratio_panels(f: Findings) -> tuple[list[LinePanel], int]:
+    """The copiers' dividend ratio G against the reveal delay, one panel per (design, mix), with the
+    lines G = 1 and G = 1 − take."""
+    v = f.validators
+    panels, left_out = _line_panels(f, v.dividends, v.curve_columns, validators.DELAY, "ratio")
+    for panel in panels:
+        panel.hlines.append((1.0, "G = 1: copying earns as much as evaluating", "--"))
+        for line in sorted(set(v.dividends["take_line"].round(12))):
+            panel.hlines.append((line, f"G = 1 − take = {line:.3g}: below it copying does not pay", ":"))
+    return panels, left_out
+
+
+def capture_panels(f: Findings) -> tuple[list[LinePanel], int]:
+    """The cabal's share of the trainers' emission against its realised stake share, one panel per
+    (design, mix), with the half-way line and the share above which the mechanism predicts capture."""
+    v = f.validators
+    panels, left_out = _line_panels(f, v.capture, v.capture_columns, "stake_share", "capture")
+    for panel in panels:
+        panel.hlines.append((validators.CAPTURED, "half of the trainers' emission", "--"))
+        for share in sorted(set(v.capture["predicted"].round(12))):
+            panel.vlines.append(
+                (share, f"min(κ, 1 − κ)(1 − c) = {share:.3g}: capture predicted from it", ":")
+            )
+    return panels, left_out
+
+
+def validator_map_axes(f: Findings) -> tuple[str, str] | None:
+    """The two numeric grid axes a map of the validators' verdicts is drawn over — the reveal delay
+    and the cabal's stake share first — or None when the sweep has not exactly two numeric axes."""
+    numeric = [p for p in f.numeric if f.classified[p].nunique() > 1] if f.shape == "2-D" else []
+    if len(numeric) != 2:
+        return None
+    preferred = [p for p in (validators.DELAY, validators.CABAL) if p in numeric]
+    x, y = (preferred + [p for p in numeric if p not in preferred])[:2]
+    return x, y
+
+
+def validator_verdict_panels(f: Findings) -> list[Panel]:
+    """The validators' verdicts at the Yuma points, one panel per design and category level."""
+    out = []
+    for selection in selections(f):
+        rows = matches(f.validators.verdicts, selection)
+        if rows is not None and len(rows):
+            out.append(Panel(title=title(f, selection), classified=rows))
+    return out
