@@ -119,7 +119,7 @@ def _votes_lines(s, k) -> list[str]:
     delay = f"{y.reveal_delay_rounds} round{'s' if y.reveal_delay_rounds != 1 else ''}"
     g = k["copier_dividend_ratio"]
     copiers = (
-        f"copiers earn G = {g:.3f} of the honest median, per unit of stake and round present"
+        f"copiers earn G = {g:.3f} of the honest median, per unit of stake and round voted"
         if math.isfinite(g)
         else "copiers: G n/a (no copier, or no honest validator outside the cabal, voted and earned)"
     )

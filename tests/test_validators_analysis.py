@@ -393,3 +393,30 @@ def test_unequal_validator_stakes_and_delegation_break_the_closed_form(baseline)
     unequal = {**listed, "stakes.validator_stakes_tokens": [500.0, *equal[1:]]}
     assert any("validator stakes differ" in p for p in problems(unequal))
     assert any("delegated stake" in p for p in problems({"stakes.delegated_tokens": 5_000.0}))
+
+
+# -- the gallery example's numbers, as the README gives them ------------------------------------------
+def test_the_yuma_example_finds_what_the_readme_says(tmp_path):
+    """scenarios/examples/yuma-validators.toml, run as shipped: with no cabal G is 1.05 without
+    commit-reveal, 0.79 one round late and 0.69 sixteen late, and honest validation dominates from one
+    round on; a cabal captures half the trainers' emission from 40 % of the stake, the prediction
+    min(κ, 1 − κ)(1 − c) with the copiers' 20 %; with 30 % to 55 % honest validation dominates at no
+    delay. (The README's "What it finds" quotes these.)"""
+    from analysis.findings import analyze as analyze_directory
+    from analysis.sweep.engine import run_sweep
+    from analysis.sweep.sweepfile import load_sweep
+
+    from .conftest import ROOT
+
+    run_sweep(load_sweep(ROOT / "scenarios" / "examples" / "yuma-validators.toml"), tmp_path, progress=False)
+    v = analyze_directory(tmp_path).validators
+    g = v.dividends[v.dividends[CABAL] == 0].set_index(DELAY)["ratio_mean"]
+    assert [round(g[d], 2) for d in (0, 1, 16)] == [1.05, 0.79, 0.69]
+    assert (v.thresholds["stake_share"].round(6) == 0.4).all()
+    assert (v.thresholds["predicted"].round(6) == 0.4).all()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`G` is 1.05 at `d = 0` (copying pays), 0.79 at `d = 1`" in readme and "0.69 at `d = 16`" in readme
+    verdicts = v.verdicts
+    dominates = verdicts[verdicts["validators"] == "dominates"]
+    assert set(dominates.loc[dominates[CABAL] == 0, DELAY]) == {1, 2, 4, 8, 16}
+    assert dominates[dominates[CABAL].between(0.3, 0.55)].empty

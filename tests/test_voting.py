@@ -386,3 +386,16 @@ def test_the_quality_drift_is_the_ar1_recurrence_round_by_round(seed, sd, persis
         if t:
             x = persistence * x + math.sqrt(1.0 - persistence**2) * sd * draws.row(t)
         np.testing.assert_allclose(path.row(t), x, rtol=1e-9, atol=1e-12)
+
+
+def test_the_readme_shows_what_fedstake_run_prints_for_the_yuma_baseline():
+    """The README's sample of the votes' lines is the command's own output."""
+    from analysis.cli import format_summary
+    from model import load_scenario
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    summary = format_summary(run_scenario(load_scenario(ROOT / "scenarios" / "baseline-yuma.toml")))
+    votes = summary[summary.index("votes: Yuma Consensus") :]
+    assert f"```\n{votes}\n```" in readme
