@@ -391,7 +391,7 @@ def _level(value: Any) -> str:
 
 def _lead(v: Validators, where: dict[str, Any]) -> str:
     text = where_text(where, len(v.designs) > 1, len(v.mixes) > 1)
-    return f"{text[0].upper()}{text[1:]}: " if text else ""
+    return f"{_capital(text)}: " if text else ""
 
 
 def _dividend_text(
@@ -551,7 +551,9 @@ def _limited(texts: list[str], what: str) -> list[str]:
 
 
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """The sentence with its first letter capitalised, unless that is a symbol such as κ (whose capital
+    Κ would read as another letter)."""
+    return text[:1].upper() + text[1:] if text[:1].isascii() else text
 
 
 def _dominance_sentences(v: Validators, parameters: list[str]) -> list[str]:

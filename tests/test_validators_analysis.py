@@ -420,3 +420,15 @@ def test_the_yuma_example_finds_what_the_readme_says(tmp_path):
     dominates = verdicts[verdicts["validators"] == "dominates"]
     assert set(dominates.loc[dominates[CABAL] == 0, DELAY]) == {1, 2, 4, 8, 16}
     assert dominates[dominates[CABAL].between(0.3, 0.55)].empty
+
+
+def test_a_sentence_that_starts_with_kappa_keeps_its_small_kappa(tmp_path):
+    """Sentences lead with the curve's levels; κ capitalised would be Κ, a capital kappa that reads
+    as the letter K."""
+    from analysis.validators import KAPPA
+
+    runs = yuma_runs({KAPPA: [0.3, 0.7], DELAY: [0, 4]})
+    f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario()))
+    texts = list(f.validators.delays["text"])
+    assert texts and all(t.startswith("κ = ") for t in texts)
+    assert not any("Κ" in t for t in f.validators.summary)
