@@ -396,6 +396,13 @@ def test_the_readme_shows_what_fedstake_run_prints_for_the_yuma_baseline():
     from .conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    summary = format_summary(run_scenario(load_scenario(ROOT / "scenarios" / "baseline-yuma.toml")))
+    result = run_scenario(load_scenario(ROOT / "scenarios" / "baseline-yuma.toml"))
+    summary = format_summary(result)
     votes = summary[summary.index("votes: Yuma Consensus") :]
     assert f"```\n{votes}\n```" in readme
+    k = result.kpis
+    said = " ".join(readme[readme.index(votes) :].split()[:120])  # the paragraph after the sample
+    assert f"costs the baseline's copiers {round(100 * (1 - k['copier_dividend_ratio']))} %" in said
+    assert f"honesty margin for validators −{-100 * k['margin_validators']:.2f} %" in said
+    assert f"flag {100 * k['flag_rate_lazy']:.0f} % of lazy submissions" in said
+    assert k["flag_rate_sybil"] == 1 and f"poison ({100 * k['flag_rate_poisoning']:.1f} %" in said
