@@ -312,7 +312,7 @@ def _design_sentences(f: Findings, design: str) -> list[str]:
         lines += _threshold_sentences(f, design, prefix)
     elif f.deterrence is not None:
         lines += _boundary_sentences(f, design, prefix)
-    lines.append(_validator_sentence(c, prefix))
+    lines.append(_validator_sentence(c, prefix, _all_yuma(f, design, len(c))))
     theory = _theory_sentence(f, design, prefix)
     if theory:
         lines.append(theory)
@@ -557,7 +557,22 @@ DILEMMA_WORDS = {
 }
 
 
-def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
+#: Why copying beats evaluating everywhere when validators vote under Yuma Consensus.
+YUMA_DILEMMA_WORDS = (
+    "under Yuma Consensus honest validators are paid dividends for the weight consensus keeps, and "
+    "what copying loses of them (G, in the Validators section) is less than evaluating costs — the "
+    "verifier's dilemma. A longer reveal delay, quality that changes faster between rounds, or a lower "
+    "validation cost is needed."
+)
+
+
+def _all_yuma(f, design: str, points: int) -> bool:
+    """Whether every point of ``design`` ran under Yuma Consensus (its validators vote)."""
+    v = f.validators
+    return v is not None and int((v.verdicts["design"] == design).sum()) == points
+
+
+def _validator_sentence(c: pd.DataFrame, prefix: str, yuma: bool = False) -> str:
     v = _counts(c, "validators")
     means = c["validators_mean"].dropna()
     if means.empty:
@@ -572,6 +587,7 @@ def _validator_sentence(c: pd.DataFrame, prefix: str) -> str:
             f"In the {r} regime, {DILEMMA_WORDS[r]}" if len(regimes) > 1 else DILEMMA_WORDS[r]
             for r in regimes
         )
+        why = YUMA_DILEMMA_WORDS if yuma else why
         why = why or "evaluating costs honest validators more than it earns them — the verifier's dilemma."
         return (
             f"{prefix}Validators: copying the consensus beats honest evaluation at every point ({margin}): "

@@ -216,7 +216,7 @@ def dividend_statistics(runs: pd.DataFrame, curve: list[str]) -> pd.DataFrame:
 
 def _capture(runs: pd.DataFrame, curve: list[str]) -> pd.DataFrame:
     columns = [*curve, CABAL, "runs", "stake_share", "capture_mean", "capture_low", "capture_high"]
-    columns += ["capture_n", "kappa", "copier_share", "predicted"]
+    columns += ["capture_n", "kappa", "copier_share", "predicted_low", "predicted"]
     rows = []
     captured = _kpi(runs, CAPTURE)
     realised = _kpi(runs, CABAL_SHARE)
@@ -228,7 +228,7 @@ def _capture(runs: pd.DataFrame, curve: list[str]) -> pd.DataFrame:
         kappa = float(group[KAPPA].iloc[0])
         c = copiers.loc[group.index]
         c = float(c.mean()) if c.notna().any() else 0.0
-        rows.append([*key, len(group), stake, mean, low, high, n, kappa, c, predicted_capture(kappa, c)])
+        rows.append([*key, len(group), stake, mean, low, high, n, kappa, c, *predicted_capture(kappa, c)])
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -236,13 +236,17 @@ def _capture(runs: pd.DataFrame, curve: list[str]) -> pd.DataFrame:
 PREDICTION_TOLERANCE = 1e-9
 
 
-def predicted_capture(kappa: float, copier_share: float) -> float:
-    """The stake share from which a cabal captures the trainers' emission, by the mechanism:
-    min(κ, 1 − κ) of the evaluating validators' stake (setting its own trainers' consensus, or
-    vetoing everyone else's), which is min(κ, 1 − κ) × (1 − c) of all stake when copiers holding c
-    of it copy the evaluators' consensus. (At exactly κ a cabal already sets its trainers'
-    consensus: a tie of stake goes to the higher weight; a veto needs strictly more than 1 − κ.)"""
-    return min(kappa, 1.0 - kappa) * (1.0 - copier_share)
+def predicted_capture(kappa: float, copier_share: float) -> tuple[float, float]:
+    """The stake shares between which the mechanism puts a cabal's capture of the trainers' emission.
+
+    A cabal sets its own trainers' consensus once it holds κ of the evaluating validators' stake (a
+    tie of stake goes to the higher weight) and sets everyone else's to 0 once it holds more than
+    1 − κ; copiers holding c of all stake copy the evaluators' consensus and so follow it. Below
+    min(κ, 1 − κ) × (1 − c) of all stake it can do neither; from max(κ, 1 − κ) × (1 − c) it does both
+    and takes everything. In between (κ ≠ ½) it either promotes its trainers beside the others or
+    vetoes the others, and whether that is half the emission depends on how many trainers each side
+    has. Returns (low, high); at κ = ½ they are one share."""
+    return min(kappa, 1.0 - kappa) * (1.0 - copier_share), max(kappa, 1.0 - kappa) * (1.0 - copier_share)
 
 
 def _curves(table: pd.DataFrame, columns: list[str]):
@@ -282,9 +286,10 @@ def _thresholds(v: Validators) -> pd.DataFrame:
         at = float(hits[CABAL].iloc[0]) if len(hits) else math.nan
         stake = float(hits["stake_share"].iloc[0]) if len(hits) else math.nan
         kappa = float(curve["kappa"].iloc[0])
-        predicted = float(curve["predicted"].mean())
+        predicted = float(curve["predicted_low"].mean()), float(curve["predicted"].mean())
         where = dict(zip(v.capture_columns, key, strict=True))
         text = _capture_text(v, where, curve, valued, hits, kappa, predicted)
+        predicted = predicted[1]
         rows.append([*key, len(valued), at, stake, kappa, predicted, text])
     columns = [*v.capture_columns, "levels", "captures_at", "stake_share", "kappa", "predicted", "text"]
     return pd.DataFrame(rows, columns=columns)
@@ -311,6 +316,8 @@ def _verdicts(
         table["copiers"] = table["copiers"].fillna(False).astype(bool)
     else:
         table["copiers"] = table["validators_mean"].notna()
+    # A point with no margin to read (no honest or no copying validators anywhere) has no verdict.
+    table.loc[table["validators_mean"].isna(), "copiers"] = False
     return table.reset_index(drop=True)
 
 
@@ -319,14 +326,19 @@ def _missing(runs: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     copiers = pd.to_numeric(
         setting_per_run(runs, manifest, "population.copying_validators", 0), errors="coerce"
     ).fillna(0)
+    honest = pd.to_numeric(
+        setting_per_run(runs, manifest, "population.honest_validators", 0), errors="coerce"
+    ).fillna(0)
     rows = []
     for (design, mix), group in _group(runs, ["design", "mix"]):
         ratio = _kpi(group, RATIO).isna()
         no_copiers = ratio & (copiers.loc[group.index] == 0)
+        no_honest = ratio & ~no_copiers & (honest.loc[group.index] == 0)
         for count, reason in (
             (int(no_copiers.sum()), "no copying validators: G compares copiers with honest validators"),
+            (int(no_honest.sum()), "no honest validators: G compares copiers with honest validators"),
             (
-                int((ratio & ~no_copiers).sum()),
+                int((ratio & ~no_copiers & ~no_honest).sum()),
                 "no copier or honest validator outside the cabal earned a dividend per unit of stake "
                 "to compare (G undefined)",
             ),
@@ -469,33 +481,45 @@ def _capture_text(
     valued: pd.DataFrame,
     hits: pd.DataFrame,
     kappa: float,
-    predicted: float,
+    predicted: tuple[float, float],
 ) -> str:
     lead = _lead(v, where)
     if valued.empty:
         if (curve[CABAL] == 0).all():
             return f"{lead}no cabal (cabal stake share 0): nothing to capture."
         return f"{lead}the cabal's capture share is undefined in every run ({_reason(v, where, CAPTURE)})."
-    why = _prediction_text(kappa, float(curve["copier_share"].mean()), predicted)
+    low, high = predicted
+    why = _prediction_text(kappa, float(curve["copier_share"].mean()), low, high)
+    # Levels where the mechanism predicts capture but the cabal's trainers do not surely take half.
+    sure = valued[valued["stake_share"] >= high - PREDICTION_TOLERANCE]
+    missed = sure[sure["capture_low"] < CAPTURED]
     if len(hits):
         r = hits.iloc[0]
-        side = (
-            f"at or above {why}, as the mechanism predicts"
-            if r["stake_share"] >= predicted - PREDICTION_TOLERANCE
-            else f"below {why}: earlier than the mechanism predicts"
-        )
+        share = r["stake_share"]
+        if share < low - PREDICTION_TOLERANCE:
+            side = f"below {why}: earlier than the mechanism predicts"
+        elif (missed["stake_share"] < share).any():
+            side = f"{why}: later than the mechanism predicts"
+        else:
+            side = f"consistent with {why}, as the mechanism predicts"
+        after = missed[missed["stake_share"] > share]
+        if len(after):
+            side += (
+                f"; but at a stake share of {number(after['stake_share'].iloc[0])} the cabal's trainers do "
+                "not surely take half"
+            )
         return (
             f"{lead}the smallest cabal stake share at which the cabal's trainers take at least half of the "
             f"trainers' emission (lower 95 % bound ≥ 0.5) is {number(r[CABAL])} (realised "
-            f"{number(r['stake_share'])}), where they take "
+            f"{number(share)}), where they take "
             f"{with_interval(r['capture_mean'], r['capture_low'], r['capture_high'])}; that is {side}."
         )
     top = valued.loc[valued["capture_mean"].idxmax()]
     largest = valued.iloc[-1]
     prediction = (
         f"the largest share swept reaches {why}, so the mechanism predicts capture there"
-        if largest["stake_share"] >= predicted - PREDICTION_TOLERANCE
-        else f"no share swept reaches {why}, so the mechanism predicts none"
+        if largest["stake_share"] >= high - PREDICTION_TOLERANCE
+        else f"no share swept reaches {why}, so the mechanism does not predict it"
     )
     return (
         f"{lead}at no cabal stake share swept (up to {number(largest[CABAL])}, realised "
@@ -506,14 +530,22 @@ def _capture_text(
     )
 
 
-def _prediction_text(kappa: float, copier_share: float, predicted: float) -> str:
-    """The predicted capture share in words, with where it comes from."""
-    if copier_share > 0:
-        return (
-            f"min(κ, 1 − κ) × (1 − c) = {number(predicted)} (κ = {number(kappa)}; copiers hold c = "
-            f"{number(copier_share)} of the stake and copy the evaluators' consensus)"
-        )
-    return f"min(κ, 1 − κ) = {number(predicted)} (κ = {number(kappa)}; no copiers)"
+def _prediction_text(kappa: float, copier_share: float, low: float, high: float) -> str:
+    """The predicted capture shares in words, with where they come from."""
+    copiers = (
+        f"copiers hold c = {number(copier_share)} of the stake and copy the evaluators' consensus"
+        if copier_share > 0
+        else "no copiers"
+    )
+    if abs(high - low) <= PREDICTION_TOLERANCE:
+        factor = " × (1 − c)" if copier_share > 0 else ""
+        return f"κ{factor} = {number(high)} (κ = {number(kappa)}; {copiers})"
+    factor = " × (1 − c)" if copier_share > 0 else ""
+    return (
+        f"min(κ, 1 − κ){factor} = {number(low)} to max(κ, 1 − κ){factor} = {number(high)} (κ = "
+        f"{number(kappa)}; {copiers}; between the two, whether the cabal takes half depends on how "
+        "many trainers each side has)"
+    )
 
 
 def _dividend_sentences(v: Validators, runs: int, yuma_runs: int) -> list[str]:
@@ -675,9 +707,10 @@ def _capture_spread(v: Validators) -> str:
     found = t["stake_share"].dropna()
     predicted = sorted(set(t["predicted"].round(12)))
     kappa = (
-        f"the predicted min(κ, 1 − κ) × (1 − c) = {number(predicted[0])}"
+        f"the share from which the mechanism predicts it, {number(predicted[0])}"
         if len(predicted) == 1
-        else f"the predicted min(κ, 1 − κ) × (1 − c) from {number(predicted[0])} to {number(predicted[-1])}"
+        else f"the shares from which the mechanism predicts it, {number(predicted[0])} to "
+        f"{number(predicted[-1])}"
     )
     if found.empty:
         return (

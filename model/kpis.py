@@ -29,7 +29,7 @@ KPI_DOCS = {
     "margin_trainers": "pi_honest minus the best pi among the trainer deviations present (tokenless: the "
     "same with profit_fiat_per_round_<s>, in fiat per owner per round)",
     "margin_validators": "pi_honest_validator minus pi_copying_validator (tokenless: the same with "
-    "profit_fiat_per_round_<s>)",
+    "profit_fiat_per_round_<s>; under yuma with a cabal, pi of the honest validators outside the cabal)",
     "minted_tokens": "tokens minted by emission over the run",
     "slashed_tokens": "tokens slashed over the run",
     "burned_tokens": "tokens burned over the run (registrations and slashes)",
@@ -141,7 +141,7 @@ NAN_REASONS = {
     "margin_trainers": "pi_honest is NaN, or pi of every trainer deviation is (tokenless: the same of "
     "profit_fiat_per_round_<s>)",
     "margin_validators": "pi_honest_validator or pi_copying_validator is NaN (tokenless: the same of "
-    "profit_fiat_per_round_<s>)",
+    "profit_fiat_per_round_<s>; under yuma with a cabal: every honest validator is in the cabal)",
     **dict.fromkeys(TOKEN_KPIS, NO_TOKEN),
     **dict.fromkeys(ORCHESTRATOR_KPIS, NO_ORCHESTRATOR),
     "slashed_fiat_per_round": NO_TOKEN,
@@ -283,6 +283,9 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     pi = dict(zip(net.strategies, payoff.tolist(), strict=True))
     kpis["margin_trainers"] = margin(pi, "honest", TRAINER_DEVIATIONS)
     kpis["margin_validators"] = margin(pi, "honest_validator", VALIDATOR_DEVIATIONS)
+    if net.votes is not None and net.votes.cabal.any():  # the cabal's members are no honest benchmark
+        pi["honest_validator"] = _pi_outside_cabal(net)
+        kpis["margin_validators"] = margin(pi, "honest_validator", VALIDATOR_DEVIATIONS)
     ledger = net.ledger
     kpis["minted_tokens"] = ledger.minted_tokens
     kpis["slashed_tokens"] = ledger.slashed_tokens
@@ -335,6 +338,19 @@ def regime_kpis(net) -> dict[str, float]:
     starters = net.owner_is_trainer & (net.join_round[net.owner_first] == 0)
     kpis["trainer_owners_retained"] = float(np.count_nonzero(starters & (net.owner_state == 1)))  # 1: IN
     return kpis
+
+
+def _pi_outside_cabal(net) -> float:
+    """π of the honest validators outside the cabal (their profit ÷ capital-rounds over the run; with
+    adaptation, a validator's whole run counts under its final strategy); NaN when there are none."""
+    from model.books import committed_rounds, identity_profit_fiat
+
+    nt = net.n_trainers
+    rows = (net.strategy_index[nt:] == net.strategies.index("honest_validator")) & ~net.votes.cabal
+    capital_rounds = float((net.capital_fiat * committed_rounds(net))[nt:][rows].sum())
+    if capital_rounds <= 0:
+        return math.nan
+    return float(identity_profit_fiat(net)[nt:][rows].sum()) / capital_rounds
 
 
 def yuma_kpis(net) -> dict[str, float]:

@@ -391,10 +391,11 @@ class FLNetwork(mesa.Model):
             pool = emission * e.trainer_share
             validator_pool = emission * e.validator_share
             reward_weights = validators_now.reward_weights[i]
+            if vote is not None:  # paid by what the votes did (only validators that voted)
+                reward_weights = self.votes.validator_weights(vote)
             if vote is not None and vote.nobody_earns:
                 payout = None  # no weight reached consensus: validators get both pools by stake
-                if reward_weights is not None:
-                    validator_pool += pool
+                validator_pool += pool
             else:
                 payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
             if payout is not None:
@@ -402,8 +403,6 @@ class FLNetwork(mesa.Model):
                 minted += pool
                 if vote is not None:
                     self.votes.book_trainer_payout(payout, pool)
-            if vote is not None and reward_weights is not None:
-                reward_weights = self.votes.dividend_weights(vote, validators_now.active[i], reward_weights)
             if reward_weights is not None:
                 minted += self._pay_validators(reward_weights, validator_pool)
             self.issued_tokens += minted

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -270,10 +271,15 @@ def build(
     if obj is not None and hasattr(obj, "problems"):
         # A refused value stands at its default here: a rule about it would name a value the file
         # never gave, so rules that name a refused key are left out (its own problem is listed).
-        problems.extend(p for p in obj.problems(path) if not any(key in p for key in refused))
+        problems.extend(p for p in obj.problems(path) if not any(_names(p, key) for key in refused))
     if top and problems:
         raise ScenarioError(problems)
     return obj
+
+
+def _names(problem: str, key: str) -> bool:
+    """Whether ``problem`` names the dotted ``key`` itself (not a longer key it is a part of)."""
+    return re.search(rf"(?<![\w.]){re.escape(key)}(?![\w])", problem) is not None
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class Vote:
     flagged: np.ndarray
     """Submitting trainers whose consensus weight fell below the flag threshold."""
     nobody_earns: bool
-    """No weight reached consensus: validators get both pools by active stake."""
+    """No weight reached consensus: the validators that voted get both pools by stake."""
 
 
 class DriftPath:
@@ -267,13 +267,19 @@ class YumaVotes:
         self.straying[due] = 0
         return due
 
-    def dividend_weights(self, vote: Vote, active: np.ndarray, by_stake: np.ndarray) -> np.ndarray:
-        """How the validators' pool is split this round: by the epoch's dividends among the active
-        validators (one away this round earns nothing, whatever its bonds), or by active stake
-        (``by_stake``) when no active validator earns a dividend."""
-        dividends = vote.epoch.dividends * active
+    def validator_weights(self, vote: Vote) -> np.ndarray | None:
+        """How the validators' pool is split this round, among the validators that voted (one away,
+        or a copier with nothing revealed yet, earns nothing this round, whatever its bonds): by the
+        epoch's dividends, or by stake when no voter earns a dividend (as when no weight reached
+        consensus). None when nobody voted: the pool is not minted."""
+        voted = vote.epoch.voted
+        dividends = vote.epoch.dividends * voted
         total = dividends.sum()
-        return dividends / total if total > 0 else by_stake
+        if total > 0:
+            return dividends / total
+        stake = vote.epoch.stake_share * voted
+        total = stake.sum()
+        return stake / total if total > 0 else None
 
     def book_dividends(self, tokens: np.ndarray) -> None:
         """Count what each validator was paid from the validators' pool this round."""

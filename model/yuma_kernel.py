@@ -22,24 +22,29 @@ INSERTION_SORT_MAX = 24
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _column_consensus(share, w, minority, subset, subset_minority, values, shares, members, j):
+def _column_consensus(share, w, minority, subset_share, values, shares, subset_shares, j):
     """The stake-weighted κ-median of column ``j`` of ``w``: the smallest weight whose rows at or
-    below it hold more than ``minority`` of the stake (the largest weight when none does); and the
-    same over the rows in ``subset`` alone, against ``subset_minority`` of their stake. ``values``,
-    ``shares`` and ``members`` are scratch vectors of one entry per validator."""
+    below it hold more than ``minority`` (1 − κ) of the stake ``share`` (the largest weight when
+    none does); and the same by ``subset_share``, the stake shares of a subset of the rows within
+    the subset (0 outside it). ``values``, ``shares``, ``subset_shares`` are scratch vectors.
+
+    Both running sums add the same shares in the same order as :func:`consensus` over the subset's
+    stake alone, so the two agree to the last bit, ties included: when a running sum lands exactly
+    on the cut (8 validators of 16, κ = ½), it has not passed it, and the tie goes to the higher
+    weight. Which side a tie falls on is otherwise decided by float rounding of the shares."""
     nv = w.shape[0]
-    if nv <= INSERTION_SORT_MAX:  # a stable insertion sort of (weight, stake, member) by weight
+    if nv <= INSERTION_SORT_MAX:  # a stable insertion sort of (weight, share, subset share) by weight
         for i in range(nv):
-            value, stake, member = w[i, j], share[i], subset[i]
+            value, stake, sub = w[i, j], share[i], subset_share[i]
             m = i - 1
             while m >= 0 and values[m] > value:
-                values[m + 1], shares[m + 1], members[m + 1] = values[m], shares[m], members[m]
+                values[m + 1], shares[m + 1], subset_shares[m + 1] = values[m], shares[m], subset_shares[m]
                 m -= 1
-            values[m + 1], shares[m + 1], members[m + 1] = value, stake, member
+            values[m + 1], shares[m + 1], subset_shares[m + 1] = value, stake, sub
     else:
         order = np.argsort(w[:, j], kind="mergesort")
         for r in range(nv):
-            values[r], shares[r], members[r] = w[order[r], j], share[order[r]], subset[order[r]]
+            values[r], shares[r], subset_shares[r] = w[order[r], j], share[order[r]], subset_share[order[r]]
     everyone = values[nv - 1]
     running = 0.0
     for r in range(nv):
@@ -48,19 +53,27 @@ def _column_consensus(share, w, minority, subset, subset_minority, values, share
             everyone = values[r]
             break
     among = 0.0
-    last = -1
     running = 0.0
     for r in range(nv):
-        if members[r]:
-            last = r
-            running += shares[r]
-            if running > subset_minority:
-                among = values[r]
+        if subset_shares[r] > 0:
+            among = values[r]  # the largest member's weight, if no member passes the cut
+            running += subset_shares[r]
+            if running > minority:
                 break
-    else:
-        if last >= 0:
-            among = values[last]
     return everyone, among
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _shares(stake):
+    """Each entry's share of the total, the total summed in order (0 for all when it is 0)."""
+    total = 0.0
+    for i in range(stake.size):
+        total += stake[i]
+    out = np.zeros(stake.size)
+    if total > 0:
+        for i in range(stake.size):
+            out[i] = stake[i] / total
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -73,11 +86,7 @@ def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha, subset):
     bonds, validator trust, stake shares, the subset's consensus, which validators' weights counted).
     """
     nv, nt = weights.shape
-    total = stake.sum()
-    share = np.zeros(nv)
-    if total > 0:
-        for i in range(nv):
-            share[i] = stake[i] / total
+    share = _shares(stake)
     # Weights: rows normalised; a row without stake or weight is left out (all 0).
     w = np.zeros((nv, nt))
     counted = np.zeros(nv, dtype=np.bool_)
@@ -89,20 +98,15 @@ def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha, subset):
                 w[i, j] = weights[i, j] / row_sum
     # Consensus; clipped weights, validator trust, ranks.
     minority = max(1.0 - kappa, 0.0)
-    subset_stake = 0.0
-    for i in range(nv):
-        if subset[i]:
-            subset_stake += share[i]
+    subset_share = _shares(np.where(subset & counted, stake, 0.0))
     consensus = np.zeros(nt)
     subset_consensus = np.zeros(nt)
     if nv > 0:
-        values, shares, members = np.empty(nv), np.empty(nv), np.empty(nv, dtype=np.bool_)
+        values, shares, subset_shares = np.empty(nv), np.empty(nv), np.empty(nv)
         for j in range(nt):
             consensus[j], subset_consensus[j] = _column_consensus(
-                share, w, minority, subset, minority * subset_stake, values, shares, members, j
+                share, w, minority, subset_share, values, shares, subset_shares, j
             )
-    if subset_stake <= 0:
-        subset_consensus[:] = 0.0
     trust = np.zeros(nv)
     ranks = np.zeros(nt)
     bought = np.zeros(nt)  # Σᵢ sᵢ W_bᵢⱼ: the bonds bought in each column
@@ -140,23 +144,21 @@ def yuma2_epoch(stake, weights, bonds, kappa, bond_penalty, alpha, subset):
 
 @numba.njit(cache=True, error_model="numpy")
 def consensus(stake, weights, kappa):
-    """The consensus :func:`yuma2_epoch` would find for these votes, and nothing else: rows
-    normalised (a row without stake or weight left out), then each column's κ-median by stake."""
+    """The consensus of these votes alone, as :func:`yuma2_epoch` finds a subset's: rows normalised, a
+    row without stake or without weight left out, then each column's κ-median by stake."""
     nv, nt = weights.shape
-    total = stake.sum()
-    out = np.zeros(nt)
-    if total <= 0 or nv == 0:
-        return out
-    share = stake / total
+    counted = np.zeros(nv)  # the stake of the rows that vote: stake and some weight
     w = np.zeros((nv, nt))
     for i in range(nv):
         row_sum = weights[i].sum()
-        if row_sum > 0 and share[i] > 0:
+        if row_sum > 0 and stake[i] > 0:
+            counted[i] = stake[i]
             for j in range(nt):
                 w[i, j] = weights[i, j] / row_sum
+    share = _shares(counted)
+    out = np.zeros(nt)
     minority = max(1.0 - kappa, 0.0)
-    everyone = np.ones(nv, dtype=np.bool_)
-    values, shares, members = np.empty(nv), np.empty(nv), np.empty(nv, dtype=np.bool_)
+    values, shares, subset_shares = np.empty(nv), np.empty(nv), np.empty(nv)
     for j in range(nt):
-        out[j] = _column_consensus(share, w, minority, everyone, minority, values, shares, members, j)[0]
+        out[j] = _column_consensus(share, w, minority, share, values, shares, subset_shares, j)[0]
     return out

@@ -168,32 +168,32 @@ def test_the_capture_threshold_is_the_smallest_stake_share_whose_lower_bound_rea
     text = t["text"].iloc[0]
     assert text.startswith("Reveal delay = 0: the smallest cabal stake share")
     assert "is 0.55 (realised 0.55" in text
-    assert "at or above min(κ, 1 − κ) = 0.5 (κ = 0.5; no copiers), as the mechanism predicts" in text
+    assert "consistent with κ = 0.5 (κ = 0.5; no copiers), as the mechanism predicts" in text
     assert (t["predicted"] == 0.5).all()
 
 
 def test_the_prediction_counts_the_veto_and_the_copiers_that_follow(tmp_path):
-    """κ = 0.6: a cabal vetoes everyone else's consensus above 1 − κ = 0.4 of the evaluators' stake;
-    copiers holding 0.25 of all stake follow the evaluators, so the prediction is 0.4 × 0.75 = 0.3."""
+    """κ = 0.6: a cabal vetoes everyone else's consensus above 1 − κ = 0.4 of the evaluators' stake and
+    sets its own trainers' from 0.6; copiers holding 0.25 of all stake follow the evaluators, so the
+    mechanism puts capture between 0.4 × 0.75 = 0.3 and 0.6 × 0.75 = 0.45 of all stake. These runs
+    capture only from 0.55, after failing at 0.45: later than predicted."""
     runs = yuma_runs({CABAL: CABALS}, copiers=0.25)
     f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario(yuma={"kappa": 0.6})))
     row = f.validators.thresholds.iloc[0]
-    assert row["captures_at"] == 0.55 and row["kappa"] == 0.6 and row["predicted"] == pytest.approx(0.3)
+    assert row["captures_at"] == 0.55 and row["kappa"] == 0.6 and row["predicted"] == pytest.approx(0.45)
     assert (
-        "at or above min(κ, 1 − κ) × (1 − c) = 0.3 (κ = 0.6; copiers hold c = 0.25 of the stake and copy the "
-        "evaluators' consensus), as the mechanism predicts" in row["text"]
+        "min(κ, 1 − κ) × (1 − c) = 0.3 to max(κ, 1 − κ) × (1 − c) = 0.45 (κ = 0.6; copiers hold c = 0.25 of "
+        "the stake and copy the evaluators' consensus; between the two, whether the cabal takes half depends "
+        "on how many trainers each side has): later than the mechanism predicts" in row["text"]
     )
 
 
-def test_capture_at_or_below_the_prediction_is_said_to_come_early(tmp_path):
+def test_capture_below_the_prediction_is_said_to_come_early(tmp_path):
     runs = yuma_runs({CABAL: CABALS}, captured=lambda share: 0.9 if share >= 0.4 else 0.1)
     f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario()))
     row = f.validators.thresholds.iloc[0]
     assert row["captures_at"] == 0.45  # the first level swept at or above 0.4
-    assert (
-        "below min(κ, 1 − κ) = 0.5 (κ = 0.5; no copiers): earlier than the mechanism predicts"
-        in (row["text"])
-    )
+    assert "below κ = 0.5 (κ = 0.5; no copiers): earlier than the mechanism predicts" in row["text"]
 
 
 def test_no_capture_in_the_range_names_the_largest_share_and_kappa(tmp_path):
@@ -203,7 +203,7 @@ def test_no_capture_in_the_range_names_the_largest_share_and_kappa(tmp_path):
     assert math.isnan(row["captures_at"])
     assert "at no cabal stake share swept (up to 0.4" in row["text"]
     assert (
-        "no share swept reaches min(κ, 1 − κ) = 0.5 (κ = 0.5; no copiers), so the mechanism predicts none"
+        "no share swept reaches κ = 0.5 (κ = 0.5; no copiers), so the mechanism does not predict it"
         in (row["text"])
     )
 
@@ -218,7 +218,7 @@ def test_the_summary_gives_each_question_in_one_sentence_over_the_curves(grid):
     assert re.fullmatch(
         r"Cabal: the smallest stake share at which the cabal's trainers take at least half of the trainers' "
         r"emission \(lower 95 % bound ≥ 0\.5\) is realised stake shares of 0\.55\d* to 0\.55\d* on all 5 "
-        r"curves, beside the predicted min\(κ, 1 − κ\) × \(1 − c\) = 0\.5\.",
+        r"curves, beside the share from which the mechanism predicts it, 0\.5\.",
         summary[1],
     )
     assert summary == grid.summary[-2:]
@@ -398,10 +398,11 @@ def test_unequal_validator_stakes_and_delegation_break_the_closed_form(baseline)
 # -- the gallery example's numbers, as the README gives them ------------------------------------------
 def test_the_yuma_example_finds_what_the_readme_says(tmp_path):
     """scenarios/examples/yuma-validators.toml, run as shipped: with no cabal G is 1.05 without
-    commit-reveal, 0.79 one round late and 0.69 sixteen late, and honest validation dominates from one
-    round on; a cabal captures half the trainers' emission from 40 % of the stake, the prediction
-    min(κ, 1 − κ)(1 − c) with the copiers' 20 %; with 30 % to 55 % honest validation dominates at no
-    delay. (The README's "What it finds" quotes these.)"""
+    commit-reveal, 0.79 one round late and 0.68 sixteen late, and honest validation dominates from one
+    round on; the cabal's trainers get 9 % of the emission (mean over the delays) with 8 of 21
+    validators and all of it with 9, on either side of the prediction κ(1 − c) = 0.405; from 9 on,
+    honest validators outside the cabal dominate at no delay. (The README's "What it finds" quotes
+    these.)"""
     from analysis.findings import analyze as analyze_directory
     from analysis.sweep.engine import run_sweep
     from analysis.sweep.sweepfile import load_sweep
@@ -411,15 +412,23 @@ def test_the_yuma_example_finds_what_the_readme_says(tmp_path):
     run_sweep(load_sweep(ROOT / "scenarios" / "examples" / "yuma-validators.toml"), tmp_path, progress=False)
     v = analyze_directory(tmp_path).validators
     g = v.dividends[v.dividends[CABAL] == 0].set_index(DELAY)["ratio_mean"]
-    assert [round(g[d], 2) for d in (0, 1, 16)] == [1.05, 0.79, 0.69]
-    assert (v.thresholds["stake_share"].round(6) == 0.4).all()
-    assert (v.thresholds["predicted"].round(6) == 0.4).all()
+    said = [f"{g[d]:.2f}" for d in (0, 1, 16)]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "`G` is 1.05 at `d = 0` (copying pays), 0.79 at `d = 1`" in readme and "0.69 at `d = 16`" in readme
-    verdicts = v.verdicts
-    dominates = verdicts[verdicts["validators"] == "dominates"]
+    assert (
+        f"`G` is {said[0]} at `d = 0`, {said[1]} at `d = 1`" in readme and f"{said[2]} at `d = 16`" in readme
+    )
+    capture = v.capture.groupby(CABAL)[["stake_share", "capture_mean"]].mean()
+    below, above = capture.loc[0.38], capture.loc[0.43]
+    assert below["stake_share"] == pytest.approx(8 / 21) and above["stake_share"] == pytest.approx(9 / 21)
+    assert (
+        f"get {100 * below['capture_mean']:.0f} % of the trainers' emission (mean over the delays) with 8 "
+        "of the 21" in readme
+    )
+    assert above["capture_mean"] == 1.0 and (v.capture["predicted"].round(3) == 0.405).all()
+    assert (v.thresholds["captures_at"] == 0.43).all()
+    dominates = v.verdicts[v.verdicts["validators"] == "dominates"]
     assert set(dominates.loc[dominates[CABAL] == 0, DELAY]) == {1, 2, 4, 8, 16}
-    assert dominates[dominates[CABAL].between(0.3, 0.55)].empty
+    assert dominates[dominates[CABAL] >= 0.43].empty
 
 
 def test_a_sentence_that_starts_with_kappa_keeps_its_small_kappa(tmp_path):
@@ -432,3 +441,15 @@ def test_a_sentence_that_starts_with_kappa_keeps_its_small_kappa(tmp_path):
     texts = list(f.validators.delays["text"])
     assert texts and all(t.startswith("κ = ") for t in texts)
     assert not any("Κ" in t for t in f.validators.summary)
+
+
+def test_without_honest_validators_there_is_no_verdict_and_g_says_why(tmp_path):
+    """Only copying validators: no margin to read at any point, so no point counts as 'with copiers'
+    in the verdict, and G's absence is put down to the missing honest validators."""
+    runs = yuma_runs({DELAY: [0, 4]}, g=lambda d: math.nan, margin=lambda d, c: math.nan)
+    base = base_scenario(population={"honest_validators": 0, "copying_validators": 2})
+    f = analyze(write_results(tmp_path, runs, base_scenario=base))
+    v = f.validators
+    assert not v.verdicts["copiers"].any()
+    reasons = set(v.missing.loc[v.missing["kpi"] == "copier_dividend_ratio", "reason"])
+    assert reasons == {"no honest validators: G compares copiers with honest validators"}

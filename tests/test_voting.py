@@ -406,3 +406,38 @@ def test_the_readme_shows_what_fedstake_run_prints_for_the_yuma_baseline():
     assert f"honesty margin for validators −{-100 * k['margin_validators']:.2f} %" in said
     assert f"flag {100 * k['flag_rate_lazy']:.0f} % of lazy submissions" in said
     assert k["flag_rate_sybil"] == 1 and f"poison ({100 * k['flag_rate_poisoning']:.1f} %" in said
+
+
+def test_with_a_cabal_the_validators_margin_compares_copiers_with_the_honest_outside_it():
+    """The cabal's members play the honest strategy but earn what the cabal captures: the validators'
+    margin compares copiers with the honest validators outside the cabal, as G does. Without a cabal
+    it is the strategies' margin."""
+    from model.books import committed_rounds, identity_profit_fiat
+
+    s = small(yuma__cabal_stake_share=0.5, rounds=40)
+    net = FLNetwork(s, 9)
+    net.run()
+    k = run_scenario(s, seed=9).kpis
+    nt = net.n_trainers
+    profit, capital = identity_profit_fiat(net)[nt:], (net.capital_fiat * committed_rounds(net))[nt:]
+    outside = net.detects & ~net.votes.cabal
+    pi_outside = profit[outside].sum() / capital[outside].sum()
+    assert k["margin_validators"] == pytest.approx(pi_outside - k["pi_copying_validator"], rel=1e-9)
+    assert k["margin_validators"] != pytest.approx(k["pi_honest_validator"] - k["pi_copying_validator"])
+    plain = run_scenario(small(rounds=40), seed=9).kpis
+    assert plain["margin_validators"] == pytest.approx(
+        plain["pi_honest_validator"] - plain["pi_copying_validator"]
+    )
+
+
+def test_copiers_that_never_vote_are_paid_nothing():
+    """No evaluator: copiers never see anything revealed and abstain every round. Nobody votes, so no
+    weight reaches consensus and nobody may be paid by stake: neither pool is minted (a pool nobody
+    can receive is not), and the copiers earn nothing."""
+    s = small(population__honest_validators=0, population__copying_validators=3, rounds=30)
+    k = run_scenario(s, seed=10).kpis
+    burned = s.staking.registration_cost_tokens * s.token.price_fiat  # the registration, and nothing earned
+    assert k["profit_fiat_per_round_copying_validator"] == pytest.approx(-burned / 30)
+    assert k["minted_tokens"] == pytest.approx(
+        30 * s.emission.initial_tokens_per_round * s.emission.owner_share
+    )

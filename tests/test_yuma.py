@@ -795,7 +795,29 @@ def test_a_subsets_consensus_found_in_the_epoch_is_its_consensus_alone(nv, nt, s
     plain = validator_epoch(stake, weights, bonds, params)
     both = validator_epoch(stake, weights, bonds, params, subset=members)
     alone = validator_consensus(stake * members, weights, kappa)
-    np.testing.assert_allclose(both.subset_consensus, alone, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(both.subset_consensus, alone)  # to the last bit: ties fall alike
     np.testing.assert_array_equal(both.consensus, plain.consensus)
     np.testing.assert_array_equal(both.dividends, plain.dividends)
     assert plain.subset_consensus is None
+
+
+@pytest.mark.parametrize("validators", [10, 20])
+def test_a_tie_of_stake_at_the_cut_goes_to_the_higher_weight_on_both_paths(validators):
+    """Half the evaluating stake (4 of 8, 8 of 16) votes a high weight, half a low one: the running
+    stake lands exactly on the cut 1 − κ = ½ without passing it, so consensus is the higher weight, in
+    the epoch's subset consensus and in validator_consensus alike (before, the subset's shares of all
+    stake rounded past the cut at 10 validators and the tie went the other way)."""
+    from model.yuma import validator_consensus
+
+    evaluators = validators * 4 // 5
+    half = evaluators // 2
+    weights = np.zeros((validators, 2))
+    weights[:half] = [1.0, 0.2]
+    weights[half:evaluators] = [0.0, 1.0]
+    weights[evaluators:] = [0.5, 0.5]
+    stake = np.full(validators, 1000.0)
+    members = np.arange(validators) < evaluators
+    subset = validator_epoch(stake, weights, np.zeros((validators, 2)), YumaParams(), subset=members)
+    alone = validator_consensus(stake * members, weights, 0.5)
+    np.testing.assert_array_equal(subset.subset_consensus, alone)
+    np.testing.assert_allclose(alone, [1 / 1.2, 1.0])

@@ -302,8 +302,12 @@ def capture_panels(f: Findings) -> tuple[list[LinePanel], int]:
         panel.hlines.append((validators.CAPTURED, "half of the trainers' emission", "--"))
         for share in sorted(set(v.capture["predicted"].round(12))):
             panel.vlines.append(
-                (share, f"min(κ, 1 − κ)(1 − c) = {share:.3g}: capture predicted from it", ":")
+                (share, f"max(κ, 1 − κ)(1 − c) = {share:.3g}: capture predicted from it", ":")
             )
+        for share in sorted(
+            set(v.capture["predicted_low"].round(12)) - set(v.capture["predicted"].round(12))
+        ):
+            panel.vlines.append((share, f"min(κ, 1 − κ)(1 − c) = {share:.3g}: no capture below it", "-."))
     return panels, left_out
 
 
