@@ -453,3 +453,14 @@ def test_without_honest_validators_there_is_no_verdict_and_g_says_why(tmp_path):
     assert not v.verdicts["copiers"].any()
     reasons = set(v.missing.loc[v.missing["kpi"] == "copier_dividend_ratio", "reason"])
     assert reasons == {"no honest validators: G compares copiers with honest validators"}
+
+
+def test_when_copying_wins_everywhere_under_yuma_the_summary_blames_dividends_not_bounties(tmp_path):
+    """Under Yuma Consensus honest validators are paid dividends, not slashing bounties, and
+    commit-reveal may already be on: the verifier's-dilemma sentence says so."""
+    from analysis.summary import DILEMMA_WORDS, YUMA_DILEMMA_WORDS
+
+    runs = yuma_runs({DELAY: [0, 4]}, margin=lambda d, c: -0.05)
+    f = analyze(write_results(tmp_path, runs, base_scenario=base_scenario()))
+    sentence = next(t for t in f.summary if t.startswith("Validators: copying the consensus beats"))
+    assert YUMA_DILEMMA_WORDS in sentence and DILEMMA_WORDS["token"] not in sentence
