@@ -42,9 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
-from scipy.signal import lfilter
 
 from model import yuma
 from model.randomness import RoundDraws, block_rounds
@@ -83,21 +81,6 @@ def cabal_members(stake_weight: np.ndarray, honest: np.ndarray, share: float) ->
 _NOBODY = np.zeros(0, dtype=np.int64)
 
 
-@numba.njit(cache=True)
-def _below_median(consensus: np.ndarray, submitting: np.ndarray, threshold: float) -> np.ndarray:
-    """The submitting trainers whose consensus weight is below ``threshold`` × the median consensus
-    weight of the submissions (none when nobody submitted). Compiled: it runs every round."""
-    submitted = np.sort(consensus[submitting])
-    flagged = np.zeros(consensus.size, dtype=np.bool_)
-    n = submitted.size
-    if n == 0:
-        return flagged
-    cut = threshold * 0.5 * (submitted[(n - 1) // 2] + submitted[n // 2])
-    for j in range(consensus.size):
-        flagged[j] = submitting[j] and consensus[j] < cut
-    return flagged
-
-
 @dataclass(slots=True)
 class Vote:
     """One round's outcome of the votes."""
@@ -113,8 +96,8 @@ class DriftPath:
     """Each trainer's quality drift, an AR(1) process, worked out a block of rounds at a time.
 
     ``x_0 = σ η_0`` (the stationary distribution) and ``x_t = φ x_{t−1} + √(1 − φ²) σ η_t``, with
-    ``η`` standard normal from ``rng``: a block of rounds is one call of ``scipy.signal.lfilter``,
-    which runs that recurrence down the rows, instead of a few array calls every round.
+    ``η`` standard normal from ``rng``: a block of rounds is one compiled pass down the rows
+    (``model.yuma_kernel.ar1_path``), instead of a few array calls every round.
     """
 
     def __init__(self, rng: np.random.Generator, width: int, rounds: int, sd: float, persistence: float):
@@ -132,9 +115,7 @@ class DriftPath:
                 before = np.zeros(innovations.shape[1])
             else:
                 before = self._path[-1]
-            self._path = lfilter(
-                [1.0], [1.0, -self._phi], innovations, axis=0, zi=self._phi * before[None, :]
-            )[0]
+            self._path = yuma.kernels().ar1_path(innovations, self._phi, before)
             self._first = t
         return self._path[t - self._first]
 
@@ -236,7 +217,7 @@ class YumaVotes:
 
         flagged = self._no_flags
         if self._threshold > 0:
-            flagged = _below_median(consensus, submitting, self._threshold)
+            flagged = yuma.kernels().below_median(consensus, submitting, self._threshold)
         voted = self._voted = epoch.voted  # stake this round, and some weight set
         window = self._window
         window[1] += epoch.validator_trust  # 0 for a validator that did not vote
@@ -312,4 +293,5 @@ def compile_kernels() -> None:
     stake, weights = np.ones(2), np.ones((2, 3))
     yuma.validator_epoch(stake, weights, np.zeros((2, 3)), YumaParams(), subset=np.array([True, False]))
     yuma.validator_consensus(stake, weights, 0.5)
-    _below_median(np.ones(3), np.ones(3, dtype=bool), 0.5)
+    yuma.kernels().below_median(np.ones(3), np.ones(3, dtype=bool), 0.5)
+    yuma.kernels().ar1_path(np.ones((2, 3)), 0.5, np.zeros(3))

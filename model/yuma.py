@@ -33,10 +33,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.yuma_kernel import consensus as kernel_consensus
-from model.yuma_kernel import yuma2_epoch
-
 U16_MAX = 65_535
+_KERNELS = None
+
+
+def kernels():
+    """``model.yuma_kernel``, imported on first use: numba takes a few tenths of a second to import,
+    which a process that never votes (a sweep worker of a study without Yuma) need not pay."""
+    global _KERNELS
+    if _KERNELS is None:
+        import model.yuma_kernel
+
+        _KERNELS = model.yuma_kernel
+    return _KERNELS
+
+
 _GRID = 2.0**32
 
 
@@ -482,7 +493,7 @@ def validator_consensus(stake: np.ndarray, weights: np.ndarray, kappa: float) ->
     other validators' weights once they are public."""
     stake = np.asarray(stake, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
-    return kernel_consensus(stake, weights, float(kappa))
+    return kernels().consensus(stake, weights, float(kappa))
 
 
 def validator_epoch(
@@ -521,8 +532,8 @@ def validator_epoch(
     alpha = 1.0 - params.bonds_moving_average / 1_000_000
     members = np.zeros(len(stake), dtype=bool) if subset is None else np.asarray(subset, dtype=bool)
     if not params.yuma3:  # compiled: see model.yuma_kernel
-        consensus, incentive, dividends, new_bonds, validator_trust, share, among, voted = yuma2_epoch(
-            stake, weights, bonds, params.kappa, params.bond_penalty, alpha, members
+        consensus, incentive, dividends, new_bonds, validator_trust, share, among, voted = (
+            kernels().yuma2_epoch(stake, weights, bonds, params.kappa, params.bond_penalty, alpha, members)
         )
         among = None if subset is None else among
         return ValidatorEpoch(

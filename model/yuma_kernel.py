@@ -1,4 +1,5 @@
-"""The Yuma 2 epoch compiled: the simulation's hot path under ``rewards.rule = "yuma"``.
+"""The compiled parts of a voting round: the Yuma 2 epoch, the simulation's hot path under
+``rewards.rule = "yuma"``, and the votes' flags and quality drift (``model.voting``).
 
 A run of the baseline votes over 10 validators × 100 trainers every round. In numpy that epoch is
 some forty whole-array calls on a thousand numbers each, so it costs what forty calls cost (about
@@ -8,7 +9,8 @@ subtensor's ``epoch_dense_mechanism``, in float64; ``tests/test_yuma.py`` checks
 the reference :func:`model.yuma.epoch` over random stakes, weights and bonds.
 
 numba compiles on the first call in a process and caches the machine code beside this file, so
-later processes (sweep workers included) load it instead of compiling again.
+later processes (sweep workers included) load it instead of compiling again. Importing numba takes a
+few tenths of a second, so this module is imported only by runs that vote (``model.yuma.kernels``).
 """
 
 from __future__ import annotations
@@ -161,4 +163,32 @@ def consensus(stake, weights, kappa):
     values, shares, subset_shares = np.empty(nv), np.empty(nv), np.empty(nv)
     for j in range(nt):
         out[j] = _column_consensus(share, w, minority, share, values, shares, subset_shares, j)[0]
+    return out
+
+
+@numba.njit(cache=True)
+def below_median(consensus: np.ndarray, submitting: np.ndarray, threshold: float) -> np.ndarray:
+    """The votes' flags (``model.voting``): the submitting trainers whose consensus weight is below
+    ``threshold`` × the median consensus weight of the submissions (none when nobody submitted)."""
+    submitted = np.sort(consensus[submitting])
+    flagged = np.zeros(consensus.size, dtype=np.bool_)
+    n = submitted.size
+    if n == 0:
+        return flagged
+    cut = threshold * 0.5 * (submitted[(n - 1) // 2] + submitted[n // 2])
+    for j in range(consensus.size):
+        flagged[j] = submitting[j] and consensus[j] < cut
+    return flagged
+
+
+@numba.njit(cache=True)
+def ar1_path(innovations: np.ndarray, persistence: float, before: np.ndarray) -> np.ndarray:
+    """The AR(1) path ``x_t = φ x_{t−1} + innovations_t`` down the rows of ``innovations``, from
+    ``x_{−1} = before`` (``model.voting.DriftPath``: the submissions' quality drift)."""
+    out = np.empty_like(innovations)
+    previous = before.copy()
+    for t in range(innovations.shape[0]):
+        for j in range(innovations.shape[1]):
+            previous[j] = persistence * previous[j] + innovations[t, j]
+            out[t, j] = previous[j]
     return out
