@@ -75,6 +75,7 @@ def number_text(x: float) -> str:
     return f"{x:g}"
 
 
+@functools.cache
 def is_number_list(kind: Any) -> bool:
     """Whether a field's type is a list of numbers, ``tuple[float, ...]`` (a TOML array of numbers)."""
     return typing.get_origin(kind) is tuple
@@ -187,32 +188,39 @@ def _check_value(path: str, value: Any, f: dataclasses.Field, kind: type) -> tup
     if is_number_list(kind):
         return _check_number_list(path, value, f, kind)
     value = _plain_number(value)
-    allowed = allowed_text(f, kind)
-    bad = f"{path} = {value!r} is not allowed: expected {allowed}"
+    coerced = _coerced(value, f, kind)
+    if coerced is _REFUSED:  # the message is worked out only for a value refused (every run builds one)
+        return value, f"{path} = {value!r} is not allowed: expected {allowed_text(f, kind)}"
+    return coerced, None
+
+
+_REFUSED = object()
+
+
+def _coerced(value: Any, f: dataclasses.Field, kind: type) -> Any:
+    """``value`` as ``kind`` when it is allowed, else ``_REFUSED``."""
     if kind is bool:
-        if not isinstance(value, bool):
-            return value, bad
-        return value, None
+        return value if isinstance(value, bool) else _REFUSED
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                return value, bad
+                return _REFUSED
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return value, bad
+            return _REFUSED
         value = float(value)
         if not math.isfinite(value):
-            return value, bad
+            return _REFUSED
     elif kind is str and not isinstance(value, str):
-        return value, bad
+        return _REFUSED
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
-        return value, bad
+        return _REFUSED
     if kind in (int, float) and _out_of_range(value, m):
-        return value, bad
-    return value, None
+        return _REFUSED
+    return value
 
 
 def build(
