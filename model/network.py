@@ -8,6 +8,8 @@ then the potential entrants waiting outside), then validators. A Sybil owner's `
 1. availability — each identity is away with its dropout probability;
 2. trainers submit — each registered, present identity submits what its strategy submits;
 3. validators evaluate — the honest share ``h`` of active validation stake sets detection power;
+   under Yuma Consensus (``rewards.rule = "yuma"``) they vote weights instead and one epoch runs
+   (``model.voting``): the votes flag, and split the trainers' and validators' pools in step 5;
 4. detection and slashing — flagged identities lose ``slash_fraction`` of stake, split between
    burn, insurance pool and the flagging validators; stakes are topped up from liquid tokens, and
    an identity that cannot top up to the minimum leaves;
