@@ -267,13 +267,7 @@ class FLNetwork(mesa.Model):
             self.stake_required[:nt] = per_owner[self.owner[:nt]]  # trainer owners come first
             self.stake_required[nt:] = validator_stakes_tokens(s, stakes_rng)
             self.delegated_tokens = delegated_stakes_tokens(s, self.stake_required[nt:])
-        self.stake_weight = self.stake_required[nt:] + self.delegated_tokens
-        """Each validator's stake weight, own stake + delegated, in tokens: what validation and the
-        validators' pool are weighed by (changes only when a validator is slashed)."""
-        self._delegators_cut = None
-        if self.delegated_tokens.any():
-            take = s.stakes.validator_take
-            self._delegators_cut = self.delegated_tokens / self.stake_weight * (1.0 - take)
+        self._weigh_validators(self.stake_required[nt:])
         buffer = 0.0 if self.tokenless else s.staking.initial_liquid_tokens
         self.capital_fiat = (self.stake_required + buffer) * s.token.price_fiat
         """Capital each identity commits while it takes part: stake plus liquid buffer, in fiat (0 when
@@ -495,14 +489,25 @@ class FLNetwork(mesa.Model):
         insurance = total * s.slashing.insurance_share
         ledger.distribute_slashed(total - insurance, insurance, slice(nt, None), np.zeros(len(self.detects)))
         self.votes.book_validator_slash(len(rows), total)
-        self.stake_weight = ledger.stake[nt:] + self.delegated_tokens
-        if self._delegators_cut is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cut = self.delegated_tokens / self.stake_weight
-            self._delegators_cut = np.where(self.stake_weight > 0, cut, 0.0) * (1.0 - s.stakes.validator_take)
+        self._weigh_validators(ledger.stake[nt:])
         self._blocks.set_validator_stake(np.where(self.registered[nt:], self.stake_weight, 0.0))
         self._block_stale = True  # the block's validator figures weighed the old stakes
         return total
+
+    def _weigh_validators(self, own_stake: np.ndarray) -> None:
+        """Set each validator's stake weight from its own stake (at setup; after a validator slash),
+        and the share of its pool income that goes to its delegators."""
+        self.stake_weight = own_stake + self.delegated_tokens
+        """Each validator's stake weight, own stake + delegated, in tokens: what validation and the
+        validators' pool are weighed by (changes only when a validator is slashed)."""
+        self._delegators_cut = None
+        """Per validator, the share of its pool income paid on to delegators: delegated / stake weight
+        × (1 − take); None without delegation."""
+        if self.delegated_tokens.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cut = self.delegated_tokens / self.stake_weight
+            take = self.scenario.stakes.validator_take
+            self._delegators_cut = np.where(self.stake_weight > 0, cut, 0.0) * (1.0 - take)
 
     def _pay_validators(self, weights: np.ndarray, pool: float) -> float:
         """Mint the validators' pool by ``weights`` (adding up to 1); delegators get their share of
