@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.sweep.designs import Design
+from analysis.sweep.engine import plan_runs, run_sweep
+from analysis.sweep.store import StoreError
 from analysis.sweep.sweepfile import ONLY_BASE, load_sweep, sweep_from_dict
-from model import ScenarioError
+from model import ScenarioError, with_overrides
 from model.params import field_docs
 from model.scenario import Scenario, did_you_mean, key_type, scenario_keys
 
@@ -409,3 +414,273 @@ def test_a_mix_may_not_pick_the_regime(tmp_path):
     mixes = '\n[mixes.base]\n\n[mixes.no-token]\n"regime.kind" = "tokenless"\n'
     with pytest.raises(ScenarioError, match=r"mixes\.no-token sets 'regime\.kind', which a mix may not"):
         load_sweep(write_sweep(tmp_path, GRID + mixes))
+
+
+# -- scenario fragments: include ---------------------------------------------------------------
+CALIBRATED = """# fedstake calibrate scenarios/mechanistic-digits.toml: 5 seeds x 60 rounds
+[detection]
+lazy_detection_rate = 0.62        # 95 % CI 0.58 - 0.66
+false_positive_rate = 0.04
+[behaviour]
+lazy_score = 0.81
+[quality]
+learning_rate = 0.11
+"""
+CALIBRATED_KEYS = {
+    "detection.lazy_detection_rate": 0.62,
+    "detection.false_positive_rate": 0.04,
+    "behaviour.lazy_score": 0.81,
+    "quality.learning_rate": 0.11,
+}
+
+
+def write_fragment(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sweep_including(directory: Path, include: object, body: str = GRID, *, name: str = "sweep.toml") -> Path:
+    """A sweep file (``write_sweep``'s) whose ``[fixed]`` table starts with ``include = include``."""
+    path = write_sweep(directory, body, name=name)
+    line = f"include = {json.dumps(include)}\n"  # a JSON string or list of strings is TOML too
+    path.write_text(path.read_text().replace("[fixed]\n", "[fixed]\n" + line, 1), encoding="utf-8")
+    return path
+
+
+def run_scenarios(sweep) -> list[Scenario]:
+    """The scenario of every run of ``sweep``, built as the engine builds it."""
+    design = Design(sweep)
+    runs = plan_runs(sweep, design, np.zeros(len(design) * sweep.replications, dtype=bool))
+    return [with_overrides(sweep.base, run.values) for run in runs]
+
+
+def test_an_included_fragment_sets_the_fixed_keys_of_every_run(tmp_path):
+    write_fragment(tmp_path, "calibrated.toml", CALIBRATED)
+    sweep = load_sweep(sweep_including(tmp_path, "calibrated.toml"))
+    assert {key: sweep.fixed[key] for key in CALIBRATED_KEYS} == CALIBRATED_KEYS
+    scenarios = run_scenarios(sweep)
+    assert len(scenarios) == 4 * 2 * 3
+    for scenario in scenarios:
+        assert scenario.detection.lazy_detection_rate == 0.62
+        assert scenario.detection.false_positive_rate == 0.04
+        assert scenario.behaviour.lazy_score == 0.81
+        assert scenario.quality.learning_rate == 0.11
+        assert scenario.rounds == 20  # the table's own keys still apply
+
+
+def test_the_tables_own_keys_override_its_fragment_and_come_after_it(tmp_path):
+    write_fragment(tmp_path, "f.toml", "rounds = 60\n[detection]\nfalse_positive_rate = 0.04\n")
+    sweep = load_sweep(sweep_including(tmp_path, "f.toml"))  # its [fixed] sets rounds = 20
+    assert sweep.fixed["rounds"] == 20 and sweep.base.rounds == 20
+    assert sweep.base.detection.false_positive_rate == 0.04
+    assert list(sweep.fixed)[:2] == ["rounds", "detection.false_positive_rate"]
+
+
+FPR, LAZY_RATE, LAZY_SCORE = (
+    "detection.false_positive_rate",
+    "detection.lazy_detection_rate",
+    "behaviour.lazy_score",
+)
+
+
+@pytest.mark.parametrize(
+    ("order", "rate", "keys"),
+    [
+        (["a.toml", "b.toml"], 0.02, [FPR, LAZY_RATE, LAZY_SCORE]),
+        (["b.toml", "a.toml"], 0.01, [FPR, LAZY_SCORE, LAZY_RATE]),
+    ],
+)
+def test_later_fragments_override_earlier_ones(tmp_path, order, rate, keys):
+    write_fragment(tmp_path, "a.toml", "[detection]\nfalse_positive_rate = 0.01\nlazy_detection_rate = 0.7\n")
+    write_fragment(
+        tmp_path, "b.toml", "[detection]\nfalse_positive_rate = 0.02\n[behaviour]\nlazy_score = 0.3\n"
+    )
+    sweep = load_sweep(sweep_including(tmp_path, order))
+    assert sweep.base.detection.false_positive_rate == rate
+    assert sweep.base.detection.lazy_detection_rate == 0.7  # keys only one fragment sets are kept
+    assert sweep.base.behaviour.lazy_score == 0.3
+    assert list(sweep.fixed)[:3] == keys  # included keys first, in the order the fragments give them
+
+
+def test_a_design_and_a_mix_each_include_their_own_fragment(tmp_path):
+    write_fragment(
+        tmp_path, "strict.toml", "[detection]\nfalse_positive_rate = 0.01\nlazy_detection_rate = 0.9\n"
+    )
+    write_fragment(tmp_path, "lazy.toml", "[population]\nlazy_trainers = 6\n")
+    body = (
+        GRID + '\n[designs.strict]\ninclude = "strict.toml"\n"detection.lazy_detection_rate" = 0.8\n'
+        '\n[designs.base]\n\n[mixes.lazy]\ninclude = ["lazy.toml"]\n\n[mixes.base]\n'
+    )
+    sweep = load_sweep(write_sweep(tmp_path, body))
+    assert dict(sweep.designs) == {
+        "strict": {"detection.false_positive_rate": 0.01, "detection.lazy_detection_rate": 0.8},
+        "base": {},
+    }
+    assert dict(sweep.mixes) == {"lazy": {"population.lazy_trainers": 6}, "base": {}}
+    assert "detection.false_positive_rate" not in sweep.fixed  # a design's fragment is the design's
+    seen = {(s.detection.false_positive_rate, s.population.lazy_trainers) for s in run_scenarios(sweep)}
+    default_rate = sweep.base.detection.false_positive_rate
+    assert seen == {(0.01, 6), (0.01, 3), (default_rate, 6), (default_rate, 3)}
+
+
+def test_included_keys_meet_the_same_overlap_rules_as_the_tables_own(tmp_path):
+    write_fragment(tmp_path, "swept.toml", "[slashing]\nslash_fraction = 0.2\n")
+    write_fragment(tmp_path, "fpr.toml", "[detection]\nfalse_positive_rate = 0.01\n")
+    write_fragment(tmp_path, "regime.toml", '[regime]\nkind = "tokenless"\n')
+    body = (
+        GRID + '\n[designs.d]\ninclude = ["swept.toml", "fpr.toml"]\n'
+        '\n[mixes.m]\ninclude = ["fpr.toml", "regime.toml"]\n'
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(write_sweep(tmp_path, body))
+    problems = caught.value.problems
+    assert mentioned(problems, "designs.d sets 'slashing.slash_fraction', which the sweep varies")
+    assert mentioned(problems, "designs.d and mixes.m both set 'detection.false_positive_rate'")
+    assert mentioned(problems, "mixes.m sets 'regime.kind', which a mix may not")
+
+
+def test_an_included_value_is_checked_like_the_tables_own(tmp_path):
+    write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 2.0\n")
+    with pytest.raises(ScenarioError, match=r"fixed: detection\.false_positive_rate = 2\.0 is not allowed"):
+        load_sweep(sweep_including(tmp_path, "f.toml"))
+
+
+def test_a_fragment_is_found_relative_to_the_sweep_file_not_the_working_directory(tmp_path, monkeypatch):
+    write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 0.07\n")  # a decoy in the cwd
+    write_fragment(tmp_path / "sweeps", "f.toml", "[detection]\nfalse_positive_rate = 0.03\n")
+    write_fragment(tmp_path / "calibrated", "c.toml", "[behaviour]\nlazy_score = 0.4\n")
+    sweep_including(tmp_path / "sweeps", ["f.toml", "../calibrated/c.toml"])
+    monkeypatch.chdir(tmp_path)
+    sweep = load_sweep(Path("sweeps") / "sweep.toml")
+    assert sweep.base.detection.false_positive_rate == 0.03
+    assert sweep.base.behaviour.lazy_score == 0.4
+
+
+#: A mistake in an include: (the fragment's text or None for none, the include, what the problem says).
+INCLUDE_MISTAKES = {
+    "missing fragment": (None, "f.toml", "cannot read the scenario fragment file"),
+    "not TOML": ("[detection\n", "f.toml", "not valid TOML"),
+    "too big": ("# " + "x" * (1 << 20) + "\n", "f.toml", "at most MAX_FILE_BYTES"),
+    "a directory": ("<dir>", "f.toml", "it is a directory, not a regular file"),
+    "not a string": (None, 3, "fixed.include = 3 is not allowed: expected the path of a scenario fragment"),
+    "a list with a number": (None, ["f.toml", 2], "fixed.include = ['f.toml', 2] is not allowed"),
+    "unknown key": (
+        "[detection]\nlazy_detection_rat = 0.6\n",
+        "f.toml",
+        "'detection.lazy_detection_rat' is not a scenario key "
+        "(did you mean 'detection.lazy_detection_rate'?)",
+    ),
+    "nested include": ('include = "g.toml"\n', "f.toml", "has its own 'include', which is not allowed: "),
+    "sweep table": (
+        "[sweep]\nseed = 3\n",
+        "f.toml",
+        "[sweep] is a sweep table: a fragment holds scenario tables only",
+    ),
+    "parameters table": (
+        '[[parameters]]\npath = "rounds"\nvalues = [10]\n',
+        "f.toml",
+        "[[parameters]] is a sweep table: a fragment holds scenario tables only",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(INCLUDE_MISTAKES))
+def test_a_bad_include_is_refused_naming_the_file_and_the_key(tmp_path, mistake):
+    text, include, fragment = INCLUDE_MISTAKES[mistake]
+    if text == "<dir>":
+        (tmp_path / "f.toml").mkdir()
+    elif text is not None:
+        write_fragment(tmp_path, "f.toml", text)
+    path = sweep_including(tmp_path, include)
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(path)
+    problems = caught.value.problems
+    assert mentioned(problems, fragment), problems
+    if isinstance(include, str):  # the problem names where the include is and the fragment
+        assert mentioned(problems, "fixed.include 'f.toml': "), problems
+    assert str(path) in str(caught.value)  # and the sweep file
+
+
+def test_a_fragment_that_cannot_be_read_is_named_by_the_path_it_was_looked_for_at(tmp_path):
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(sweep_including(tmp_path, "nowhere/f.toml"))
+    assert mentioned(
+        caught.value.problems, f"fixed.include 'nowhere/f.toml': {tmp_path / 'nowhere' / 'f.toml'}: "
+    )
+
+
+def test_every_bad_include_of_a_sweep_is_reported_at_once(tmp_path):
+    write_fragment(tmp_path, "typo.toml", "[detection]\nlazy_detection_rat = 0.6\n")
+    write_fragment(tmp_path, "nested.toml", 'include = "typo.toml"\n[behaviour]\nlazy_score = 0.5\n')
+    write_fragment(tmp_path, "sweep-like.toml", "[sweep]\nseed = 3\n")
+    body = GRID + '\n[designs.d]\ninclude = 3\n\n[mixes.m]\ninclude = ["sweep-like.toml", "typo.toml"]\n'
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(sweep_including(tmp_path, ["missing.toml", "nested.toml"], body))
+    problems = caught.value.problems
+    for expected in (
+        "fixed.include 'missing.toml': ",
+        "fixed.include 'nested.toml': the fragment has its own 'include'",
+        "designs.d.include = 3 is not allowed",
+        "mixes.m.include 'sweep-like.toml': [sweep] is a sweep table",
+        "mixes.m.include 'typo.toml': 'detection.lazy_detection_rat' is not a scenario key",
+    ):
+        assert mentioned(problems, expected), (expected, problems)
+
+
+def test_a_key_both_a_fragment_and_its_table_set_is_no_problem(tmp_path):
+    write_fragment(tmp_path, "f.toml", "rounds = 40\n[population]\nlazy_trainers = 3\n")
+    assert load_sweep(sweep_including(tmp_path, "f.toml")).base.rounds == 20
+
+
+def test_the_content_hash_follows_the_fragments_values_not_where_they_are_written(tmp_path):
+    write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 0.04\n")
+    write_fragment(tmp_path, "d.toml", "[slashing]\nburn_share = 1.0\ninsurance_share = 0.0\n")
+    write_fragment(tmp_path, "m.toml", "[population]\nlazy_trainers = 0\n")
+    body = (
+        GRID + '\n[designs.burn]\ninclude = "d.toml"\n"slashing.validator_share" = 0.0\n'
+        '\n[mixes.base]\n\n[mixes.no-lazy]\ninclude = "m.toml"\n'
+    )
+    path = sweep_including(tmp_path, "f.toml", body)
+    first = load_sweep(path).content_hash()
+    assert load_sweep(path).content_hash() == first  # an unchanged fragment: the same sweep (resumable)
+    inline = GRID + DESIGNS_AND_MIXES.split("[designs.insurance]")[0] + MIXES
+    written_out = write_sweep(tmp_path, inline, name="inline.toml")
+    written_out.write_text(
+        written_out.read_text().replace("[fixed]\n", '[fixed]\n"detection.false_positive_rate" = 0.04\n', 1)
+    )
+    assert load_sweep(written_out).content_hash() == first  # the merged values are what is hashed
+    edits = (  # (fragment, old text, new text, whether the sweep's runs change)
+        ("f.toml", "0.04", "0.05", True),
+        ("d.toml", "insurance_share = 0.0", "insurance_share = 0.0\nvalidator_share = 0.0", False),
+        (
+            "d.toml",
+            "burn_share = 1.0\ninsurance_share = 0.0",
+            "burn_share = 0.5\ninsurance_share = 0.5",
+            True,
+        ),
+        ("m.toml", "= 0", "= 1", True),
+    )
+    hashes = [first]
+    for name, old, new, changes in edits:
+        target = tmp_path / name
+        target.write_text(target.read_text().replace(old, new), encoding="utf-8")
+        hashes.append(load_sweep(path).content_hash())
+        # the second edit sets a key the design's own table sets to the same value: the same runs
+        assert (hashes[-1] != hashes[-2]) == changes, name
+    assert len(set(hashes)) == 4
+
+
+def test_an_edited_fragment_is_refused_by_the_results_directory_an_unchanged_one_resumes(tmp_path):
+    fragment = write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 0.04\n")
+    path = sweep_including(
+        tmp_path, "f.toml", '\n[[parameters]]\npath = "slashing.slash_fraction"\nvalues = [0.1]\n'
+    )
+    out = tmp_path / "out"
+    first = run_sweep(load_sweep(path), out, workers=1, progress=False)
+    again = run_sweep(load_sweep(path), out, workers=1, progress=False)
+    assert len(first) == 3 and again.equals(first)
+    fragment.write_text("[detection]\nfalse_positive_rate = 0.05\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="holds results of a different sweep"):
+        run_sweep(load_sweep(path), out, workers=1, progress=False)

@@ -13,6 +13,7 @@ A sweep file is TOML::
     seed = 2026
 
     [fixed]                         # overrides applied to every run
+    include = "calibrated.toml"     # a scenario fragment (or a list of them), relative to this file
     "costs.poison_gain_fiat_per_round" = 2.0
 
     [[parameters]]
@@ -35,6 +36,13 @@ A sweep file is TOML::
 
     [mixes.many-cheaters]           # population mixes: every point is run under each
     "population.lazy_trainers" = 30  # (a sweep without [mixes] has one, "base")
+
+``[fixed]``, a design and a mix may each ``include`` scenario fragments: TOML files of scenario
+tables only (``[detection]``, ``[behaviour]``, ... as ``fedstake calibrate`` writes them), named by
+a path relative to the sweep file, or a list of paths. A fragment's keys come first, a later
+fragment's override an earlier one's, and the table's own keys override them all; from then on the
+merged keys are the table's keys (checked, compared, stored and hashed alike, so editing a fragment
+makes another sweep). A fragment may not include another, nor hold a sweep table.
 
 A run's scenario is built in this order: base → fixed → design → mix → the point's swept values.
 A design or a mix may not set a key the sweep varies, and a design and a mix may not set the same
@@ -104,6 +112,10 @@ MAX_TRAJECTORY_ROWS = 5_000_000
 DEFAULT_MORRIS_LEVELS = 4
 #: What a sweep without ``[designs]`` (or ``[mixes]``) has: one entry, "base", overriding nothing.
 ONLY_BASE: tuple[tuple[str, dict[str, Any]], ...] = (("base", {}),)
+#: The key of ``[fixed]``, a design or a mix that names scenario fragments to merge in.
+INCLUDE = "include"
+#: What a fragment is called in the problems its reading raises ("cannot read the ... file").
+FRAGMENT = "scenario fragment"
 
 Overrides = tuple[tuple[str, dict[str, Any]], ...]
 """Named sets of scenario overrides, in file order: ``((name, {dotted key: value}), ...)``."""
@@ -185,6 +197,7 @@ class Sweep:
     trajectory_points: int = 50
     notes: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    """The ``[fixed]`` overrides by dotted key, the fragments it includes merged in."""
     mixes: Overrides = ONLY_BASE
     """Population mixes, (name, scenario overrides); every design point runs under each."""
     designs: Overrides = ONLY_BASE
@@ -557,14 +570,83 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _overrides(where: str, raw: Any, problems: list[str]) -> dict[str, Any]:
-    """A table of scenario overrides by dotted key; unknown keys are reported and dropped."""
+class _Fragments:
+    """The scenario fragments a sweep file includes, read relative to its directory, each once."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._read: dict[str, tuple[dict[str, Any], list[str]]] = {}
+
+    def keys_of(self, name: str) -> tuple[dict[str, Any], list[str]]:
+        """Fragment ``name``'s scenario overrides by dotted key, and what is wrong with it.
+
+        A key that is not a scenario key is reported and dropped; the others are kept, so the
+        sweep's later checks still see them.
+        """
+        if name not in self._read:
+            self._read[name] = self._load(name)
+        return self._read[name]
+
+    def _load(self, name: str) -> tuple[dict[str, Any], list[str]]:
+        path = self.directory / name
+        try:
+            data = read_toml_file(path, FRAGMENT)
+        except ScenarioError as exc:
+            # Where the path led, when it differs from what the include says (a sweep file elsewhere).
+            shown = "" if str(path) == name else str(path).replace("\x00", "\\x00") + ": "
+            return {}, [f"{shown}{q}" for q in exc.problems]
+        problems = []
+        if INCLUDE in data:
+            problems.append(
+                f"the fragment has its own {INCLUDE!r}, which is not allowed: includes are one level "
+                "only, so include every fragment from the sweep file"
+            )
+        for table in (t for t in TABLES if t in data):
+            shown = f"[[{table}]]" if table == "parameters" else f"[{table}]"
+            problems.append(
+                f"{shown} is a sweep table: a fragment holds scenario tables only "
+                "([detection], [behaviour], [quality], ...)"
+            )
+        keys = scenario_keys()
+        out = {}
+        scenario = {k: v for k, v in data.items() if k != INCLUDE and k not in TABLES}
+        for key, value in _flatten(scenario).items():
+            if key in keys:
+                out[key] = value
+            else:
+                problems.append(f"{key!r} {_not_a_key(key, keys)}")
+        return out, problems
+
+
+def _include_names(where: str, include: Any, problems: list[str]) -> list[str]:
+    """The fragment paths an ``include`` names: one string, or a list of strings."""
+    if isinstance(include, str):
+        return [include]
+    if isinstance(include, list) and all(isinstance(name, str) for name in include):
+        return include
+    problems.append(
+        f"{where}.{INCLUDE} = {include!r} is not allowed: expected the path of a scenario fragment "
+        "(a string) or a list of them"
+    )
+    return []
+
+
+def _overrides(where: str, raw: Any, fragments: _Fragments, problems: list[str]) -> dict[str, Any]:
+    """A table of scenario overrides by dotted key, its included fragments merged in first.
+
+    Unknown keys (the table's or a fragment's) are reported and dropped.
+    """
     if not isinstance(raw, Mapping):
         problems.append(f"{where} must be a table of scenario keys, got {raw!r}")
         return {}
-    keys = scenario_keys()
     out = {}
-    for key, value in _flatten(raw).items():
+    names = _include_names(where, raw[INCLUDE], problems) if INCLUDE in raw else []
+    for name in names:  # later fragments override earlier ones, the table's own keys all of them
+        included, refused = fragments.keys_of(name)
+        problems.extend(f"{where}.{INCLUDE} {name!r}: {q}" for q in refused)
+        out.update(included)
+    keys = scenario_keys()
+    for key, value in _flatten({k: v for k, v in raw.items() if k != INCLUDE}).items():
         if key in keys:
             out[key] = value
         else:
@@ -579,7 +661,7 @@ def _not_a_key(key: object, keys: list[str]) -> str:
     return "is not a scenario key" + (did_you_mean(key, keys) or " (see the README's scenario reference)")
 
 
-def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
+def _named_overrides(table: str, raw: Any, fragments: _Fragments, problems: list[str]) -> Overrides:
     """The ``[TABLE.NAME]`` tables as (name, overrides); one entry, "base", when there are none."""
     if raw is None:
         return ONLY_BASE
@@ -592,7 +674,8 @@ def _named_overrides(table: str, raw: Any, problems: list[str]) -> Overrides:
         )
         return ONLY_BASE
     return tuple(
-        (name, _overrides(f"{table}.{name}", overrides, problems)) for name, overrides in raw.items()
+        (name, _overrides(f"{table}.{name}", overrides, fragments, problems))
+        for name, overrides in raw.items()
     )
 
 
@@ -726,9 +809,10 @@ def sweep_from_dict(data: Mapping[str, Any], directory: Path, source: str | None
         base = _load_base(table, directory, problems)
     settings = _settings(table, source, problems)
     parameters, sound = _parameters(data.get("parameters"), problems)
-    fixed = _overrides("fixed", data.get("fixed", {}), problems)
-    designs = _named_overrides("designs", data.get("designs"), problems)
-    mixes = _named_overrides("mixes", data.get("mixes"), problems)
+    fragments = _Fragments(directory)
+    fixed = _overrides("fixed", data.get("fixed", {}), fragments, problems)
+    designs = _named_overrides("designs", data.get("designs"), fragments, problems)
+    mixes = _named_overrides("mixes", data.get("mixes"), fragments, problems)
     _check_design_takes(settings, parameters, problems)
     _check_overlaps(parameters, designs, mixes, problems)
     _check_size(settings, sound, len(designs), len(mixes), problems)
