@@ -28,4 +28,12 @@ class AbstractDetection:
         return uniforms < threshold
 
 
-DETECTION_MODES = {"abstract": AbstractDetection}
+class MechanisticDetection(AbstractDetection):
+    """Mechanistic mode (``model.fl``): nobody is flagged in advance — the validators' scores of the
+    real updates decide each round in the network. The same uniform still decides availability."""
+
+    def flagged_if_submitting(self, uniforms: np.ndarray, honest_share: np.ndarray) -> np.ndarray:
+        return np.zeros(uniforms.shape, dtype=bool)
+
+
+DETECTION_MODES = {"abstract": AbstractDetection, "mechanistic": MechanisticDetection}

@@ -75,6 +75,17 @@ KPI_DOCS = {
     "voted as copiers",
     "validator_slashes": "yuma: validator slashes for straying from consensus (yuma.validator_slash_*)",
     "validator_slashed_tokens": "yuma: tokens slashed from validators for straying from consensus",
+    "fl_test_loss": "mechanistic: the global model's mean cross-entropy on the test set after the last "
+    "round, in nats (its test accuracy is final_quality)",
+    "fl_clean_accuracy": "mechanistic: test accuracy of the clean twin, a model trained on the same rounds "
+    "by the honest submissions alone (fl.clean_twin)",
+    "fl_accuracy_lost": "mechanistic: fl_clean_accuracy minus final_quality: the test accuracy the cheaters "
+    "cost (negative when the network's model ended better)",
+    "fl_poison_entered_share": "mechanistic: of the poisoned submissions, the share that entered the "
+    "aggregate (accepted, and selected or weighted above 0 by the aggregator)",
+    "fl_lazy_score": "mechanistic: honest validators' mean score of lazy submissions over their mean score "
+    "of honest ones (what behaviour.lazy_score stands for in abstract mode)",
+    "fl_poison_score": "mechanistic: the same for poisoned submissions (behaviour.poison_score)",
 }
 
 #: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
@@ -120,6 +131,16 @@ YUMA_KPIS = (
     "validator_slashed_tokens",
 )
 NO_VOTES = "validators vote only under rewards.rule = 'yuma' in the token regime"
+#: KPIs of the mechanistic task (absent in abstract mode), in ``kpi_names`` order.
+FL_KPIS = (
+    "fl_test_loss",
+    "fl_clean_accuracy",
+    "fl_accuracy_lost",
+    "fl_poison_entered_share",
+    "fl_lazy_score",
+    "fl_poison_score",
+)
+NO_TASK = "only detection.mode = 'mechanistic' trains a real model"
 
 #: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
 TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
@@ -155,6 +176,12 @@ NAN_REASONS = {
     f"trainer was paid (a cabal with no trainers of its own votes every trainer down); or {NO_VOTES}",
     "validator_trust_<honest_validator|copying_validator>": "no validator of that strategy voted; or "
     + NO_VOTES,
+    **dict.fromkeys(FL_KPIS, NO_TASK),
+    "fl_clean_accuracy": f"fl.clean_twin = false; or {NO_TASK}",
+    "fl_accuracy_lost": f"fl.clean_twin = false; or {NO_TASK}",
+    "fl_poison_entered_share": f"no poisoned submission; or {NO_TASK}",
+    "fl_lazy_score": f"no lazy submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
+    "fl_poison_score": f"no poisoned submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
 }
 
 
@@ -195,6 +222,7 @@ def kpi_names(strategies: list[str]) -> list[str]:
         *ADAPTATION_KPIS,
         *REGIME_KPIS,
         *YUMA_KPIS,
+        *FL_KPIS,
     ]
 
 
@@ -310,6 +338,24 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis["exited_owners"] = float(net.exited_owners)
     kpis.update(regime_kpis(net))
     kpis.update(yuma_kpis(net))
+    kpis.update(fl_kpis(net))
+    return kpis
+
+
+def fl_kpis(net) -> dict[str, float]:
+    """``FL_KPIS``: what the mechanistic task measured (NaN in abstract mode, ``model.fl.task``)."""
+    kpis = dict.fromkeys(FL_KPIS, math.nan)
+    task = net.task
+    if task is None:
+        return kpis
+    kpis["fl_test_loss"] = task.loss
+    if task.twin is not None:
+        kpis["fl_clean_accuracy"] = task.twin_accuracy
+        kpis["fl_accuracy_lost"] = task.twin_accuracy - task.accuracy
+    if task.poison_submitted > 0:
+        kpis["fl_poison_entered_share"] = task.poison_entered / task.poison_submitted
+    kpis["fl_lazy_score"] = task.relative_score(1)
+    kpis["fl_poison_score"] = task.relative_score(3)
     return kpis
 
 

@@ -89,11 +89,14 @@ class FLNetwork(mesa.Model):
         audit: bool = False,
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
-        # Later streams (KYC, then the stakes and votes of model.stakes and model.voting) leave the
-        # earlier ones, and so every run made before they existed, as they were.
-        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq, yuma_seq = (
-            root.spawn(8)
-        )
+        # Later streams (KYC, then the stakes and votes of model.stakes and model.voting, then the
+        # mechanistic task of model.fl) leave the earlier ones, and so every run made before they
+        # existed, as they were.
+        streams = root.spawn(9)
+        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq, yuma_seq = streams[
+            :8
+        ]
+        fl_seq = streams[8]
         stakes_seq, drift_seq, vote_seq = yuma_seq.spawn(3)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
@@ -140,6 +143,15 @@ class FLNetwork(mesa.Model):
         self.detection = DETECTION_MODES[s.detection.mode](
             self.detection_rate, s.dropout.trainer_dropout_probability
         )
+        self.task = None
+        """Mechanistic mode's learning task (``model.fl.task``): real updates, scores and aggregation;
+        None in abstract mode."""
+        if s.detection.mode == "mechanistic":
+            from model.fl.task import FederatedTask  # numpy learning: only mechanistic runs load it
+
+            self.task = FederatedTask(self, fl_seq)
+            self.quality = self.task.accuracy
+        self._validation_weight = self.stake_weight if not self.tokenless else np.ones(n - nt)
         self._blocks = RoundBlocks(
             np.random.default_rng(trainer_seq),
             np.random.default_rng(validator_seq),
@@ -351,10 +363,17 @@ class FLNetwork(mesa.Model):
 
         # 2. trainers submit; 3. validators evaluate or vote; detection (4: slashing or strikes)
         submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
-        vote = None
+        vote = score = views = None
+        if self.task is not None:  # mechanistic: real updates, scored by the evaluating validators
+            updates = self.task.submissions(t, submitting)
+            evaluating = validators_now.active[i] & self.detects
+            views = self.task.scores(updates, submitting, evaluating)
         if self.votes is not None:  # Yuma Consensus: the votes flag
-            vote = self.votes.vote(t, submitting, validators_now.active[i], self.stake_weight)
+            vote = self.votes.vote(t, submitting, validators_now.active[i], self.stake_weight, views)
             flagged = np.logical_and(vote.flagged, submitting, out=self._flagged)
+        elif views is not None:
+            score = self._scored_consensus(views, honest_share, evaluating)
+            flagged = np.logical_and(self._below_threshold(score, submitting), submitting, out=self._flagged)
         else:
             flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
             if self._exposure is not None:
@@ -379,10 +398,9 @@ class FLNetwork(mesa.Model):
             e = s.emission
             minted = emission * e.owner_share
             ledger.mint_to_treasury(minted)
-            score = None
             if vote is not None:
                 score = vote.epoch.incentive
-            elif self._uses_scores:
+            elif self._uses_scores and score is None:
                 score = self._consensus_scores(honest_share, validators_now.active[i] & self.detects)
             pool = emission * e.trainer_share
             validator_pool = emission * e.validator_share
@@ -406,7 +424,12 @@ class FLNetwork(mesa.Model):
         # 6. aggregation: quality moves with the accepted work and poison
         n_accepted = n_submitting - n_flagged
         self.round_poison_accepted = 0
-        if n_accepted:
+        if self.task is not None:
+            entered = self.task.aggregate(updates, accepted, submitting)
+            self.quality = self.task.accuracy
+            passed = np.logical_and(entered, self.poisoned, out=self.poison_passed)
+            self.round_poison_accepted = np.count_nonzero(passed)
+        elif n_accepted:
             honest_work = float(self.work_units @ accepted)
             passed = np.logical_and(accepted, self.poisoned, out=self.poison_passed)
             poison = np.count_nonzero(passed)
@@ -532,6 +555,29 @@ class FLNetwork(mesa.Model):
         holds it (a partial top-up leaves it below the minimum, and it leaves), so the slash can
         simply restore what it cut."""
         return None if self._required_is_minimum else self.stake_required[idx]
+
+    def _scored_consensus(self, views: np.ndarray, honest_share: float, evaluating: np.ndarray) -> np.ndarray:
+        """Mechanistic mode: consensus score per trainer, the evaluating validators' scores (``views``,
+        validators × trainers) averaged by stake and mixed with the copiers' old consensus as in
+        ``_consensus_scores``: ``h · fresh + (1 − h) · previous``."""
+        consensus = self._consensus_score
+        weight = self._validation_weight * evaluating
+        total = weight.sum()
+        if total > 0:
+            consensus *= 1.0 - honest_share
+            consensus += (honest_share / total) * (weight @ views)
+        return consensus
+
+    def _below_threshold(self, score: np.ndarray, submitting: np.ndarray) -> np.ndarray:
+        """Mechanistic mode: which trainers' consensus score is below ``fl.flag_threshold`` × the median
+        of the round's positive consensus scores (nobody when no submission scored above 0). Positive
+        only: were it the median of all, a round where most submissions are worthless (score 0) would
+        have a median of 0 and flag nobody."""
+        scored = score[submitting]
+        scored = scored[scored > 0]
+        if not scored.size:
+            return np.zeros_like(submitting)
+        return score < self.scenario.fl.flag_threshold * float(np.median(scored))
 
     def _consensus_scores(self, honest_share: float, detecting: np.ndarray) -> np.ndarray:
         """Consensus quality score per trainer: honest evaluations mixed with copied old consensus.

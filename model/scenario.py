@@ -39,6 +39,8 @@ from model.params import (
 )
 
 SHARE_TOLERANCE = 1e-9
+#: Samples in scikit-learn's bundled handwritten digits (``fl.dataset = "digits"``).
+DIGITS_SAMPLES = 1_797
 #: Most participants of one strategy (a run holds at most MAX_IDENTITIES identities in all).
 MAX_GROUP = MAX_IDENTITIES
 
@@ -377,10 +379,17 @@ class Detection:
     """How likely each kind of submission is flagged (abstract mode).
 
     A rate applies in full when all active validation stake is honest and shrinks in proportion to
-    the honest validators' share of it: copying validators detect nothing.
+    the honest validators' share of it: copying validators detect nothing. In mechanistic mode the
+    rates, ``sybil_exposure_correlation`` and ``score_noise_sd`` are not used: validators score real
+    updates (the ``[fl]`` section) and what they flag is measured.
     """
 
-    mode: str = param("abstract", "Detection mode by name.", choices=("abstract",))
+    mode: str = param(
+        "abstract",
+        "Detection mode by name: abstract (the fixed rates below) or mechanistic (validators score real "
+        "model updates on held-out data; see [fl]).",
+        choices=("abstract", "mechanistic"),
+    )
     lazy_detection_rate: float = param(0.6, "Chance a lazy submission is flagged.", ge=0, le=1)
     poison_detection_rate: float = param(0.7, "Chance a poisoned submission is flagged.", ge=0, le=1)
     sybil_detection_rate: float = param(
@@ -396,6 +405,114 @@ class Detection:
     )
     score_noise_sd: float = param(
         0.1, "Standard deviation of one honest validator's score of a submission.", ge=0, le=100
+    )
+
+
+@dataclass(frozen=True)
+class FL:
+    """Mechanistic federated learning: the task behind ``detection.mode = "mechanistic"``.
+
+    Trainers run local SGD of a multinomial logistic regression on their own shard of a real
+    dataset and submit model updates; cheaters submit what their strategy submits (``attack``,
+    ``free_rider``, Sybil copies); every honest validator scores every submission on its own
+    held-out set, and those scores flag submissions and feed the reward rules (Yuma Consensus
+    included); the accepted updates are combined by ``aggregator``, and the global model's test
+    accuracy is the quality index. Ignored in abstract mode (the default), and in mechanistic mode
+    the abstract mode's detection rates, ``behaviour`` scores and ``quality`` rates are not used.
+    """
+
+    dataset: str = param(
+        "digits",
+        "Data: scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes; no download), or "
+        "Gaussian classes made from the run's seed (synthetic_*).",
+        choices=("digits", "synthetic"),
+    )
+    synthetic_samples: int = param(2_000, "synthetic: samples in all.", ge=10, le=1_000_000)
+    synthetic_features: int = param(20, "synthetic: features per sample.", ge=1, le=1_000)
+    synthetic_classes: int = param(5, "synthetic: classes.", ge=2, le=100)
+    synthetic_separation: float = param(
+        1.5, "synthetic: sd of the class means around 0 (noise sd is 1; larger = easier).", gt=0, le=100
+    )
+    partition: str = param(
+        "dirichlet",
+        "How trainers' data is split: iid (dealt at random, evenly) or dirichlet (non-IID by label: each "
+        "class dealt by Dirichlet(dirichlet_alpha) proportions; Hsu et al. 2019).",
+        choices=("iid", "dirichlet"),
+    )
+    dirichlet_alpha: float = param(
+        0.5, "dirichlet: concentration alpha (small = each trainer sees few classes).", gt=0, le=1_000
+    )
+    test_share: float = param(
+        0.2, "Share of the data held out as the global test set (the quality index).", gt=0, lt=1
+    )
+    validator_samples: int = param(
+        60, "Samples in each validator's own held-out evaluation set.", ge=1, le=100_000
+    )
+    local_epochs: int = param(2, "Epochs of local SGD a trainer runs each round (E).", ge=1, le=100)
+    batch_size: int = param(10, "Mini-batch size of local SGD.", ge=1, le=100_000)
+    local_learning_rate: float = param(0.5, "Step size of local SGD.", gt=0, le=100)
+    l2: float = param(1e-4, "L2 penalty (l2 / 2) ||W||^2 of the local loss.", ge=0, le=10)
+    server_learning_rate: float = param(
+        1.0, "The global model moves by this times the aggregate of the accepted updates.", gt=0, le=10
+    )
+    aggregator: str = param(
+        "fedavg",
+        "How accepted updates are combined: fedavg (weighted by samples), median or trimmed_mean "
+        "(coordinate-wise), krum, multi_krum, foolsgold.",
+        choices=("fedavg", "median", "trimmed_mean", "krum", "multi_krum", "foolsgold"),
+    )
+    trim_fraction: float = param(
+        0.1, "trimmed_mean: share beta trimmed from each end of each coordinate.", ge=0, lt=0.5
+    )
+    byzantine_fraction: float = param(
+        0.3,
+        "krum, multi_krum: the share of updates assumed Byzantine; f = floor(this x n), at most (n - 3) / 2 "
+        "(multi_krum averages the n - f best).",
+        ge=0,
+        lt=0.5,
+    )
+    attack: str = param(
+        "sign_flip",
+        "What poisoners submit: sign_flip (minus attack_scale x an honest update), label_flip (an update "
+        "trained on reversed labels), scaled (a label_flip update boosted by attack_scale: model "
+        "replacement).",
+        choices=("sign_flip", "label_flip", "scaled"),
+    )
+    attack_scale: float = param(1.0, "sign_flip and scaled: the factor applied.", gt=0, le=1_000)
+    free_rider: str = param(
+        "received",
+        "What lazy trainers (and cheap Sybil copies) submit: received (the global model sent back: a zero "
+        "update), replay (last round's global change) or noise (that change plus noise of sd "
+        "free_rider_noise_sd x t^-free_rider_noise_decay; Fraboni et al. 2021).",
+        choices=("received", "replay", "noise"),
+    )
+    free_rider_noise_sd: float = param(0.01, "noise: sd sigma of the added noise.", ge=0, le=100)
+    free_rider_noise_decay: float = param(1.0, "noise: decay exponent gamma of the sd.", ge=0, le=10)
+    sybil_noise: float = param(
+        0.0,
+        "Noise a Sybil owner adds to each identity's copy, relative to the update's rms (0: exact copies).",
+        ge=0,
+        le=100,
+    )
+    duplicate_similarity: float = param(
+        0.99,
+        "An honest validator scores 0 a submission whose cosine similarity with another submission of the "
+        "round exceeds this (1: never).",
+        ge=0,
+        le=1,
+    )
+    flag_threshold: float = param(
+        0.2,
+        "A submission is flagged when its consensus score is below this times the median of the round's "
+        "positive consensus scores (under rewards.rule = 'yuma', yuma.flag_threshold on consensus weights "
+        "applies instead).",
+        ge=0,
+        le=1,
+    )
+    clean_twin: bool = param(
+        True,
+        "Also train a twin model on the honest submissions alone, to measure the accuracy the cheaters cost "
+        "(fl_accuracy_lost); it adds one training pass per round.",
     )
 
 
@@ -650,6 +767,7 @@ class Scenario:
     yuma: Yuma = param(Yuma(), "Yuma Consensus (rewards.rule = 'yuma').")
     slashing: Slashing = param(Slashing(), "Slashing policy.")
     detection: Detection = param(Detection(), "Detection of cheating.")
+    fl: FL = param(FL(), "Mechanistic federated learning (detection.mode = 'mechanistic').")
     behaviour: Behaviour = param(Behaviour(), "What cheating submissions look like.")
     quality: Quality = param(Quality(), "Global model quality.")
     costs: Costs = param(Costs(), "Fiat costs and gains.")
@@ -658,12 +776,11 @@ class Scenario:
     regime: Regime = param(Regime(), "Token network or tokenless orchestrator.")
 
     def problems(self, path: str) -> list[str]:
-        k = self.population.sybil_identities_per_owner
         # The token sections' own rules bind only a token network: a tokenless one ignores them.
         out = self._staking_problems() if self.regime.kind == "token" else []
         out += self._listed_stakes_problems()
-        candidates = candidate_owners(self)
-        entrants = sum(candidates.values()) + candidates["sybil"] * (k - 1)
+        out += self._fl_problems()
+        entrants = _entrant_identities(self)
         if entrants and self.trainer_identities + self.validators + entrants > MAX_IDENTITIES:
             out.append(
                 f"adaptation.entry_candidates = {self.adaptation.entry_candidates:_} is not allowed here: "
@@ -681,6 +798,26 @@ class Scenario:
                 "the supply or shrink the population or its stakes"
             ]
         return out
+
+    def _fl_problems(self) -> list[str]:
+        """Mechanistic mode: the data must give every validator its set and every trainer a sample."""
+        if self.detection.mode != "mechanistic":
+            return []
+        f = self.fl
+        samples = DIGITS_SAMPLES if f.dataset == "digits" else f.synthetic_samples
+        test = round(f.test_share * samples)
+        held = self.validators * f.validator_samples
+        trainers = self.trainer_identities + _entrant_identities(self)
+        left = samples - test - held
+        if left >= trainers:
+            return []
+        return [
+            f"fl.dataset = {f.dataset!r} has {samples:_} samples, which is not enough here: the test set "
+            f"takes {test:_} (fl.test_share = {f.test_share:g}) and {self.validators} validators take "
+            f"fl.validator_samples = {f.validator_samples:_} each, leaving {max(left, 0):_} for "
+            f"{trainers:_} trainer identities (at least one each); shrink the sets or the population"
+            + (", or raise fl.synthetic_samples" if f.dataset == "synthetic" else "")
+        ]
 
     def _listed_stakes_problems(self) -> list[str]:
         """A listed validator stake per validator, honest and copying ones alike."""
@@ -772,6 +909,12 @@ def candidate_owners(s: Scenario) -> dict[str, int]:
     for i in order[: a.entry_candidates - sum(counts)]:
         counts[i] += 1
     return dict(zip(TRAINER_STRATEGY_NAMES, counts, strict=True))
+
+
+def _entrant_identities(s: Scenario) -> int:
+    """Trainer identities of the candidate owners waiting outside (a Sybil candidate brings k)."""
+    candidates = candidate_owners(s)
+    return sum(candidates.values()) + candidates["sybil"] * (s.population.sybil_identities_per_owner - 1)
 
 
 def trainer_owner_sizes(s: Scenario) -> dict[int, int]:

@@ -179,17 +179,29 @@ class YumaVotes:
         self.slashes = 0
         self.slashed_tokens = 0.0
 
-    def vote(self, t: int, submitting: np.ndarray, active: np.ndarray, stake_weight: np.ndarray) -> Vote:
+    def vote(
+        self,
+        t: int,
+        submitting: np.ndarray,
+        active: np.ndarray,
+        stake_weight: np.ndarray,
+        views: np.ndarray | None = None,
+    ) -> Vote:
         """Round ``t``: every active validator votes, one epoch runs, submissions are flagged.
 
         ``submitting`` (trainers) and ``active`` (validators) are this round's masks; ``stake_weight``
-        the validators' current stake weights (own + delegated)."""
+        the validators' current stake weights (own + delegated). ``views`` (validators × trainers,
+        mechanistic mode: ``model.fl.task``) are the evaluators' scores of real submissions, which
+        they then vote instead of the drifting strategy scores."""
         net, nt, nv = self._net, self._nt, self._nv
-        quality = net.quality_score + self._drift.row(t)
-        noise = self._noise_draws.row(t).reshape(nv, nt)  # drawn every round, so rows never shift
-        weights = noise * self._sd
-        weights += quality
-        np.maximum(weights, 0.0, out=weights)
+        if views is None:
+            quality = net.quality_score + self._drift.row(t)
+            noise = self._noise_draws.row(t).reshape(nv, nt)  # drawn every round, so rows never shift
+            weights = noise * self._sd
+            weights += quality
+            np.maximum(weights, 0.0, out=weights)
+        else:
+            weights = np.maximum(views, 0.0)
         weights *= submitting
 
         detects = net.detects

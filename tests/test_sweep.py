@@ -18,7 +18,7 @@ from analysis.sweep.designs import design_points, run_seed
 from analysis.sweep.engine import ID_COLUMNS, load_results, load_trajectories, parameter_dtypes, run_sweep
 from analysis.sweep.sweepfile import load_sweep
 from model import run_scenario, with_overrides
-from model.kpis import ORCHESTRATOR_KPIS, REGIME_KPIS, YUMA_KPIS, kpi_names
+from model.kpis import FL_KPIS, ORCHESTRATOR_KPIS, REGIME_KPIS, YUMA_KPIS, kpi_names
 
 from .conftest import BASELINE, ROOT
 from .sweeps import DESIGNS_AND_MIXES, GRID, table_hash, write_sweep
@@ -320,12 +320,15 @@ def test_a_mix_with_a_bad_value_is_refused(tmp_path):
 # the adaptation KPIs.) Issue 9 added a column per run (`regime`) and the KPIs of REGIME_KPIS but
 # changed no number of a token run: without those columns the tables still hash to these values.
 # Issue 10 added the KPIs of YUMA_KPIS (absent here), stakes dealt from an eighth seed stream and
-# delegation, and again changed no number of a run without them.
+# delegation, and again changed no number of a run without them. Issue 11 added FL_KPIS (absent in
+# abstract mode) and a ninth seed stream, used only by mechanistic runs: the same again.
 def without_regime_columns(table: pd.DataFrame) -> pd.DataFrame:
     """The table as it was before issue 9 added the regime column and the regime KPIs (and issue 10
-    the KPIs of the validators' votes, absent outside Yuma Consensus)."""
+    the KPIs of the validators' votes, absent outside Yuma Consensus, and issue 11 the mechanistic
+    task's, absent in abstract mode)."""
     assert table[list(YUMA_KPIS)].isna().all().all()
-    return table.drop(columns=["regime", *REGIME_KPIS, *YUMA_KPIS])
+    assert table[list(FL_KPIS)].isna().all().all()
+    return table.drop(columns=["regime", *REGIME_KPIS, *YUMA_KPIS, *FL_KPIS])
 
 
 TABLE_BEFORE_DESIGNS = "e9f8afba9746d611a885ace2d0ec18ab29a5e7073095d524fa37ab498cd05918"

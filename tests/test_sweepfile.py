@@ -246,9 +246,10 @@ def test_values_are_checked_even_when_the_base_scenario_cannot_be_read():
 # the base GRID names; such results directories cannot resume under a model that counts differently;
 # and again when issue 9 added the scenario's [regime] section and the regime KPIs: a results
 # directory written before has fewer columns, and must not be resumed into a table with more;
-# and again when issue 10 added the scenario's [stakes] and [yuma] sections.)
-HASH_BEFORE_DESIGNS = "03863a7d50516de96e8d5dc1f9269994187218f4a24a7ffde5c5b62bbf95665c"
-HASH_BEFORE_DESIGNS_WITH_MIXES = "3bb371a6034890b82deeec99091d4299e09afeefcb5ff7915d75562a7bf9f44c"
+# and again when issue 10 added the scenario's [stakes] and [yuma] sections; and when issue 11 added
+# [fl] and the mechanistic KPIs.)
+HASH_BEFORE_DESIGNS = "dccecf33cbdf885f53ca7dcbc72845ca74cc321474debb9a7c45a588ad0fe4d8"
+HASH_BEFORE_DESIGNS_WITH_MIXES = "40aaab6923349ce15260afb291fe98a6172e4aecb156ff34af9e297c65b9946c"
 MIXES = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
 
 

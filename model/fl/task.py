@@ -1,0 +1,379 @@
+"""One run's federated-learning task: the data, the global model and each round's real updates.
+
+``detection.mode = "mechanistic"`` replaces the abstract mode's fixed rates with this task
+(``[fl]`` in the scenario). At setup the dataset is split (``model.fl.data``): a global test set,
+one held-out evaluation set per validator and one shard per trainer identity (every row, entrants
+waiting outside included; a Sybil owner trains on its first identity's shard). Each round:
+
+1. **submissions** — every submitting identity sends a model update (a change to the global
+   weights, flattened): honest trainers run local SGD on their shard (``model.fl.learner``);
+   poisoners run it too and submit ``fl.attack`` of the result (``model.fl.attacks``); lazy
+   trainers submit ``fl.free_rider``'s update without training; a Sybil owner's identities submit
+   (near-)copies of one update — an honest one it trained (``behaviour.sybil_update = "honest"``)
+   or a free-rider's;
+2. **scores** — every active honest validator scores every submission by how much it lowers the
+   loss on the validator's own held-out set, applied to the global model with the weight it would
+   have in an average of the round's submissions (never below 0); it scores 0 a submission that is
+   a near-duplicate of another (cosine similarity above ``fl.duplicate_similarity``);
+3. **aggregation** — the accepted updates (the network flags from the scores) are combined by
+   ``fl.aggregator`` (``model.fl.aggregators``) and the global model moves by
+   ``fl.server_learning_rate`` times the aggregate. Its test accuracy is the network's quality.
+
+With ``fl.clean_twin`` a twin model is trained each round on the honest submissions alone, with
+the same aggregator (FedAvg in place of FoolsGold, which would weigh diverse honest histories
+nearly equally): the difference of the two accuracies is what the cheaters cost.
+
+Every draw comes from the run's FL stream (three children: data, training, attacks).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.fl import aggregators
+from model.fl.attacks import boost, flip_labels, free_rider_update, near_copies, sign_flip
+from model.fl.data import Shards, load_digits_dataset, shards, split_dataset, synthetic_dataset
+from model.fl.learner import evaluate, local_sgd
+
+HONEST, LAZY, SYBIL, POISONING = 0, 1, 2, 3
+#: Most numbers one scoring pass holds (validators × submissions × samples × classes); larger
+#: rounds are scored in chunks of submissions.
+SCORE_CHUNK_NUMBERS = 1 << 22
+
+
+def take(data: Shards, rows: np.ndarray) -> Shards:
+    """The shards of ``rows`` only."""
+    return Shards(data.features[rows], data.labels[rows], data.mask[rows], data.counts[rows])
+
+
+@dataclass(slots=True)
+class RoundUpdates:
+    """One round's submissions."""
+
+    updates: np.ndarray
+    """(trainers × parameters) each identity's update; zero rows for identities not submitting."""
+    sample_counts: np.ndarray
+    """(trainers,) the samples each identity's update claims (its shard's size): FedAvg's weights."""
+
+
+class FederatedTask:
+    """The learning behind one mechanistic run.
+
+    Args:
+        net: the network (its strategies, owners, validators are read live each round).
+        seq: the run's FL seed stream.
+    """
+
+    def __init__(self, net, seq: np.random.SeedSequence):
+        s = net.scenario
+        f = self.fl = s.fl
+        data_seq, train_seq, attack_seq = seq.spawn(3)
+        data_rng = np.random.default_rng(data_seq)
+        self._train_rng = np.random.default_rng(train_seq)
+        self._attack_rng = np.random.default_rng(attack_seq)
+        if f.dataset == "digits":
+            dataset = load_digits_dataset()
+        else:
+            dataset = synthetic_dataset(
+                data_rng,
+                f.synthetic_samples,
+                f.synthetic_features,
+                f.synthetic_classes,
+                f.synthetic_separation,
+            )
+        self._net = net
+        nt, nv = net.n_trainers, len(net.detects)
+        split = split_dataset(
+            dataset.labels,
+            dataset.classes,
+            data_rng,
+            trainers=nt,
+            validators=nv,
+            test_share=f.test_share,
+            validator_samples=f.validator_samples,
+            partition=f.partition,
+            alpha=f.dirichlet_alpha,
+        )
+        x, y = dataset.features, dataset.labels
+        self.trainer_data = shards(x, y, split.trainers)
+        self.validator_data = shards(x, y, split.validators)
+        test = shards(x, y, [split.test])
+        self._test_x, self._test_y = test.features[0], test.labels[0]
+        self.classes = dataset.classes
+        self.shape = (self.trainer_data.dims, self.classes)
+        """Shape of the model's weights: (features + 1 for the bias, classes)."""
+        size = self.shape[0] * self.shape[1]
+        self._flipped = flip_labels(self.trainer_data.labels, self.classes)
+        self.weights = np.zeros(self.shape)
+        """The global model's weights."""
+        self.twin = np.zeros(self.shape) if f.clean_twin else None
+        """The clean twin's weights (trained on honest submissions alone), or None."""
+        self.last_change = np.zeros(size)
+        """The change the global model made last round (what a replaying free-rider sends)."""
+        self._history = np.zeros((nt, size)) if f.aggregator == "foolsgold" else None
+        self.accuracy, self.loss = self.test_accuracy(self.weights)
+        """The global model's test accuracy and mean cross-entropy (nats) after the last round."""
+        self.initial_accuracy = self.accuracy
+        self.twin_accuracy = self.accuracy
+        self.poison_entered = 0
+        """Poisoned submissions that entered the aggregate over the run."""
+        self.poison_accepted = 0
+        """Poisoned submissions accepted (not flagged) over the run."""
+        self.poison_submitted = 0
+        """Poisoned submissions over the run."""
+        self.trace: list[tuple[float, float, float, float]] = []
+        """Per round: accuracy before, accuracy after, honest work share and poison share of the
+        accepted submissions (what ``model.fl.calibration`` fits the abstract quality rates to)."""
+        self.score_sums = np.zeros((3, 4))
+        """Per trainer strategy (columns): [0] the sum of honest validators' scores of its submissions,
+        [1] how many scores, [2] the sum of squared deviations of honest submissions' scores from
+        their round's mean (column 0 only)."""
+        self.seconds = {"training": 0.0, "scoring": 0.0, "aggregation": 0.0}
+        """Wall-clock seconds spent in each part of the learning (the bench prints them)."""
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def test_accuracy(self, weights: np.ndarray) -> tuple[float, float]:
+        """Test accuracy and mean cross-entropy (nats) of one model."""
+        accuracy, loss = evaluate(weights[None], self._test_x, self._test_y)
+        return float(accuracy[0]), float(loss[0])
+
+    def _train(self, start: np.ndarray, rows: np.ndarray, flipped: np.ndarray | None = None) -> np.ndarray:
+        """Local SGD from ``start`` on ``rows``' shards; the changes, one flat row each. ``flipped``
+        marks the rows that train on reversed labels."""
+        if not rows.size:
+            return np.zeros((0, start.size))
+        f = self.fl
+        data = take(self.trainer_data, rows)
+        labels = (
+            data.labels if flipped is None else np.where(flipped[:, None], self._flipped[rows], data.labels)
+        )
+        local = local_sgd(
+            start,
+            data,
+            labels,
+            epochs=f.local_epochs,
+            batch_size=f.batch_size,
+            learning_rate=f.local_learning_rate,
+            l2=f.l2,
+            rng=self._train_rng,
+        )
+        return (local - start).reshape(len(rows), -1)
+
+    # -- 1. submissions ----------------------------------------------------------------------------
+    def submissions(self, t: int, submitting: np.ndarray) -> RoundUpdates:
+        """Round ``t``'s updates of the submitting identities (``submitting``: trainers' mask)."""
+        net, f = self._net, self.fl
+        clock = time.perf_counter()
+        strategy = net.strategy_index[: len(submitting)]
+        updates = np.zeros((len(submitting), self.weights.size))
+        honest = np.flatnonzero(submitting & (strategy == HONEST))
+        poisoning = np.flatnonzero(submitting & (strategy == POISONING))
+        sybil = submitting & (strategy == SYBIL)
+        owners = np.unique(net.owner[: len(submitting)][sybil])  # Sybil owners with an identity submitting
+        sybil_trains = net.scenario.behaviour.sybil_update == "honest"
+        trains_owner = net.owner_first[owners] if sybil_trains else np.zeros(0, dtype=np.int64)
+        rows = np.concatenate([honest, poisoning, trains_owner])
+        flipped = np.zeros(len(rows), dtype=bool)
+        if f.attack != "sign_flip":
+            flipped[len(honest) : len(honest) + len(poisoning)] = True
+        trained = self._train(self.weights, rows, flipped)
+        self.seconds["training"] += time.perf_counter() - clock
+        updates[honest] = trained[: len(honest)]
+        poison = trained[len(honest) : len(honest) + len(poisoning)]
+        if f.attack == "sign_flip":
+            poison = sign_flip(poison, f.attack_scale)
+        elif f.attack == "scaled":
+            poison = boost(poison, f.attack_scale)
+        updates[poisoning] = poison
+        lazy = np.flatnonzero(submitting & (strategy == LAZY))
+        if lazy.size:
+            updates[lazy] = self._free_ride(t, len(lazy))
+        if owners.size:
+            owner_updates = trained[len(rows) - len(trains_owner) :] if sybil_trains else None
+            if owner_updates is None:
+                owner_updates = self._free_ride(t, len(owners))
+            for i, owner in enumerate(owners.tolist()):
+                identities = net.owner_rows(owner)
+                identities = identities[submitting[identities]]
+                updates[identities] = near_copies(
+                    owner_updates[i], len(identities), f.sybil_noise, self._attack_rng
+                )
+        return RoundUpdates(updates, self.trainer_data.counts)
+
+    def _free_ride(self, t: int, parties: int) -> np.ndarray:
+        f = self.fl
+        return free_rider_update(
+            f.free_rider,
+            self.last_change,
+            t,
+            f.free_rider_noise_sd,
+            f.free_rider_noise_decay,
+            self._attack_rng,
+            parties,
+        )
+
+    # -- 2. scores ---------------------------------------------------------------------------------
+    def scores(self, round_updates: RoundUpdates, submitting: np.ndarray, scoring: np.ndarray) -> np.ndarray:
+        """(validators × trainers) each scoring validator's score of each submission: how much the
+        update lowers the mean cross-entropy (nats) on the validator's held-out set when applied to the
+        global model with the weight ``1 / n`` it would have in an average of the round's ``n``
+        submissions — ``max(0, L(w) − L(w + u / n))`` — and 0 for a near-duplicate; 0 for identities
+        that did not submit and rows of validators not scoring (``scoring``: mask)."""
+        clock = time.perf_counter()
+        nv, nt = len(scoring), len(submitting)
+        out = np.zeros((nv, nt))
+        rows, judges = np.flatnonzero(submitting), np.flatnonzero(scoring)
+        if rows.size and judges.size:
+            updates = round_updates.updates[rows]
+            data = take(self.validator_data, judges)
+            x, y, mask = data.features, data.labels, data.mask
+            per = max(1, SCORE_CHUNK_NUMBERS // (len(judges) * x.shape[1] * self.classes))
+            block = np.empty((len(judges), len(rows)))
+            weight = 1.0 / len(rows)
+            for start in range(0, len(rows), per):
+                # The global model itself goes first in every batch, so that a zero update's loss is
+                # worked out exactly as the model's own and it scores exactly 0.
+                models = np.concatenate(
+                    [
+                        self.weights[None],
+                        self.weights + weight * updates[start : start + per].reshape(-1, *self.shape),
+                    ]
+                )
+                loss = evaluate(models, x, y, mask)[1]
+                block[:, start : start + per] = loss[:, :1] - loss[:, 1:]
+            np.maximum(block, 0.0, out=block)
+            block[:, duplicates(updates, self.fl.duplicate_similarity)] = 0.0
+            out[np.ix_(judges, rows)] = block
+            self._book_scores(block, rows)
+        self.seconds["scoring"] += time.perf_counter() - clock
+        return out
+
+    def _book_scores(self, block: np.ndarray, rows: np.ndarray) -> None:
+        """Add a round's scores to ``score_sums``, by the submitting identities' strategies."""
+        strategy = self._net.strategy_index[rows]
+        self.score_sums[0] += np.bincount(strategy, weights=block.sum(axis=0), minlength=4)
+        self.score_sums[1] += np.bincount(strategy, minlength=4) * block.shape[0]
+        honest = block[:, strategy == HONEST]
+        if honest.size:
+            self.score_sums[2, HONEST] += float(((honest - honest.mean()) ** 2).sum())
+
+    def relative_score(self, strategy: int) -> float:
+        """Honest validators' mean score of ``strategy``'s submissions over their mean score of honest
+        ones (NaN when either was never scored, or honest ones scored 0 on average)."""
+        sums, counts = self.score_sums[0], self.score_sums[1]
+        if counts[strategy] == 0 or counts[HONEST] == 0 or sums[HONEST] <= 0:
+            return math.nan
+        return float((sums[strategy] / counts[strategy]) / (sums[HONEST] / counts[HONEST]))
+
+    def honest_score_spread(self) -> float:
+        """The sd of one validator's score of an honest submission around its round's mean, over the
+        mean honest score (NaN when honest submissions were never scored, or scored 0 on average)."""
+        sums, counts = self.score_sums[0, HONEST], self.score_sums[1, HONEST]
+        if counts == 0 or sums <= 0:
+            return math.nan
+        return float(math.sqrt(self.score_sums[2, HONEST] / counts) / (sums / counts))
+
+    # -- 3. aggregation ----------------------------------------------------------------------------
+    def aggregate(
+        self, round_updates: RoundUpdates, accepted: np.ndarray, submitting: np.ndarray
+    ) -> np.ndarray:
+        """Combine the accepted updates and move the global model; returns which accepted submissions
+        entered the aggregate (a selecting rule leaves some out; a weighting one may weigh some 0)."""
+        net, f = self._net, self.fl
+        clock = time.perf_counter()
+        updates = round_updates.updates
+        if self._history is not None:
+            self._history[submitting] += updates[submitting]
+        before = self.accuracy
+        entered = np.zeros(len(accepted), dtype=bool)
+        rows = np.flatnonzero(accepted)
+        if rows.size:
+            result = self._combine(updates[rows], round_updates.sample_counts[rows], rows)
+            change = f.server_learning_rate * result.update
+            self.weights += change.reshape(self.shape)
+            self.last_change = change
+            inside = np.ones(len(rows), dtype=bool)
+            if result.selected is not None:
+                inside = np.zeros(len(rows), dtype=bool)
+                inside[result.selected] = True
+            elif result.weights is not None:
+                inside = result.weights > 0
+            entered[rows[inside]] = True
+        else:
+            self.last_change = np.zeros(self.weights.size)
+        self.accuracy, self.loss = self.test_accuracy(self.weights)
+        poisoned = net.poisoned[: len(accepted)]
+        self.poison_submitted += int(np.count_nonzero(submitting & poisoned))
+        self.poison_accepted += int(np.count_nonzero(accepted & poisoned))
+        self.poison_entered += int(np.count_nonzero(entered & poisoned))
+        n = rows.size
+        work = float(net.work_units[: len(accepted)] @ accepted) / n if n else 0.0
+        self.trace.append(
+            (before, self.accuracy, work, np.count_nonzero(accepted & poisoned) / n if n else 0.0)
+        )
+        self.seconds["aggregation"] += time.perf_counter() - clock
+        if self.twin is not None:
+            self._train_twin(submitting)
+        return entered
+
+    def _combine(self, updates: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> aggregators.Aggregate:
+        """``fl.aggregator`` over the accepted updates (rows of the trainers' arrays)."""
+        f, n = self.fl, len(updates)
+        name = f.aggregator
+        if name == "fedavg":
+            return aggregators.fedavg(updates, counts.astype(float))
+        if name == "median":
+            return aggregators.median(updates)
+        if name == "trimmed_mean":
+            return aggregators.trimmed_mean(updates, f.trim_fraction)
+        if name == "foolsgold":
+            return aggregators.foolsgold(updates, self._history[rows])
+        if n < 3:  # Krum needs n > 2f + 2 with f >= 0: too few to choose from, so their mean
+            return aggregators.fedavg(updates)
+        byzantine = krum_byzantine(n, f.byzantine_fraction)
+        if name == "krum":
+            return aggregators.krum(updates, byzantine)
+        return aggregators.multi_krum(updates, byzantine, n - byzantine)
+
+    def _train_twin(self, submitting: np.ndarray) -> None:
+        """One round of the clean twin: the honest identities that submitted train from the twin's
+        weights, and the twin moves by the same aggregator over their updates alone."""
+        clock = time.perf_counter()
+        net = self._net
+        rows = np.flatnonzero(submitting & (net.strategy_index[: len(submitting)] == HONEST))
+        if rows.size:
+            updates = self._train(self.twin, rows)
+            counts = self.trainer_data.counts[rows]
+            if self.fl.aggregator == "foolsgold":  # it needs per-identity histories; honest ones are
+                result = aggregators.fedavg(updates, counts.astype(float))  # diverse: nearly equal weights
+            else:
+                result = self._combine(updates, counts, rows)
+            self.twin += (self.fl.server_learning_rate * result.update).reshape(self.shape)
+            self.twin_accuracy = self.test_accuracy(self.twin)[0]
+        self.seconds["training"] += time.perf_counter() - clock
+
+
+def krum_byzantine(n: int, fraction: float) -> int:
+    """Krum's f for ``n`` updates: ``floor(fraction × n)``, at most ``(n − 3) // 2`` so that n > 2f + 2."""
+    return max(0, min(math.floor(fraction * n), (n - 3) // 2))
+
+
+def duplicates(updates: np.ndarray, similarity: float) -> np.ndarray:
+    """Which rows of ``updates`` have a cosine similarity above ``similarity`` with another row (a
+    zero row has no direction and is nobody's duplicate); none when ``similarity`` is 1."""
+    n = len(updates)
+    out = np.zeros(n, dtype=bool)
+    if n < 2 or similarity >= 1.0:
+        return out
+    norms = np.linalg.norm(updates, axis=1)
+    unit = np.divide(updates, norms[:, None], out=np.zeros_like(updates), where=norms[:, None] > 0)
+    per = max(1, SCORE_CHUNK_NUMBERS // n)
+    for start in range(0, n, per):
+        cosine = unit[start : start + per] @ unit.T
+        cosine[np.arange(len(cosine)), np.arange(start, start + len(cosine))] = -np.inf  # not itself
+        out[start : start + per] = cosine.max(axis=1) > similarity
+    return out
