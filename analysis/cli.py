@@ -109,8 +109,36 @@ def format_summary(result) -> str:
         f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
         _shares_line(k, s.adaptation.honest_share_level),
         *(_votes_lines(s, k) if s.rewards.rule == "yuma" else []),
+        *(fl_lines(s, k) if s.detection.mode == "mechanistic" else []),
     ]
     return "\n".join(lines)
+
+
+def fl_lines(s, k) -> list[str]:
+    """In mechanistic mode: what the real model learned and what the cheaters cost it
+    (``model.kpis.FL_KPIS``; the flag rates are in the table above)."""
+    f = s.fl
+    partition = f"Dirichlet({f.dirichlet_alpha:g})" if f.partition == "dirichlet" else "IID"
+    lines = [
+        f"learning: {f.dataset}, {partition} shards, {f.aggregator}; poisoners {f.attack.replace('_', ' ')}, "
+        f"free-riders {f.free_rider}",
+        f"test accuracy {k['final_quality']:.1%} (loss {k['fl_test_loss']:.3f} nats)"
+        + (
+            f"; the clean twin {k['fl_clean_accuracy']:.1%}: the cheaters cost {k['fl_accuracy_lost']:+.1%}"
+            if math.isfinite(k["fl_clean_accuracy"])
+            else ""
+        ),
+    ]
+    scores = [
+        f"{name} {_number(k[f'fl_{name}_score'], '.3f')}"
+        for name in ("lazy", "poison")
+        if math.isfinite(k[f"fl_{name}_score"])
+    ]
+    if scores:
+        lines.append("validators' scores, relative to honest work: " + ", ".join(scores))
+    if math.isfinite(k["fl_poison_entered_share"]):
+        lines.append(f"poisoned submissions that entered the model: {k['fl_poison_entered_share']:.1%}")
+    return lines
 
 
 def _votes_lines(s, k) -> list[str]:
@@ -358,6 +386,32 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """``fedstake calibrate``: measure a mechanistic scenario over seeds, write the abstract mode's
+    parameters as a scenario fragment (``analysis.calibration``)."""
+    from analysis.calibration import calibrate, calibration_scenario, fragment_text, write_fragment
+    from model import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.rounds is not None:
+        from model import with_overrides
+
+        scenario = with_overrides(scenario, {"rounds": args.rounds})
+    calibration_scenario(scenario)  # refuse an abstract scenario before anything runs
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; a .toml file to write is allowed")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
+    first = scenario.seed if args.seed is None else args.seed
+    estimates = calibrate(scenario, args.seeds, first)
+    text = fragment_text(estimates, scenario, args.scenario, args.seeds, first)
+    write_fragment(out, text)
+    print(text, end="")
+    print(f"\nwrote {out}")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     """``fedstake sweep``: run or resume a sweep into a results directory, then summarise it."""
     from analysis.sweep.engine import SweepInterrupted, execute_sweep
@@ -533,6 +587,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
     run.add_argument("--out", help="directory for rounds.parquet, strategies.parquet and summary.json")
     run.set_defaults(func=cmd_run)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        parents=[common],
+        help="measure a mechanistic scenario over seeds; write the abstract mode's parameters as a fragment",
+    )
+    calibrate.add_argument("scenario", help="a scenario TOML file with detection.mode = 'mechanistic'")
+    calibrate.add_argument("--out", required=True, help="the scenario fragment (.toml) to write")
+    calibrate.add_argument("--seeds", type=_positive_int, default=5, help="runs, one per seed (default 5)")
+    calibrate.add_argument("--seed", type=_non_negative_int, help="first seed (default: the scenario's seed)")
+    calibrate.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
+    calibrate.set_defaults(func=cmd_calibrate)
 
     sweep = sub.add_parser(
         "sweep", parents=[common], help="run (or resume) a parameter sweep into a results directory"
