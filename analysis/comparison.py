@@ -9,6 +9,8 @@
 * :func:`winners` — per parameter point: the designs under which honesty dominates (joined with
   :data:`DESIGN_SEPARATOR`, as design names may contain commas) and the one with the largest
   worst-mix lower bound of the trainers' margin;
+* :func:`agreement` — each design against the first: at how many points their verdicts agree, and
+  how far apart their trainers' margins are;
 * :func:`dropped_runs` — ok runs whose margin is NaN, counted per design, mix and KPI, with why.
 """
 
@@ -234,6 +236,48 @@ def winners(f: Findings) -> pd.DataFrame | None:
         row["best_design"] = best
         rows.append(row)
     return pd.DataFrame(rows, columns=[*f.parameters, "dominating_designs", "best_design"])
+
+
+def agreement(f: Findings) -> pd.DataFrame | None:
+    """With two or more designs (None otherwise): each later design against the first, over the
+    parameter points both were classified at — ``points``, ``same_verdict`` (points where the two
+    honesty verdicts are the same) and its share, and the trainers' margin of the design minus the
+    first's (its mean over replications, per point): ``margin_difference_mean`` and
+    ``margin_difference_largest`` (the largest in size, with its sign). The margins are NaN when the
+    two designs run under different regimes (a margin per unit of capital and one in fiat per owner
+    are not one quantity). This is how far, say, the abstract mode calibrated from the mechanistic
+    one lands from the mechanistic one on the same points."""
+    if len(f.designs) < 2:
+        return None
+    columns = [*f.parameters, "honesty", "trainers_mean", REGIME]
+    table = f.classified.reindex(columns=["design", *columns])
+    first = table[table["design"] == f.designs[0]].drop(columns="design")
+    rows = []
+    for design in f.designs[1:]:
+        other = table[table["design"] == design].drop(columns="design")
+        both = (
+            first.merge(other, on=f.parameters, suffixes=("_first", "_other"))
+            if f.parameters
+            else first.add_suffix("_first").join(other.add_suffix("_other"), how="inner")
+        )
+        same = int((both["honesty_first"] == both["honesty_other"]).sum())
+        difference = (both["trainers_mean_other"] - both["trainers_mean_first"]).astype(float)
+        comparable = (both[f"{REGIME}_first"].astype(str) == both[f"{REGIME}_other"].astype(str)).all()
+        finite = difference[np.isfinite(difference)] if comparable else difference.iloc[:0]
+        rows.append(
+            {
+                "design": design,
+                "against": f.designs[0],
+                "points": len(both),
+                "same_verdict": same,
+                "share_same_verdict": same / len(both) if len(both) else math.nan,
+                "margin_difference_mean": float(finite.mean()) if len(finite) else math.nan,
+                "margin_difference_largest": (
+                    float(finite.loc[finite.abs().idxmax()]) if len(finite) else math.nan
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 #: The margins dominance classifies, by the KPI a NaN shows up in: the participation margin's input

@@ -112,6 +112,9 @@ class Findings:
     """One row per design: verdict counts and shares, safe band, costs per round."""
     winners: pd.DataFrame | None = None
     """Several designs: per point, the designs under which honesty dominates and the best one."""
+    agreement: pd.DataFrame | None = None
+    """Several designs: each against the first, the verdicts that agree and how far the margins are apart
+    (``comparison.agreement``)."""
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per (design, mix, KPI) with NaN values among ok runs: runs, reason."""
     left_out: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -222,6 +225,8 @@ def analyze(
     f.safe_bands = comparison.safe_bands(f)
     f.comparison = comparison.compare_designs(f)
     f.winners = comparison.winners(f)
+    f.agreement = comparison.agreement(f)
+    f.agreement = comparison.agreement(f)
     f.dropped = comparison.dropped_runs(f)
     _regions(f, numeric_axes)
     f.validators = validators_module.analyze_validators(

@@ -223,6 +223,8 @@ def _design_comparison(f: Findings) -> list[str]:
                 + _emptied_words(c, best.index[0])
                 + "."
             )
+    if f.agreement is not None:
+        lines += [_agreement_words(r) for _, r in f.agreement.iterrows() if r["points"]]
     for _, r in c.iterrows():
         if r.get(REGIME) == TOKENLESS:
             words = _tokenless_cost_words(r)
@@ -243,6 +245,20 @@ def _design_comparison(f: Findings) -> list[str]:
             words.append("; it has no safe slashing band in the swept range")
         lines.append(" ".join(words).replace(" ;", ";") + ".")
     return lines
+
+
+def _agreement_words(r: pd.Series) -> str:
+    """How far one design's verdicts and margins are from the first design's."""
+    words = (
+        f"The verdicts under {r['design']} agree with those under {r['against']} at {r['same_verdict']} of "
+        f"{r['points']} points ({r['share_same_verdict']:.0%})"
+    )
+    if math.isfinite(r["margin_difference_mean"]):
+        words += (
+            f"; its trainers' margin differs by {_fmt(r['margin_difference_mean'])} on average "
+            f"(at most {_fmt(r['margin_difference_largest'])})"
+        )
+    return words + "."
 
 
 def _emptied_words(c: pd.DataFrame, design: str) -> str:

@@ -322,6 +322,18 @@ def test_several_designs_are_compared_and_the_known_winner_found(tmp_path):
     assert w.loc[(0.4, 1.0), "dominating_designs"] == "strict"
     assert w.loc[(0.7, 1.0), "dominating_designs"] == "lenient | strict"  # names may hold commas
     assert (f.winners["best_design"] == "strict").all()
+    # How far apart: strict's margin is lenient's + 0.4 at every point; verdicts agree where both
+    # dominate (x > 0.6) or neither does (x <= 0.2 or past participation).
+    (row,) = f.agreement.to_dict("records")
+    verdicts = f.classified.pivot_table(index=[X, Y], columns="design", values="honesty", aggfunc="first")
+    assert row["design"] == "strict" and row["against"] == "lenient" and row["points"] == len(verdicts)
+    assert row["same_verdict"] == int((verdicts["lenient"] == verdicts["strict"]).sum())
+    assert 0 < row["same_verdict"] < row["points"]
+    assert row["margin_difference_mean"] == pytest.approx(0.4, abs=0.02)
+    assert row["margin_difference_largest"] == pytest.approx(0.4, abs=0.05)
+    assert any(
+        line.startswith("The verdicts under strict agree with those under lenient at") for line in f.summary
+    )
     assert f.summary[0].startswith("Designs compared")
     assert "under strict at" in f.summary[0]
     assert_readable(f.summary)
@@ -331,7 +343,7 @@ def test_results_without_a_design_column_are_one_base_design(tmp_path):
     runs = synthetic_runs(grid_points({X: XS}), lambda p, d, m: p[X] - 0.5)
     assert "design" not in runs
     f = analyze(write_results(tmp_path, runs))
-    assert f.designs == ["base"] and f.winners is None
+    assert f.designs == ["base"] and f.winners is None and f.agreement is None
     assert (f.classified["design"] == "base").all() and len(f.comparison) == 1
 
 

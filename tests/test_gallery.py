@@ -32,6 +32,7 @@ SHAPE_HEADINGS = {
     "adaptation-imitation": "Does the network become honest?",
     "adaptation-verifiers-dilemma": "Does the network become honest?",
     "yuma-validators": "Does copying pay? Copiers' dividends against the reveal delay",
+    "abstract-vs-mechanistic": "How far the designs' verdicts differ",
 }
 UNDEFINED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 
@@ -77,6 +78,9 @@ def test_example_runs_analyzes_and_reports(example):
     assert "failed runs: 0" in runs.stdout, runs.stdout
     assert not UNDEFINED_NUMBER.search(analysis.stdout), f"{name}: {UNDEFINED_NUMBER.search(analysis.stdout)}"
     assert page.exists()
+    if name == "abstract-vs-mechanistic":  # the README quotes how far the two modes' verdicts differ
+        (line,) = [x[2:] for x in analysis.stdout.splitlines() if x.startswith("- The verdicts under")]
+        assert f'"{line}"' in " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
 
 
 def test_example_report_renders_without_errors_or_undefined_numbers(example):

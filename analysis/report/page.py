@@ -441,6 +441,17 @@ def designs_section(f: Findings) -> str:
         body += table_html(shown, _headers(shown)) + csv_link(f.winners, "winners")
         if len(f.winners) > len(shown):
             body += paragraph(f"First {len(shown)} of {len(f.winners)} points; all are in the CSV.", "note")
+    if f.agreement is not None and not f.agreement.empty:
+        body += "<h3>How far the designs' verdicts differ</h3>"
+        body += paragraph(
+            f"Each design against the first ({f.designs[0]}), on the points both were run at: where their "
+            "honesty verdicts are the same, and the trainers' margin (mean over replications) of the design "
+            "minus the first's — on average and at the point where they are furthest apart. A design that "
+            "runs the abstract mode calibrated from the mechanistic one reads here how well the fast mode "
+            "stands in for the slow one.",
+            "note",
+        )
+        body += table_html(f.agreement, _headers(f.agreement)) + csv_link(f.agreement, "agreement")
     return section("designs", "Designs compared", body)
 
 
