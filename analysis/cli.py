@@ -272,6 +272,7 @@ def format_tokenless_summary(result) -> str:
         f"refused by KYC as duplicates {k['kyc_refused_identities']:,.0f}",
         f"model quality: final {k['final_quality']:.3f}, mean {k['mean_quality']:.3f}",
         _shares_line(k, s.adaptation.honest_share_level),
+        *(fl_lines(s, k) if s.detection.mode == "mechanistic" else []),
     ]
     return "\n".join(lines)
 

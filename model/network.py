@@ -151,7 +151,6 @@ class FLNetwork(mesa.Model):
 
             self.task = FederatedTask(self, fl_seq)
             self.quality = self.task.accuracy
-        self._validation_weight = self.stake_weight if not self.tokenless else np.ones(n - nt)
         self._blocks = RoundBlocks(
             np.random.default_rng(trainer_seq),
             np.random.default_rng(validator_seq),
@@ -561,7 +560,9 @@ class FLNetwork(mesa.Model):
         validators × trainers) averaged by stake and mixed with the copiers' old consensus as in
         ``_consensus_scores``: ``h · fresh + (1 − h) · previous``."""
         consensus = self._consensus_score
-        weight = self._validation_weight * evaluating
+        # By stake weight (as honest_share is), read now: a validator slash changes it. Tokenless:
+        # nobody stakes, and each validator counts once.
+        weight = evaluating.astype(float) if self.tokenless else self.stake_weight * evaluating
         total = weight.sum()
         if total > 0:
             consensus *= 1.0 - honest_share
