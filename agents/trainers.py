@@ -163,10 +163,13 @@ class PoisoningTrainer(TrainerAgent):
 
     @classmethod
     def collect_outside_gain(cls, network, members: slice, accepted) -> None:
-        """A poisoner gains ``g`` in each round its own poison entered the model undetected.
+        """A poisoner gains ``g`` in each round its own poison entered the model undetected (in
+        mechanistic mode, ``g`` times the share of its update that entered, ``model.fl.task``).
 
         Owners that revised into poisoning sit outside ``members``, so every trainer row is checked.
         """
         if network.round_poison_accepted:
             gain = network.scenario.costs.poison_gain_fiat_per_round
-            network.gain_fiat[network.poison_passed.nonzero()[0]] += gain  # few rows: index them
+            rows = network.poison_passed.nonzero()[0]  # few rows: index them
+            share = network.poison_entered_share  # mechanistic: only what entered the model pays
+            network.gain_fiat[rows] += gain if share is None else gain * share[rows]

@@ -82,7 +82,8 @@ KPI_DOCS = {
     "fl_accuracy_lost": "mechanistic: fl_clean_accuracy minus final_quality: the test accuracy the cheaters "
     "cost (negative when the network's model ended better)",
     "fl_poison_entered_share": "mechanistic: of the poisoned submissions, the share that entered the "
-    "aggregate (accepted, and selected or weighted above 0 by the aggregator)",
+    "aggregate (accepted, and selected or weighted above 0 by the aggregator; under the coordinate-wise "
+    "median and trimmed mean each counts by the share of its coordinates the rule kept)",
     "fl_lazy_score": "mechanistic: honest validators' mean score of lazy submissions over their mean score "
     "of honest ones (what behaviour.lazy_score stands for in abstract mode)",
     "fl_poison_score": "mechanistic: the same for poisoned submissions (behaviour.poison_score)",
@@ -177,8 +178,8 @@ NAN_REASONS = {
     "validator_trust_<honest_validator|copying_validator>": "no validator of that strategy voted; or "
     + NO_VOTES,
     **dict.fromkeys(FL_KPIS, NO_TASK),
-    "fl_clean_accuracy": f"fl.clean_twin = false; or {NO_TASK}",
-    "fl_accuracy_lost": f"fl.clean_twin = false; or {NO_TASK}",
+    "fl_clean_accuracy": f"fl.clean_twin = false, or no honest trainer ever submitted; or {NO_TASK}",
+    "fl_accuracy_lost": f"fl.clean_twin = false, or no honest trainer ever submitted; or {NO_TASK}",
     "fl_poison_entered_share": f"no poisoned submission; or {NO_TASK}",
     "fl_lazy_score": f"no lazy submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
     "fl_poison_score": f"no poisoned submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
@@ -349,7 +350,7 @@ def fl_kpis(net) -> dict[str, float]:
     if task is None:
         return kpis
     kpis["fl_test_loss"] = task.loss
-    if task.twin is not None:
+    if task.twin is not None and task.twin_rounds:
         kpis["fl_clean_accuracy"] = task.twin_accuracy
         kpis["fl_accuracy_lost"] = task.twin_accuracy - task.accuracy
     if task.poison_submitted > 0:

@@ -126,6 +126,9 @@ class FLNetwork(mesa.Model):
         self.round_poison_accepted = 0
         self.poison_passed = np.zeros(nt, dtype=bool)
         """Which trainer rows' poison entered the model this round (valid when round_poison_accepted)."""
+        self.poison_entered_share = None
+        """Mechanistic mode: per trainer row, the share of its submission that entered the model this
+        round (``model.fl.task``); None in abstract mode, where a passed poison entered whole."""
         self.quality = s.quality.initial_quality
         self.issued_tokens = 0.0
         self._consensus_score = np.zeros(nt)
@@ -176,7 +179,8 @@ class FLNetwork(mesa.Model):
         self._noise = RoundDraws(
             np.random.default_rng(noise_seq), nt, block_rounds(nt, s.rounds), normal=True
         )
-        self._flagged = np.zeros(nt, dtype=bool)
+        self.flagged = np.zeros(nt, dtype=bool)
+        """Which trainer identities were flagged this round (a subset of ``submitting``)."""
         self._settle_hooks = [
             (hook, self.type_rows[cls]) for cls in TRAINER_TYPES if (hook := cls.settle_hook(s)) is not None
         ]
@@ -369,12 +373,12 @@ class FLNetwork(mesa.Model):
             views = self.task.scores(updates, submitting, evaluating)
         if self.votes is not None:  # Yuma Consensus: the votes flag
             vote = self.votes.vote(t, submitting, validators_now.active[i], self.stake_weight, views)
-            flagged = np.logical_and(vote.flagged, submitting, out=self._flagged)
+            flagged = np.logical_and(vote.flagged, submitting, out=self.flagged)
         elif views is not None:
             score = self._scored_consensus(views, honest_share, evaluating)
-            flagged = np.logical_and(self._below_threshold(score, submitting), submitting, out=self._flagged)
+            flagged = np.logical_and(self._below_threshold(score, submitting), submitting, out=self.flagged)
         else:
-            flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self._flagged)
+            flagged = np.logical_and(block.flagged_if_submitting[i], submitting, out=self.flagged)
             if self._exposure is not None:
                 self._expose_sybils(flagged, submitting)
         n_submitting = np.count_nonzero(submitting)
@@ -424,9 +428,9 @@ class FLNetwork(mesa.Model):
         n_accepted = n_submitting - n_flagged
         self.round_poison_accepted = 0
         if self.task is not None:
-            entered = self.task.aggregate(updates, accepted, submitting)
+            self.poison_entered_share = self.task.aggregate(updates, accepted, submitting)
             self.quality = self.task.accuracy
-            passed = np.logical_and(entered, self.poisoned, out=self.poison_passed)
+            passed = np.logical_and(self.poison_entered_share > 0, self.poisoned, out=self.poison_passed)
             self.round_poison_accepted = np.count_nonzero(passed)
         elif n_accepted:
             honest_work = float(self.work_units @ accepted)

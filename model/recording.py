@@ -5,7 +5,9 @@ With ``per_strategy`` (a run asked for its trajectory) each round also records t
 paid (``FLOWS``: service fees, wages, KYC, the network's cost, ejections and re-admissions) and,
 per strategy, the round's profit per unit of capital and per owner, its share of bonded stake, how
 many of its identities are still registered and its share of the active owners of its role, plus
-the owners that joined and left, in the round and so far — what the report draws round by round.
+the owners that joined and left, in the round and so far, each trainer strategy's share of its
+submissions flagged in the round and, in mechanistic mode, the model's test loss and the clean
+twin's accuracy — what the report draws round by round.
 These cost a few numpy reductions per round, so a sweep that does not keep trajectories does not
 pay for them.
 
@@ -21,6 +23,9 @@ import pandas as pd
 
 from model.books import StrategyBooks, identity_profit_fiat
 from model.kpis import TRAINER_DEVIATIONS, VALIDATOR_DEVIATIONS, by_strategy
+
+#: Trainer strategies (the first of ``FLNetwork.strategies``): honest, lazy, Sybil, poisoning.
+TRAINER_STRATEGIES = 4
 
 
 class RoundRecorder:
@@ -44,6 +49,11 @@ class RoundRecorder:
     """What each round paid and cost (with ``per_strategy``), in fiat: service fees, wages, KYC (all
     of it; round 0 includes the genesis applications), the network's cost (token: minted × price;
     tokenless: fees + wages + the orchestrator's KYC share); and identities ejected and re-admitted."""
+
+    LEARNING = ("test_loss", "clean_accuracy")
+    """Mechanistic mode's learning after each round (with ``per_strategy``; NaN in abstract mode):
+    the global model's test loss in nats (its accuracy is ``quality``) and the clean twin's test
+    accuracy (``model.fl.task``)."""
 
     def __init__(self, net, rounds: int, per_strategy: bool):
         self._net = net
@@ -69,6 +79,9 @@ class RoundRecorder:
             self.registered = np.zeros((rounds, n_strategies))
             self.shares = np.zeros((rounds, n_strategies))
             self.moves = np.zeros((rounds, 2))
+            self.submitted = np.zeros((rounds, TRAINER_STRATEGIES))
+            self.flagged = np.zeros((rounds, TRAINER_STRATEGIES))
+            self.learning = np.full((rounds, len(self.LEARNING)), np.nan)
 
     def series(self, name: str) -> np.ndarray:
         """One recorded series over the rounds run so far."""
@@ -103,6 +116,13 @@ class RoundRecorder:
             total = stake.sum()
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
+            trainers = net.strategy_index[: net.n_trainers]
+            self.submitted[t] = np.bincount(trainers, weights=net.submitting, minlength=TRAINER_STRATEGIES)
+            self.flagged[t] = np.bincount(trainers, weights=net.flagged, minlength=TRAINER_STRATEGIES)
+            task = net.task
+            if task is not None:
+                clean = task.twin_accuracy if task.twin is not None and task.twin_rounds else np.nan
+                self.learning[t] = (task.loss, clean)
 
     def _record_payoffs(self, net, t: int) -> None:
         """This round's profit, the capital committed and the owners it was committed for, per strategy.
@@ -189,6 +209,12 @@ class RoundRecorder:
             # Running totals survive a trajectory kept only every few rounds; per-round counts do not.
             columns["entered_total"] = np.cumsum(columns["entered"])
             columns["exited_total"] = np.cumsum(columns["exited"])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rates = np.where(self.submitted[:t] > 0, self.flagged[:t] / self.submitted[:t], np.nan)
+            for i, name in enumerate(strategies[:TRAINER_STRATEGIES]):
+                columns[f"flag_rate_{name}"] = rates[:, i]
+            for i, name in enumerate(self.LEARNING):
+                columns[name] = self.learning[:t, i]
         return pd.DataFrame(columns)
 
 

@@ -495,9 +495,10 @@ class FL:
         le=100,
     )
     duplicate_similarity: float = param(
-        0.99,
+        0.9999,
         "An honest validator scores 0 a submission whose cosine similarity with another submission of the "
-        "round exceeds this (1: never).",
+        "round exceeds this (1: never). Keep it close to 1: honest updates of IID shards from one model can "
+        "be 0.999 alike early on, and a round where every submission scores 0 flags nobody.",
         ge=0,
         le=1,
     )

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from analysis.sweep import load_sweep, run_sweep
 from model import load_scenario, run_scenario, with_overrides
-from model.fl.task import duplicates, krum_byzantine
+from model.fl.task import duplicates, kept_shares, krum_byzantine
 from model.kpis import FL_KPIS, NAN_REASONS
 from model.network import FLNetwork
 from model.params import ScenarioError
@@ -299,3 +299,60 @@ def test_the_readme_shows_what_the_code_measures():
     assert f"{100 * k['flag_rate_lazy']:.0f} % of the free-riders" in said
     assert f"{100 * k['flag_rate_poisoning']:.0f} % of the poison" in said
     assert f"costs {100 * k['fl_accuracy_lost']:.1f} points of test accuracy" in said
+
+
+# -- review fixes ------------------------------------------------------------------------------------
+def test_the_clean_twin_is_a_measurement_and_changes_nothing_else():
+    with_twin = run_scenario(small(), 9).kpis
+    without = run_scenario(small(**{"fl.clean_twin": False}), 9).kpis
+    twin_only = {"fl_clean_accuracy", "fl_accuracy_lost"}
+    assert same_numbers(
+        {k: v for k, v in with_twin.items() if k not in twin_only},
+        {k: v for k, v in without.items() if k not in twin_only},
+    )
+    assert math.isnan(without["fl_clean_accuracy"]) and math.isfinite(with_twin["fl_clean_accuracy"])
+
+
+def test_without_honest_trainers_there_is_no_clean_twin_to_compare_with():
+    k = run_scenario(small(**{"population.honest_trainers": 0}), 1).kpis
+    assert math.isnan(k["fl_clean_accuracy"]) and math.isnan(k["fl_accuracy_lost"])
+    assert "no honest trainer" in NAN_REASONS["fl_accuracy_lost"]
+
+
+def test_kept_shares_count_the_coordinates_a_rule_keeps():
+    u = np.array([[1.0, 9.0], [2.0, 1.0], [3.0, 2.0], [9.0, 3.0]])
+    # Median of 4: the 2nd and 3rd values of each coordinate; trimmed (1 each end): the same.
+    assert kept_shares(u, 1, 2).tolist() == [0.0, 0.5, 1.0, 0.5]
+    assert kept_shares(u, 0, 3).tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_poison_enters_fedavg_whole_and_the_median_almost_never():
+    def entered(aggregator):
+        scenario = small(**{"fl.aggregator": aggregator, "fl.flag_threshold": 0.0, "rounds": 10})
+        return run_scenario(scenario, 2).kpis
+
+    fedavg, median = entered("fedavg"), entered("median")
+    assert fedavg["fl_poison_entered_share"] == 1.0  # nobody flagged, and FedAvg takes every update
+    assert median["fl_poison_entered_share"] < 0.2  # a 4x flipped value is rarely a middle one
+    assert median["profit_fiat_per_round_poisoning"] < fedavg["profit_fiat_per_round_poisoning"]
+
+
+def test_a_split_too_uneven_for_memory_is_refused_with_the_numbers(monkeypatch):
+    import model.fl.task as task
+
+    monkeypatch.setattr(task, "MAX_SHARD_BYTES", 10_000)
+    with pytest.raises(ScenarioError, match=r"gives one trainer [\d_]+ samples .* raise fl.dirichlet_alpha"):
+        run_scenario(small(), 1)
+
+
+def test_a_mechanistic_trajectory_records_the_learning_and_each_rounds_flags():
+    run = run_scenario(small(), 1, trajectory=True)
+    t = run.trajectory
+    assert t["test_loss"].notna().all() and t["clean_accuracy"].notna().all()
+    assert t["quality"].iloc[-1] == run.kpis["final_quality"]
+    assert t["test_loss"].iloc[-1] == run.kpis["fl_test_loss"]
+    lazy = t["flag_rate_lazy"].dropna()
+    assert len(lazy) and lazy.between(0, 1).all()
+    abstract = run_scenario(load_scenario(BASELINE), 1, rounds=5, trajectory=True).trajectory
+    assert abstract[["test_loss", "clean_accuracy"]].isna().all().all()
+    assert abstract["flag_rate_honest"].notna().all()

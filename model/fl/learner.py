@@ -103,7 +103,9 @@ def local_sgd(
             residual = _softmax(np.matmul(x, weights, out=scores[:, : x.shape[1]]))
             residual -= y[:, :, None] == class_ids
             residual *= real[:, :, None]
-            np.matmul(x.transpose(0, 2, 1), residual, out=gradient)
+            # A contiguous copy of the transposed batch lets the batched product use BLAS (about 3x
+            # faster for wide models; free at the digits' size).
+            np.matmul(np.ascontiguousarray(x.transpose(0, 2, 1)), residual, out=gradient)
             in_batch = real.sum(axis=1)
             moving = in_batch > 0
             gradient *= (learning_rate * moving / np.maximum(in_batch, 1))[:, None, None]

@@ -71,10 +71,11 @@ class FederatedTask:
     def __init__(self, net, seq: np.random.SeedSequence):
         s = net.scenario
         f = self.fl = s.fl
-        data_seq, train_seq, attack_seq = seq.spawn(3)
+        data_seq, train_seq, attack_seq, twin_seq = seq.spawn(4)
         data_rng = np.random.default_rng(data_seq)
         self._train_rng = np.random.default_rng(train_seq)
         self._attack_rng = np.random.default_rng(attack_seq)
+        self._twin_rng = np.random.default_rng(twin_seq)  # the twin never moves the network's draws
         if f.dataset == "digits":
             dataset = load_digits_dataset()
         else:
@@ -99,6 +100,7 @@ class FederatedTask:
             alpha=f.dirichlet_alpha,
         )
         x, y = dataset.features, dataset.labels
+        _check_shard_size(split.trainers, x.shape[1] + 1)
         self.trainer_data = shards(x, y, split.trainers)
         self.validator_data = shards(x, y, split.validators)
         test = shards(x, y, [split.test])
@@ -119,19 +121,25 @@ class FederatedTask:
         """The global model's test accuracy and mean cross-entropy (nats) after the last round."""
         self.initial_accuracy = self.accuracy
         self.twin_accuracy = self.accuracy
-        self.poison_entered = 0
-        """Poisoned submissions that entered the aggregate over the run."""
+        self.twin_rounds = 0
+        """Rounds in which the clean twin learnt (some honest trainer submitted)."""
+        self.poison_entered = 0.0
+        """Poisoned submissions that entered the aggregate over the run, each counted by the share of
+        it that entered (see ``aggregate``)."""
         self.poison_accepted = 0
         """Poisoned submissions accepted (not flagged) over the run."""
         self.poison_submitted = 0
         """Poisoned submissions over the run."""
         self.trace: list[tuple[float, float, float, float]] = []
         """Per round: accuracy before, accuracy after, honest work share and poison share of the
-        accepted submissions (what ``model.fl.calibration`` fits the abstract quality rates to)."""
-        self.score_sums = np.zeros((3, 4))
+        accepted submissions (what ``analysis.calibration`` fits the abstract quality rates to)."""
+        self.score_sums = np.zeros((2, 4))
         """Per trainer strategy (columns): [0] the sum of honest validators' scores of its submissions,
-        [1] how many scores, [2] the sum of squared deviations of honest submissions' scores from
-        their round's mean (column 0 only)."""
+        [1] how many scores."""
+        self.honest_disagreement = np.zeros(2)
+        """How far validators' scores of one honest submission lie apart: the sum over honest
+        submissions of the squared deviations of each validator's score from the submission's mean
+        score, and its degrees of freedom (validators − 1 per submission)."""
         self.seconds = {"training": 0.0, "scoring": 0.0, "aggregation": 0.0}
         """Wall-clock seconds spent in each part of the learning (the bench prints them)."""
 
@@ -141,9 +149,12 @@ class FederatedTask:
         accuracy, loss = evaluate(weights[None], self._test_x, self._test_y)
         return float(accuracy[0]), float(loss[0])
 
-    def _train(self, start: np.ndarray, rows: np.ndarray, flipped: np.ndarray | None = None) -> np.ndarray:
+    def _train(
+        self, start: np.ndarray, rows: np.ndarray, flipped: np.ndarray | None = None, rng=None
+    ) -> np.ndarray:
         """Local SGD from ``start`` on ``rows``' shards; the changes, one flat row each. ``flipped``
-        marks the rows that train on reversed labels."""
+        marks the rows that train on reversed labels; ``rng`` orders the samples (default: the
+        network's training stream)."""
         if not rows.size:
             return np.zeros((0, start.size))
         f = self.fl
@@ -159,7 +170,7 @@ class FederatedTask:
             batch_size=f.batch_size,
             learning_rate=f.local_learning_rate,
             l2=f.l2,
-            rng=self._train_rng,
+            rng=self._train_rng if rng is None else rng,
         )
         return (local - start).reshape(len(rows), -1)
 
@@ -258,8 +269,9 @@ class FederatedTask:
         self.score_sums[0] += np.bincount(strategy, weights=block.sum(axis=0), minlength=4)
         self.score_sums[1] += np.bincount(strategy, minlength=4) * block.shape[0]
         honest = block[:, strategy == HONEST]
-        if honest.size:
-            self.score_sums[2, HONEST] += float(((honest - honest.mean()) ** 2).sum())
+        if honest.size and len(honest) > 1:
+            self.honest_disagreement[0] += float(((honest - honest.mean(axis=0)) ** 2).sum())
+            self.honest_disagreement[1] += (len(honest) - 1) * honest.shape[1]
 
     def relative_score(self, strategy: int) -> float:
         """Honest validators' mean score of ``strategy``'s submissions over their mean score of honest
@@ -270,46 +282,47 @@ class FederatedTask:
         return float((sums[strategy] / counts[strategy]) / (sums[HONEST] / counts[HONEST]))
 
     def honest_score_spread(self) -> float:
-        """The sd of one validator's score of an honest submission around its round's mean, over the
-        mean honest score (NaN when honest submissions were never scored, or scored 0 on average)."""
+        """The sd of one validator's score of an honest submission around the validators' mean score of
+        that submission — their disagreement, not the spread of quality between submissions — over
+        the mean honest score (NaN with fewer than two validators scoring, or honest work scored 0
+        on average)."""
         sums, counts = self.score_sums[0, HONEST], self.score_sums[1, HONEST]
-        if counts == 0 or sums <= 0:
+        squares, freedom = self.honest_disagreement
+        if freedom == 0 or sums <= 0:
             return math.nan
-        return float(math.sqrt(self.score_sums[2, HONEST] / counts) / (sums / counts))
+        return float(math.sqrt(squares / freedom) / (sums / counts))
 
     # -- 3. aggregation ----------------------------------------------------------------------------
     def aggregate(
         self, round_updates: RoundUpdates, accepted: np.ndarray, submitting: np.ndarray
     ) -> np.ndarray:
-        """Combine the accepted updates and move the global model; returns which accepted submissions
-        entered the aggregate (a selecting rule leaves some out; a weighting one may weigh some 0)."""
+        """Combine the accepted updates and move the global model. Returns, per trainer, the share of
+        its submission that entered the model: 1 for an accepted update under FedAvg, 1 or 0 as a
+        selecting rule (Krum, Multi-Krum) picked it or not, 1 or 0 as FoolsGold weighed it above 0 or
+        not, and for the coordinate-wise rules the share of coordinates in which its value was kept
+        (the median's middle value or values; what the trimmed mean does not trim; ties are broken
+        by row order); 0 for every submission not accepted."""
         net, f = self._net, self.fl
         clock = time.perf_counter()
         updates = round_updates.updates
         if self._history is not None:
             self._history[submitting] += updates[submitting]
         before = self.accuracy
-        entered = np.zeros(len(accepted), dtype=bool)
+        entered = np.zeros(len(accepted))
         rows = np.flatnonzero(accepted)
         if rows.size:
             result = self._combine(updates[rows], round_updates.sample_counts[rows], rows)
             change = f.server_learning_rate * result.update
             self.weights += change.reshape(self.shape)
             self.last_change = change
-            inside = np.ones(len(rows), dtype=bool)
-            if result.selected is not None:
-                inside = np.zeros(len(rows), dtype=bool)
-                inside[result.selected] = True
-            elif result.weights is not None:
-                inside = result.weights > 0
-            entered[rows[inside]] = True
+            entered[rows] = self._entered_shares(updates[rows], result)
         else:
             self.last_change = np.zeros(self.weights.size)
         self.accuracy, self.loss = self.test_accuracy(self.weights)
         poisoned = net.poisoned[: len(accepted)]
         self.poison_submitted += int(np.count_nonzero(submitting & poisoned))
         self.poison_accepted += int(np.count_nonzero(accepted & poisoned))
-        self.poison_entered += int(np.count_nonzero(entered & poisoned))
+        self.poison_entered += float(entered @ poisoned)
         n = rows.size
         work = float(net.work_units[: len(accepted)] @ accepted) / n if n else 0.0
         self.trace.append(
@@ -319,6 +332,22 @@ class FederatedTask:
         if self.twin is not None:
             self._train_twin(submitting)
         return entered
+
+    def _entered_shares(self, updates: np.ndarray, result: aggregators.Aggregate) -> np.ndarray:
+        """Per accepted update, the share of it that entered the aggregate (see ``aggregate``)."""
+        n = len(updates)
+        if result.selected is not None:
+            shares = np.zeros(n)
+            shares[result.selected] = 1.0
+            return shares
+        if result.weights is not None and self.fl.aggregator != "fedavg":
+            return (result.weights > 0).astype(float)
+        if self.fl.aggregator == "median":
+            return kept_shares(updates, (n - 1) // 2, n // 2)
+        if self.fl.aggregator == "trimmed_mean":
+            trimmed = int(self.fl.trim_fraction * n)
+            return kept_shares(updates, trimmed, n - trimmed - 1)
+        return np.ones(n)
 
     def _combine(self, updates: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> aggregators.Aggregate:
         """``fl.aggregator`` over the accepted updates (rows of the trainers' arrays)."""
@@ -346,7 +375,7 @@ class FederatedTask:
         net = self._net
         rows = np.flatnonzero(submitting & (net.strategy_index[: len(submitting)] == HONEST))
         if rows.size:
-            updates = self._train(self.twin, rows)
+            updates = self._train(self.twin, rows, rng=self._twin_rng)
             counts = self.trainer_data.counts[rows]
             if self.fl.aggregator == "foolsgold":  # it needs per-identity histories; honest ones are
                 result = aggregators.fedavg(updates, counts.astype(float))  # diverse: nearly equal weights
@@ -354,7 +383,37 @@ class FederatedTask:
                 result = self._combine(updates, counts, rows)
             self.twin += (self.fl.server_learning_rate * result.update).reshape(self.shape)
             self.twin_accuracy = self.test_accuracy(self.twin)[0]
+            self.twin_rounds += 1
         self.seconds["training"] += time.perf_counter() - clock
+
+
+def kept_shares(updates: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Per update (row), the share of coordinates in which its value ranks between ``low`` and
+    ``high`` (0-based, inclusive) among the n values of that coordinate; ties by row order."""
+    ranks = np.argsort(np.argsort(updates, axis=0, kind="stable"), axis=0, kind="stable")
+    return ((ranks >= low) & (ranks <= high)).mean(axis=1)
+
+
+#: Most bytes the trainers' padded shards may take (every trainer's data padded to the largest
+#: shard, so that one numpy pass trains them all): a very uneven split is refused, not swapped.
+MAX_SHARD_BYTES = 1 << 30
+
+
+def _check_shard_size(groups: list[np.ndarray], dims: int) -> None:
+    """Refuse a split whose padded shards would not fit: trainers × the largest shard × dims."""
+    largest = max((len(g) for g in groups), default=0)
+    size = len(groups) * largest * dims * 8
+    if size > MAX_SHARD_BYTES:
+        from model.params import ScenarioError
+
+        raise ScenarioError(
+            [
+                f"fl: this split gives one trainer {largest:_} samples (of {sum(len(g) for g in groups):_}); "
+                f"padded to it, {len(groups):_} trainers' shards would take {size / 2**30:.1f} GiB, more "
+                f"than the {MAX_SHARD_BYTES / 2**30:.0f} GiB allowed: raise fl.dirichlet_alpha (a more even "
+                "split), or use fewer samples, features or trainers"
+            ]
+        )
 
 
 def krum_byzantine(n: int, fraction: float) -> int:
