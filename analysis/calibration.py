@@ -14,17 +14,19 @@ What is measured, per seed (one run each):
   runs count copying validators as honest. A cheap Sybil copy is flagged in abstract mode as lazy
   work *or* as a duplicate, ``1 − (1 − lazy)(1 − dup)``; the duplicate rate is solved from that;
 * ``behaviour.lazy_score`` and ``poison_score`` — honest validators' mean score of those
-  submissions over their mean score of honest ones; ``detection.score_noise_sd`` — the sd of one
-  validator's score of an honest submission around the round's mean, over that mean;
+  submissions over their mean score of honest ones; ``detection.score_noise_sd`` — how far one
+  validator's score of an honest submission lies from the validators' mean score of it (their
+  disagreement: the abstract mode's independent noise per validator), over the mean honest score;
 * ``quality.initial_quality`` — the untrained model's test accuracy; ``quality.learning_rate`` and
   ``poison_damage`` — the least-squares fit, over rounds, of the abstract quality update
   ``Δq = lr · w (1 − q) − damage · p · q`` to the test accuracy (``w``: honest work per accepted
   submission, ``p``: the poisoned share of them). The mechanistic curve need not have that shape:
   the fit is the closest abstract summary, and the fragment says so.
 
-The interval is Student's t over seeds (none with one seed), clipped to what the key allows. A
-parameter the runs cannot identify (no submission of that kind, no accepted poison) is left out of
-the fragment, with the reason in a comment.
+The interval is Student's t over seeds (none with one seed), clipped to what the key allows; a
+mean outside that range is clipped too, and the comment says so. A parameter the runs cannot
+identify (no submission of that kind, no accepted poison) is left out of the fragment, with the
+reason in a comment.
 """
 
 from __future__ import annotations
@@ -80,14 +82,17 @@ class Estimate:
         return int(np.count_nonzero(np.isfinite(self.per_seed)))
 
     @property
-    def value(self) -> float:
-        """The mean over the runs that identified it, clipped to the key's range (NaN: none did)."""
+    def mean(self) -> float:
+        """The mean over the runs that identified it (NaN: none did), before clipping."""
         known = np.asarray(self.per_seed, float)
         known = known[np.isfinite(known)]
-        if not known.size:
-            return math.nan
+        return float(known.mean()) if known.size else math.nan
+
+    @property
+    def value(self) -> float:
+        """``mean`` clipped to the key's range (NaN: no run identified it)."""
         low, high = BOUNDS[self.key]
-        return float(np.clip(known.mean(), low, high))
+        return math.nan if math.isnan(self.mean) else float(np.clip(self.mean, low, high))
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -156,7 +161,8 @@ def _measure(s: Scenario, seed: int) -> dict[str, tuple[str, float]]:
         lazy, sybil = out[RATE_KEYS["lazy"]][1], out[RATE_KEYS["sybil"]][1]
         duplicate = 1.0 - (1.0 - sybil) / (1.0 - lazy) if lazy < 1.0 else math.nan
         out[RATE_KEYS["sybil"]] = (
-            "duplicate rate solved from the Sybil copies' flags, 1 - (1 - sybil) / (1 - lazy)",
+            "duplicate rate solved from the Sybil copies' flags, 1 - (1 - sybil) / (1 - lazy) (it needs lazy "
+            "submissions, not all flagged)",
             duplicate,
         )
     out["behaviour.lazy_score"] = ("lazy submissions' mean score over honest ones'", task.relative_score(1))
@@ -165,7 +171,7 @@ def _measure(s: Scenario, seed: int) -> dict[str, tuple[str, float]]:
         task.relative_score(3),
     )
     out["detection.score_noise_sd"] = (
-        "sd of one validator's score of an honest submission, over the mean",
+        "sd of validators' scores of one honest submission around their mean, over the mean score",
         task.honest_score_spread(),
     )
     out["quality.initial_quality"] = ("test accuracy of the untrained model", task.initial_accuracy)
@@ -199,8 +205,8 @@ def fragment_text(estimates: list[Estimate], scenario: Scenario, source: str, se
     lines = [
         f"# Abstract-mode parameters calibrated by `fedstake calibrate` from {source}",
         f"# (scenario {scenario.name!r}, detection.mode = 'mechanistic', fl.dataset = {fl.dataset!r},",
-        f"# fl.aggregator = {fl.aggregator!r}, fl.attack = {fl.attack!r}): {seeds} seeds from {first},",
-        f"# {scenario.rounds} rounds each, copying validators counted as honest.",
+        f"# fl.aggregator = {fl.aggregator!r}, fl.attack = {fl.attack!r}): {seeds} seed{'s' * (seeds != 1)}",
+        f"# from {first}, {scenario.rounds} rounds each, copying validators counted as honest.",
         "# Each value is the mean over seeds; its comment gives the 95 % confidence interval (Student t).",
         '# Use it in a sweep: include = "<this file>" under [fixed] or a [designs.NAME] table.',
         "",
@@ -221,6 +227,8 @@ def fragment_text(estimates: list[Estimate], scenario: Scenario, source: str, se
         ci = (
             "one seed: no interval" if interval is None else f"95 % CI [{interval[0]:.4g}, {interval[1]:.4g}]"
         )
+        if estimate.mean != value:
+            ci += f"; the mean, {estimate.mean:.4g}, clipped to what the key allows"
         lines.append(f"{name} = {value:.6g}  # {ci}; {estimate.meaning}")
     return "\n".join(lines) + "\n"
 

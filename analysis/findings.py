@@ -226,7 +226,6 @@ def analyze(
     f.comparison = comparison.compare_designs(f)
     f.winners = comparison.winners(f)
     f.agreement = comparison.agreement(f)
-    f.agreement = comparison.agreement(f)
     f.dropped = comparison.dropped_runs(f)
     _regions(f, numeric_axes)
     f.validators = validators_module.analyze_validators(

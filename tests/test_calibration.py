@@ -121,7 +121,7 @@ def test_a_calibration_reads_back_into_a_scenario(tmp_path):
     done = fedstake("calibrate", str(scenario), "--out", str(out), "--seeds", "2", "--seed", "7")
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
-    assert "2 seeds from 7" in text
+    assert "2 seeds\n# from 7," in text
     assert "# poison_detection_rate: not identified" in text  # no poisoner: said, not guessed
     assert "# poison_damage: not identified" in text
     flat = {f"{t}.{k}": v for t, table in tomllib.loads(text).items() for k, v in table.items()}
@@ -145,3 +145,18 @@ def test_calibrate_refuses_bad_input_before_running_and_writes_nothing(tmp_path,
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "f.toml").exists()
+
+
+def test_a_mean_outside_the_keys_range_is_clipped_and_the_fragment_says_so():
+    from analysis.calibration import fragment_text
+
+    estimates = [
+        Estimate("quality.poison_damage", (-0.02, -0.04), "the fit's damage"),
+        Estimate("quality.learning_rate", (0.3,), "the fit"),
+    ]
+    text = fragment_text(estimates, load_scenario(MECHANISTIC), "x.toml", 1, 4)
+    assert (
+        "poison_damage = 0  # 95 % CI [0, 0.09706]; the mean, -0.03, clipped to what the key allows" in text
+    )
+    assert "learning_rate = 0.3  # one seed: no interval; the fit" in text
+    assert ": 1 seed\n# from 4," in text
