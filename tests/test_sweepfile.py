@@ -248,8 +248,8 @@ def test_values_are_checked_even_when_the_base_scenario_cannot_be_read():
 # directory written before has fewer columns, and must not be resumed into a table with more;
 # and again when issue 10 added the scenario's [stakes] and [yuma] sections; and when issue 11 added
 # [fl] and the mechanistic KPIs.)
-HASH_BEFORE_DESIGNS = "dccecf33cbdf885f53ca7dcbc72845ca74cc321474debb9a7c45a588ad0fe4d8"
-HASH_BEFORE_DESIGNS_WITH_MIXES = "40aaab6923349ce15260afb291fe98a6172e4aecb156ff34af9e297c65b9946c"
+HASH_BEFORE_DESIGNS = "43704479916b9c53f2d246c627cdd765102e8ebd0030f6049c4447ee8ad84b70"
+HASH_BEFORE_DESIGNS_WITH_MIXES = "4d0541a698f94d1b8cd0a494e0038b884afc70f3753e9e1892852857b75d3219"
 MIXES = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
 
 
@@ -542,10 +542,12 @@ def test_included_keys_meet_the_same_overlap_rules_as_the_tables_own(tmp_path):
     assert mentioned(problems, "mixes.m sets 'regime.kind', which a mix may not")
 
 
-def test_an_included_value_is_checked_like_the_tables_own(tmp_path):
+def test_an_included_value_is_checked_like_the_tables_own_and_blamed_on_its_fragment(tmp_path):
     write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 2.0\n")
-    with pytest.raises(ScenarioError, match=r"fixed: detection\.false_positive_rate = 2\.0 is not allowed"):
+    with pytest.raises(ScenarioError) as refused:
         load_sweep(sweep_including(tmp_path, "f.toml"))
+    (problem,) = refused.value.problems
+    assert problem.startswith("fixed.include 'f.toml': detection.false_positive_rate = 2.0 is not allowed")
 
 
 def test_a_fragment_is_found_relative_to_the_sweep_file_not_the_working_directory(tmp_path, monkeypatch):

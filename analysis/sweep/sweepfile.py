@@ -615,7 +615,12 @@ class _Fragments:
                 out[key] = value
             else:
                 problems.append(f"{key!r} {_not_a_key(key, keys)}")
-        return out, problems
+        # A value the key does not allow is reported here, where the fragment can be named, and
+        # dropped (a later check would blame the table that includes it).
+        refused = _own(_refusals(Scenario(), out), out)
+        for problem in refused:
+            out.pop(next(key for key in out if problem.startswith(f"{key} =")), None)
+        return out, problems + refused
 
 
 def _include_names(where: str, include: Any, problems: list[str]) -> list[str]:
