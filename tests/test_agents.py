@@ -81,7 +81,7 @@ def test_poisoners_gain_exactly_in_rounds_their_own_poison_passed(baseline):
     expected = np.zeros(poisoners.stop - poisoners.start)
     for _ in range(s.rounds):
         net.step()
-        passed = net.submitting[poisoners] & ~net._flagged[poisoners]
+        passed = net.submitting[poisoners] & ~net.flagged[poisoners]
         expected += 3.0 * passed
     assert expected.sum() > 0 and expected.min() < expected.max()  # each in its own rounds, not others'
     np.testing.assert_allclose(net.gain_fiat[poisoners], expected)

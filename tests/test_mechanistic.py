@@ -356,3 +356,16 @@ def test_a_mechanistic_trajectory_records_the_learning_and_each_rounds_flags():
     abstract = run_scenario(load_scenario(BASELINE), 1, rounds=5, trajectory=True).trajectory
     assert abstract[["test_loss", "clean_accuracy"]].isna().all().all()
     assert abstract["flag_rate_honest"].notna().all()
+
+
+def test_mechanistic_flags_are_not_independent_draws():
+    """The README: one honest trainer takes 29 of the honest flags, and the free-riders are flagged
+    all together (11 rounds) or not at all (45 of 60), with slashing off."""
+    scenario = with_overrides(load_scenario(MECHANISTIC), {"slashing.slash_fraction": 0.0})
+    run = run_scenario(scenario, trajectory=True)
+    net = FLNetwork(scenario, scenario.seed)
+    net.run()
+    honest = net.flags[: net.n_trainers][net.strategy_index[: net.n_trainers] == 0]
+    assert honest.max() == 29 and np.count_nonzero(honest) < len(honest) / 2
+    lazy = run.trajectory["flag_rate_lazy"]
+    assert (lazy == 1.0).sum() == 11 and (lazy == 0.0).sum() == 45 and len(lazy) == 60
