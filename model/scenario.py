@@ -418,7 +418,9 @@ class FL:
     held-out set, and those scores flag submissions and feed the reward rules (Yuma Consensus
     included); the accepted updates are combined by ``aggregator``, and the global model's test
     accuracy is the quality index. Ignored in abstract mode (the default), and in mechanistic mode
-    the abstract mode's detection rates, ``behaviour`` scores and ``quality`` rates are not used.
+    the abstract mode's detection rates, ``behaviour`` scores and ``quality`` rates are not used,
+    nor is the noise model of Yuma votes (``yuma.quality_drift_sd``, ``quality_persistence``, and
+    ``evaluation_effort``'s effect on noise; effort still multiplies the validators' cost).
     """
 
     dataset: str = param(
