@@ -9,14 +9,17 @@ then the potential entrants waiting outside), then validators. A Sybil owner's `
 2. trainers submit — each registered, present identity submits what its strategy submits;
 3. validators evaluate — the honest share ``h`` of active validation stake sets detection power;
    under Yuma Consensus (``rewards.rule = "yuma"``) they vote weights instead and one epoch runs
-   (``model.voting``): the votes flag, and split the trainers' and validators' pools in step 5;
+   (``model.voting``): the votes flag, and split the trainers' and validators' pools in step 5; in
+   mechanistic mode (``detection.mode = "mechanistic"``, ``model.fl.task``) the trainers submit
+   real model updates and the validators' scores of them flag (and are their votes);
 4. detection and slashing — flagged identities lose ``slash_fraction`` of stake, split between
    burn, insurance pool and the flagging validators; stakes are topped up from liquid tokens, and
    an identity that cannot top up to the minimum leaves;
 5. emission and rewards — the round's emission is split owner / trainers / validators, trainers
    by the reward rule over accepted submissions, validators by active stake;
-6. aggregation — the quality index rises with honest work and falls with undetected poison; each
-   poisoner whose poison passed collects its outside gain;
+6. aggregation — the quality index rises with honest work and falls with undetected poison (in
+   mechanistic mode the aggregator combines the accepted updates and the quality is the model's
+   test accuracy); each poisoner whose poison passed collects its outside gain;
 7. bookkeeping — work counters, a Sybil owner's shared training cost;
 8. decisions — every ``revision_interval_rounds`` rounds, if the scenario adapts: owners book the
    window, leave, revise their strategy, and candidates join (``model.adaptation``; tokenless,
@@ -93,10 +96,8 @@ class FLNetwork(mesa.Model):
         # mechanistic task of model.fl) leave the earlier ones, and so every run made before they
         # existed, as they were.
         streams = root.spawn(9)
-        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq, exposure_seq, kyc_seq, yuma_seq = streams[
-            :8
-        ]
-        fl_seq = streams[8]
+        trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq = streams[:5]
+        exposure_seq, kyc_seq, yuma_seq, fl_seq = streams[5:]
         stakes_seq, drift_seq, vote_seq = yuma_seq.spawn(3)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario

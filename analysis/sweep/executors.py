@@ -16,11 +16,14 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 DASK_PREFIX = "dask://"
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 10
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 #: Seconds a cancelled worker gets to exit after SIGTERM before it is killed.
 WORKER_EXIT_S = 2.0
@@ -149,8 +152,9 @@ class DaskExecutor:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - distributed is a dependency
             raise ExecutorError(f"Dask is not installed: {exc}") from None
+        _refuse_a_closed_port(address)
         try:
-            self._client = Client(address, timeout="10s", set_as_default=False)
+            self._client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.address = address
@@ -208,6 +212,21 @@ def lost_scheduler_errors() -> tuple[type[BaseException], ...]:
 
         errors.append(FutureCancelledError)
     return tuple(errors)
+
+
+def _refuse_a_closed_port(address: str) -> None:
+    """Fail at once when nothing listens at ``tcp://HOST:PORT`` (Dask itself retries a refused
+    connection until its timeout: ten seconds of waiting for a typo)."""
+    host, _, port = address[len("tcp://") :].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except ConnectionRefusedError:
+        raise ExecutorError(
+            f"cannot reach the Dask scheduler at {address}: connection refused (is the scheduler running "
+            "on that host and port?)"
+        ) from None
+    except (OSError, ValueError):
+        pass  # anything else (a slow network, a name to resolve): Dask's own connection decides
 
 
 def make_executor(spec: str, workers: int | None):
