@@ -5,8 +5,8 @@ With ``per_strategy`` (a run asked for its trajectory) each round also records t
 paid (``FLOWS``: service fees, wages, KYC, the network's cost, ejections and re-admissions) and,
 per strategy, the round's profit per unit of capital and per owner, its share of bonded stake, how
 many of its identities are still registered and its share of the active owners of its role, plus
-the owners that joined and left, in the round and so far, each trainer strategy's share of its
-submissions flagged in the round and, in mechanistic mode, the model's test loss and the clean
+the owners that joined and left, in the round and so far, and in mechanistic mode each trainer
+strategy's share of its submissions flagged in the round, the model's test loss and the clean
 twin's accuracy — what the report draws round by round.
 These cost a few numpy reductions per round, so a sweep that does not keep trajectories does not
 pay for them.
@@ -116,11 +116,13 @@ class RoundRecorder:
             total = stake.sum()
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
-            trainers = net.strategy_index[: net.n_trainers]
-            self.submitted[t] = np.bincount(trainers, weights=net.submitting, minlength=TRAINER_STRATEGIES)
-            self.flagged[t] = np.bincount(trainers, weights=net.flagged, minlength=TRAINER_STRATEGIES)
             task = net.task
-            if task is not None:
+            if task is not None:  # (abstract mode's flags are draws at known rates: not recorded)
+                trainers = net.strategy_index[: net.n_trainers]
+                self.submitted[t] = np.bincount(
+                    trainers, weights=net.submitting, minlength=TRAINER_STRATEGIES
+                )
+                self.flagged[t] = np.bincount(trainers, weights=net.flagged, minlength=TRAINER_STRATEGIES)
                 clean = task.twin_accuracy if task.twin is not None and task.twin_rounds else np.nan
                 self.learning[t] = (task.loss, clean)
 

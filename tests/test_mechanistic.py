@@ -354,8 +354,7 @@ def test_a_mechanistic_trajectory_records_the_learning_and_each_rounds_flags():
     lazy = t["flag_rate_lazy"].dropna()
     assert len(lazy) and lazy.between(0, 1).all()
     abstract = run_scenario(load_scenario(BASELINE), 1, rounds=5, trajectory=True).trajectory
-    assert abstract[["test_loss", "clean_accuracy"]].isna().all().all()
-    assert abstract["flag_rate_honest"].notna().all()
+    assert abstract[["test_loss", "clean_accuracy", "flag_rate_honest"]].isna().all().all()
 
 
 def test_mechanistic_flags_are_not_independent_draws():
