@@ -30,6 +30,7 @@ from model.limits import (
 from model.params import (
     RETIRED_KEYS,
     ScenarioError,
+    _check_value,
     _field_kind,
     build,
     field_docs,
@@ -1039,6 +1040,16 @@ def _key_types() -> dict[str, type]:
 
     walk(Scenario, "")
     return out
+
+
+def value_problem(dotted: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the scenario key ``dotted`` on its own — its type, range or
+    choices, not the rules that relate it to other keys — or None when it is allowed there."""
+    cls, *parents, leaf = (Scenario, *dotted.split("."))
+    for name in parents:
+        cls = _field_kind(cls, next(f for f in dataclasses.fields(cls) if f.name == name))
+    field = next(f for f in dataclasses.fields(cls) if f.name == leaf)
+    return _check_value(dotted, value, field, _field_kind(cls, field))[1]
 
 
 def key_type(dotted: str) -> type:

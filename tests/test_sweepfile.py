@@ -550,6 +550,17 @@ def test_an_included_value_is_checked_like_the_tables_own_and_blamed_on_its_frag
     assert problem.startswith("fixed.include 'f.toml': detection.false_positive_rate = 2.0 is not allowed")
 
 
+def test_a_fragments_values_meet_the_rules_across_keys_in_the_scenario_the_sweep_builds(tmp_path):
+    """Only each key's own type and range is the fragment's; alpha_low <= alpha_high is judged with
+    the [fixed] value that comes after it, as if both were written in [fixed]."""
+    write_fragment(tmp_path, "f.toml", "[yuma]\nalpha_low = 0.95\n")
+    path = sweep_including(tmp_path, "f.toml")
+    path.write_text(path.read_text().replace("[fixed]\n", '[fixed]\n"yuma.alpha_high" = 0.99\n', 1))
+    assert load_sweep(path).base.yuma.alpha_low == 0.95
+    with pytest.raises(ScenarioError, match=r"fixed: yuma\.alpha_low = 0\.95 is not allowed with"):
+        load_sweep(sweep_including(tmp_path, "f.toml", name="default-high.toml"))  # alpha_high 0.9
+
+
 def test_a_fragment_is_found_relative_to_the_sweep_file_not_the_working_directory(tmp_path, monkeypatch):
     write_fragment(tmp_path, "f.toml", "[detection]\nfalse_positive_rate = 0.07\n")  # a decoy in the cwd
     write_fragment(tmp_path / "sweeps", "f.toml", "[detection]\nfalse_positive_rate = 0.03\n")

@@ -75,7 +75,7 @@ from typing import Any
 from model import Scenario, ScenarioError, load_scenario, scenario_from_dict, with_overrides
 from model.limits import MAX_SEED, read_toml_file
 from model.params import RETIRED_KEYS, to_dict
-from model.scenario import did_you_mean, key_type, scenario_keys
+from model.scenario import did_you_mean, key_type, scenario_keys, value_problem
 
 DESIGNS = ("grid", "lhs", "sobol", "montecarlo", "saltelli", "morris")
 #: The scenario key that picks the regime (token or tokenless): a design's or a parameter's, never a mix's.
@@ -615,12 +615,14 @@ class _Fragments:
                 out[key] = value
             else:
                 problems.append(f"{key!r} {_not_a_key(key, keys)}")
-        # A value the key does not allow is reported here, where the fragment can be named, and
-        # dropped (a later check would blame the table that includes it).
-        refused = _own(_refusals(Scenario(), out), out)
-        for problem in refused:
-            out.pop(next(key for key in out if problem.startswith(f"{key} =")), None)
-        return out, problems + refused
+        # A value its key does not allow (type, range, choices) is reported here, where the fragment
+        # can be named, and dropped; rules across keys are judged on the scenario the sweep builds.
+        for key, value in list(out.items()):
+            problem = value_problem(key, value)
+            if problem is not None:
+                problems.append(problem)
+                del out[key]
+        return out, problems
 
 
 def _include_names(where: str, include: Any, problems: list[str]) -> list[str]:
