@@ -180,8 +180,17 @@ def token_assumptions_violated(s: Scenario) -> list[str]:
         out.append("halving emission depends on issuance")
     if s.detection.sybil_exposure_correlation > 0 and s.population.sybil_owners:
         out.append("Sybil copies are exposed together (rho > 0): the Sybil reward is approximate")
+    out += _mechanistic(s)
     out += _buffers_that_may_run_dry(s)
     return out
+
+
+def _mechanistic(s: Scenario) -> list[str]:
+    """Mechanistic mode: flags and quality are measured on a real task, not the fixed rates the
+    closed form is built from (``fedstake calibrate`` estimates those rates)."""
+    if s.detection.mode != "mechanistic":
+        return []
+    return ["detection is mechanistic (measured flags, not detection.*_rate)"]
 
 
 def _unequal_stakes(s: Scenario) -> list[str]:
@@ -579,7 +588,7 @@ def tokenless_assumptions_violated(s: Scenario) -> list[str]:
             "Sybil copies are exposed together (rho > 0): the Sybil flag probability takes every sibling "
             "as registered, so the Sybil payoff is approximate"
         )
-    return out
+    return out + _mechanistic(s)
 
 
 def _tokenless_lines(s: Scenario) -> pd.DataFrame:

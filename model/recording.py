@@ -5,9 +5,10 @@ With ``per_strategy`` (a run asked for its trajectory) each round also records t
 paid (``FLOWS``: service fees, wages, KYC, the network's cost, ejections and re-admissions) and,
 per strategy, the round's profit per unit of capital and per owner, its share of bonded stake, how
 many of its identities are still registered and its share of the active owners of its role, plus
-the owners that joined and left, in the round and so far, and in mechanistic mode each trainer
-strategy's share of its submissions flagged in the round, the model's test loss and the clean
-twin's accuracy — what the report draws round by round.
+the owners that joined and left, in the round and so far — what the report draws round by round —
+and in mechanistic mode each trainer strategy's share of its submissions flagged in the round, the
+model's test loss and the clean twin's accuracy (kept in the trajectories for one's own analysis;
+the report draws the quality, which is then the test accuracy).
 These cost a few numpy reductions per round, so a sweep that does not keep trajectories does not
 pay for them.
 

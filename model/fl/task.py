@@ -300,8 +300,8 @@ class FederatedTask:
         its submission that entered the model: 1 for an accepted update under FedAvg, 1 or 0 as a
         selecting rule (Krum, Multi-Krum) picked it or not, 1 or 0 as FoolsGold weighed it above 0 or
         not, and for the coordinate-wise rules the share of coordinates in which its value was kept
-        (the median's middle value or values; what the trimmed mean does not trim; ties are broken
-        by row order); 0 for every submission not accepted."""
+        (the median's middle value or values; what the trimmed mean does not trim; equal values
+        share their ranks evenly); 0 for every submission not accepted."""
         net, f = self._net, self.fl
         clock = time.perf_counter()
         updates = round_updates.updates
@@ -388,10 +388,24 @@ class FederatedTask:
 
 
 def kept_shares(updates: np.ndarray, low: int, high: int) -> np.ndarray:
-    """Per update (row), the share of coordinates in which its value ranks between ``low`` and
-    ``high`` (0-based, inclusive) among the n values of that coordinate; ties by row order."""
-    ranks = np.argsort(np.argsort(updates, axis=0, kind="stable"), axis=0, kind="stable")
-    return ((ranks >= low) & (ranks <= high)).mean(axis=1)
+    """Per update (row), the share of coordinates in which its value is one of those ranked ``low``
+    to ``high`` (0-based, inclusive) among the n values of that coordinate. Equal values share the
+    ranks they span evenly: of two equal values spanning ranks 1 and 2, with only rank 1 kept, each
+    counts as half kept (row order decides nothing)."""
+    n = len(updates)
+    order = np.argsort(updates, axis=0, kind="stable")
+    ordered = np.take_along_axis(updates, order, axis=0)
+    rank = np.arange(n)[:, None]
+    starts = np.ones(ordered.shape, dtype=bool)  # where a run of equal values begins
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ends = np.ones(ordered.shape, dtype=bool)  # where it ends
+    ends[:-1] = starts[1:]
+    first = np.maximum.accumulate(np.where(starts, rank, 0), axis=0)
+    last = np.minimum.accumulate(np.where(ends, rank, n - 1)[::-1], axis=0)[::-1]
+    kept = np.clip(np.minimum(last, high) - np.maximum(first, low) + 1, 0, None) / (last - first + 1)
+    shares = np.empty(ordered.shape)
+    np.put_along_axis(shares, order, kept, axis=0)
+    return shares.mean(axis=1)
 
 
 #: Most bytes the trainers' padded shards may take (every trainer's data padded to the largest
