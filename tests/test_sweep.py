@@ -590,3 +590,14 @@ def test_set_aside_runs_will_be_run_again_when_the_sweep_was_interrupted(tmp_pat
     finished = SweepSummary(tmp_path, 12, set_aside=moved).text()
     assert "its runs will be run again" in stopped and "were run again" not in stopped
     assert "its runs were run again" in finished
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["dask://localhost", "dask://[::1]", "dask://localhost:abc", "dask://localhost:99999", "dask://h:-1"],
+)
+def test_a_dask_address_without_a_usable_port_is_refused_at_once(spec):
+    from analysis.sweep.executors import ExecutorError, make_executor
+
+    with pytest.raises(ExecutorError, match=r"expected 'dask://HOST:PORT' with a port from 1 to 65535"):
+        make_executor(spec, None)

@@ -214,6 +214,21 @@ def lost_scheduler_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _host_and_port(spec: str) -> tuple[str, int]:
+    """HOST and PORT of ``dask://HOST:PORT`` (an IPv6 host in brackets, ``[::1]``); ExecutorError
+    naming what is wrong when the port is missing, not a number or out of range."""
+    rest = spec[len(DASK_PREFIX) :]
+    host, colon, port = rest.rpartition(":")
+    if rest.startswith("[") and not host.endswith("]"):  # "[::1]" with no port: the colon was inside
+        host, colon = rest, ""
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ExecutorError(
+            f"--executor {spec!r} is not allowed: expected 'dask://HOST:PORT' with a port from 1 to 65535 "
+            "(an IPv6 host in brackets: dask://[::1]:8786)"
+        )
+    return host, int(port)
+
+
 def _refuse_a_closed_port(address: str) -> None:
     """Fail at once when nothing listens at ``tcp://HOST:PORT`` (Dask itself retries a refused
     connection until its timeout: ten seconds of waiting for a typo)."""
@@ -225,7 +240,7 @@ def _refuse_a_closed_port(address: str) -> None:
             f"cannot reach the Dask scheduler at {address}: connection refused (is the scheduler running "
             "on that host and port?)"
         ) from None
-    except (OSError, ValueError):
+    except OSError:
         pass  # anything else (a slow network, a name to resolve): Dask's own connection decides
 
 
@@ -240,5 +255,6 @@ def make_executor(spec: str, workers: int | None):
         n = workers or os.cpu_count() or 1
         return InlineExecutor() if n == 1 else ProcessExecutor(min(n, MAX_WORKERS))
     if spec.startswith(DASK_PREFIX) and len(spec) > len(DASK_PREFIX):
-        return DaskExecutor("tcp://" + spec[len(DASK_PREFIX) :])
+        host, port = _host_and_port(spec)
+        return DaskExecutor(f"tcp://{host}:{port}")
     raise ExecutorError(f"--executor {spec!r} is not allowed: expected 'local' or 'dask://HOST:PORT'")
