@@ -204,8 +204,9 @@ class FederatedTask:
         if lazy.size:
             updates[lazy] = self._free_ride(t, len(lazy))
         if owners.size:
-            owner_updates = trained[len(rows) - len(trains_owner) :] if sybil_trains else None
-            if owner_updates is None:
+            if sybil_trains:  # each owner trained once, on its first identity's shard
+                owner_updates = trained[len(rows) - len(trains_owner) :]
+            else:  # each owner free-rides once
                 owner_updates = self._free_ride(t, len(owners))
             for i, owner in enumerate(owners.tolist()):
                 identities = net.owner_rows(owner)
