@@ -255,10 +255,11 @@ def agreement(f: Findings) -> pd.DataFrame | None:
     rows = []
     for design in f.designs[1:]:
         other = table[table["design"] == design].drop(columns="design")
+        suffixes = ("_first", "_other")
         both = (
-            first.merge(other, on=f.parameters, suffixes=("_first", "_other"))
+            first.merge(other, on=f.parameters, suffixes=suffixes)
             if f.parameters
-            else first.add_suffix("_first").join(other.add_suffix("_other"), how="inner")
+            else first.merge(other, how="cross", suffixes=suffixes)  # one point: the row of each
         )
         same = int((both["honesty_first"] == both["honesty_other"]).sum())
         difference = (both["trainers_mean_other"] - both["trainers_mean_first"]).astype(float)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.fl.aggregators import AGGREGATORS
+from model.fl.attacks import FREE_RIDERS
+from model.fl.data import PARTITIONS
 from model.limits import (
     MAX_COST_FIAT,
     MAX_IDENTITIES,
@@ -440,7 +443,7 @@ class FL:
         "dirichlet",
         "How trainers' data is split: iid (dealt at random, evenly) or dirichlet (non-IID by label: each "
         "class dealt by Dirichlet(dirichlet_alpha) proportions; Hsu et al. 2019).",
-        choices=("iid", "dirichlet"),
+        choices=PARTITIONS,
     )
     dirichlet_alpha: float = param(
         0.5, "dirichlet: concentration alpha (small = each trainer sees few classes).", gt=0, le=1_000
@@ -462,7 +465,7 @@ class FL:
         "fedavg",
         "How accepted updates are combined: fedavg (weighted by samples), median or trimmed_mean "
         "(coordinate-wise), krum, multi_krum, foolsgold.",
-        choices=("fedavg", "median", "trimmed_mean", "krum", "multi_krum", "foolsgold"),
+        choices=tuple(AGGREGATORS),
     )
     trim_fraction: float = param(
         0.1, "trimmed_mean: share beta trimmed from each end of each coordinate.", ge=0, lt=0.5
@@ -487,7 +490,7 @@ class FL:
         "What lazy trainers (and cheap Sybil copies) submit: received (the global model sent back: a zero "
         "update), replay (last round's global change) or noise (that change plus noise of sd "
         "free_rider_noise_sd x t^-free_rider_noise_decay; Fraboni et al. 2021).",
-        choices=("received", "replay", "noise"),
+        choices=FREE_RIDERS,
     )
     free_rider_noise_sd: float = param(0.01, "noise: sd sigma of the added noise.", ge=0, le=100)
     free_rider_noise_decay: float = param(1.0, "noise: decay exponent gamma of the sd.", ge=0, le=10)

@@ -126,8 +126,6 @@ class FederatedTask:
         self.poison_entered = 0.0
         """Poisoned submissions that entered the aggregate over the run, each counted by the share of
         it that entered (see ``aggregate``)."""
-        self.poison_accepted = 0
-        """Poisoned submissions accepted (not flagged) over the run."""
         self.poison_submitted = 0
         """Poisoned submissions over the run."""
         self.trace: list[tuple[float, float, float, float]] = []
@@ -322,7 +320,6 @@ class FederatedTask:
         self.accuracy, self.loss = self.test_accuracy(self.weights)
         poisoned = net.poisoned[: len(accepted)]
         self.poison_submitted += int(np.count_nonzero(submitting & poisoned))
-        self.poison_accepted += int(np.count_nonzero(accepted & poisoned))
         self.poison_entered += float(entered @ poisoned)
         n = rows.size
         work = float(net.work_units[: len(accepted)] @ accepted) / n if n else 0.0
@@ -341,7 +338,7 @@ class FederatedTask:
             shares = np.zeros(n)
             shares[result.selected] = 1.0
             return shares
-        if result.weights is not None and self.fl.aggregator != "fedavg":
+        if result.weights is not None:  # FedAvg weighs every shard (none is empty); FoolsGold may not
             return (result.weights > 0).astype(float)
         if self.fl.aggregator == "median":
             return kept_shares(updates, (n - 1) // 2, n // 2)
