@@ -6,7 +6,8 @@ The token network
 
 Assumptions under which the expectations are exact (``assumptions_violated`` lists any broken):
 
-* fixed population and price: owners do not adapt (``adaptation`` off), no ejection
+* fixed population and price (``token.price_model = "fixed"``, no inference fees): owners do not
+  adapt (``adaptation`` off), no ejection
   (``slashing.ejection_strikes = 0``);
 * validators never drop out, so the honest share of validation stake ``h`` is the same every round;
 * slashed stake is always restored from liquid tokens (the liquid buffer never runs dry), so every
@@ -181,7 +182,19 @@ def token_assumptions_violated(s: Scenario) -> list[str]:
     if s.detection.sybil_exposure_correlation > 0 and s.population.sybil_owners:
         out.append("Sybil copies are exposed together (rho > 0): the Sybil reward is approximate")
     out += _mechanistic(s)
+    out += _economy(s)
     out += _buffers_that_may_run_dry(s)
+    return out
+
+
+def _economy(s: Scenario) -> list[str]:
+    """A market price or users' fees (``model.economy``): rewards are worth what the market pays, and
+    fees add income the closed form does not count."""
+    out = []
+    if s.token.price_model == "market":
+        out.append("the price is set by a market (token.price_model = 'market'), not fixed")
+    if s.fees.queries_per_round > 0 and s.fees.fee_per_query_fiat > 0:
+        out.append("users pay inference fees (fees.*), income the closed form does not count")
     return out
 
 

@@ -7,7 +7,10 @@ Capital as an investor counts it (README, "Accounting"):
   committed until they are returned, then they stop counting;
 * the **registration** cost is burned: a sunk cost in profit, not capital;
 * **profit** so far = (tokens paid − tokens slashed − registration) × price − work costs + outside
-  gains − strategy costs (a Sybil owner's shared training);
+  gains − strategy costs (a Sybil owner's shared training); with a token economy (``model.economy``:
+  a market price, or fees) it is marked to market — the tokens it holds at today's price, less its
+  endowment at the price it joined at, plus the fiat it received (tokens sold, fees paid in fiat) —
+  so that a falling price costs holders what it costs them;
 * the **outside option** ω is the opportunity cost: profit is compared with ``ω × K`` per round
   (never charged a second time inside profit).
 
@@ -30,6 +33,9 @@ import numpy as np
 
 from model.kpis import by_strategy
 
+#: ``join_round`` of an entrant that has not joined (``model.network.NEVER``).
+NOT_JOINED = np.iinfo(np.int64).max
+
 #: What the books sum per strategy, in this order.
 COLUMNS = ("profit_fiat", "capital_fiat_rounds", "owner_rounds", "submissions", "flags")
 
@@ -43,7 +49,13 @@ def identity_profit_fiat(net) -> np.ndarray:
     identity, so sum identities per owner).
     """
     ledger = net.ledger
-    profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
+    economy = net.economy
+    if economy is None:
+        profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
+    else:  # marked to market: tokens at today's price, the endowment at the price it came in at
+        profit = ledger.holdings() * economy.price_fiat - ledger.endowed * economy.entry_price_fiat
+        profit += economy.fiat.accounts_fiat
+        profit[net.join_round == NOT_JOINED] = 0.0  # an entrant that has not joined has made nothing yet
     if net.fiat is not None:
         profit += net.fiat.income_fiat()
     profit -= net.work_cost_fiat
@@ -73,11 +85,12 @@ def owner_rounds(net, committed: np.ndarray | None = None) -> np.ndarray:
 class StrategyBooks:
     """Running sums per strategy (``COLUMNS``), booked from the network's per-identity counters."""
 
-    def __init__(self, net):
+    def __init__(self, net, *, from_now: bool = False):
+        """Books from genesis, or (``from_now``) of what happens from now on only."""
         self.totals = np.zeros((len(net.strategies), len(COLUMNS)))
         self.since_report = np.zeros((len(net.strategies), len(COLUMNS)))
         """What was booked since the recorder last took it (``take_report``)."""
-        self._last = np.zeros((len(COLUMNS), len(net.strategy_index)))
+        self._last = self.cumulative(net) if from_now else np.zeros((len(COLUMNS), len(net.strategy_index)))
 
     def cumulative(self, net) -> np.ndarray:
         """Per identity and column (``COLUMNS`` × identities): the running totals up to now."""

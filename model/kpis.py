@@ -87,6 +87,24 @@ KPI_DOCS = {
     "fl_lazy_score": "mechanistic: honest validators' mean score of lazy submissions over their mean score "
     "of honest ones (what behaviour.lazy_score stands for in abstract mode)",
     "fl_poison_score": "mechanistic: the same for poisoned submissions (behaviour.poison_score)",
+    "final_price_fiat": "the token's price after the last round, fiat per token (fixed: token.price_fiat)",
+    "min_price_fiat": "the lowest token price after any round, fiat per token",
+    "mean_price_fiat": "the token price after each round, averaged over the rounds, fiat per token",
+    "queries_per_round": "users' queries per round, mean over the rounds",
+    "fees_fiat_per_round": "inference fees users paid per round, mean over the rounds, in fiat",
+    "fees_burned_tokens": "tokens burned from fees over the run (fees.burn_share)",
+    "claims_filed_fiat": "insurance claims users filed over the run, in fiat",
+    "claims_paid_fiat": "insurance claims the pool paid over the run, in fiat at each round's price",
+    "claims_unpaid_fiat": "claims_filed_fiat minus claims_paid_fiat",
+    "coverage_ratio": "claims_paid_fiat / claims_filed_fiat: the share of claims the insurance pool covered",
+    "insolvent_rounds": "rounds whose claims the insurance pool could not pay in full",
+    "halving_1_round": "the round in which issuance crossed the first halving threshold (emission.schedule = "
+    "'halving')",
+    "halving_2_round": "the round in which issuance crossed the second halving threshold",
+    "pi_honest_after_halving_1": "pi_honest over the rounds after the first halving",
+    "pi_honest_after_halving_2": "pi_honest over the rounds after the second halving",
+    "margin_trainers_after_halving_1": "margin_trainers over the rounds after the first halving",
+    "margin_trainers_after_halving_2": "margin_trainers over the rounds after the second halving",
 }
 
 #: The KPIs of adaptation (owners' strategy shares, entry and exit), in ``kpi_names`` order.
@@ -142,6 +160,27 @@ FL_KPIS = (
     "fl_poison_score",
 )
 NO_TASK = "only detection.mode = 'mechanistic' trains a real model"
+#: KPIs of the token economy (``model.economy``) and of emission halvings, in ``kpi_names`` order.
+PRICE_KPIS = ("final_price_fiat", "min_price_fiat", "mean_price_fiat")
+FEE_KPIS = ("queries_per_round", "fees_fiat_per_round", "fees_burned_tokens")
+CLAIM_KPIS = (
+    "claims_filed_fiat",
+    "claims_paid_fiat",
+    "claims_unpaid_fiat",
+    "coverage_ratio",
+    "insolvent_rounds",
+)
+HALVING_KPIS = (
+    "halving_1_round",
+    "halving_2_round",
+    "pi_honest_after_halving_1",
+    "pi_honest_after_halving_2",
+    "margin_trainers_after_halving_1",
+    "margin_trainers_after_halving_2",
+)
+ECONOMY_KPIS = (*PRICE_KPIS, *FEE_KPIS, *CLAIM_KPIS, *HALVING_KPIS)
+NO_USERS = "fees.queries_per_round = 0: the model has no users"
+NO_HALVING = "emission.schedule is not 'halving' (or the regime is tokenless)"
 
 #: Token KPIs (absent in the tokenless regime) besides the per-strategy ``pi_<s>`` and ``stake_share_<s>``.
 TOKEN_KPIS = ("minted_tokens", "slashed_tokens", "burned_tokens", "insurance_tokens", "treasury_tokens")
@@ -183,6 +222,25 @@ NAN_REASONS = {
     "fl_poison_entered_share": f"no poisoned submission; or {NO_TASK}",
     "fl_lazy_score": f"no lazy submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
     "fl_poison_score": f"no poisoned submission was scored, or honest ones scored 0 on average; or {NO_TASK}",
+    **dict.fromkeys(PRICE_KPIS, NO_TOKEN),
+    **dict.fromkeys(FEE_KPIS, f"{NO_USERS}; or {NO_TOKEN}"),
+    **dict.fromkeys(CLAIM_KPIS, f"{NO_USERS}, or insurance.claim_fiat_per_query = 0; or {NO_TOKEN}"),
+    "coverage_ratio": f"no claim was filed (no visible poisoning), or insurance.claim_fiat_per_query = 0, or "
+    f"{NO_USERS}; or {NO_TOKEN}",
+    **{
+        f"halving_{k}_round": f"issuance never reached halving {k}'s threshold in the run; or {NO_HALVING}"
+        for k in (1, 2)
+    },
+    **{
+        f"pi_honest_after_halving_{k}": f"no halving {k} in the run, or no honest owner with capital played "
+        f"after it; or {NO_HALVING}"
+        for k in (1, 2)
+    },
+    **{
+        f"margin_trainers_after_halving_{k}": f"no halving {k} in the run, or pi_honest or every deviation's "
+        f"pi is NaN after it; or {NO_HALVING}"
+        for k in (1, 2)
+    },
 }
 
 
@@ -224,6 +282,7 @@ def kpi_names(strategies: list[str]) -> list[str]:
         *REGIME_KPIS,
         *YUMA_KPIS,
         *FL_KPIS,
+        *ECONOMY_KPIS,
     ]
 
 
@@ -340,6 +399,48 @@ def run_kpis(net, figures: dict[str, np.ndarray] | None = None) -> dict[str, flo
     kpis.update(regime_kpis(net))
     kpis.update(yuma_kpis(net))
     kpis.update(fl_kpis(net))
+    kpis.update(economy_kpis(net))
+    return kpis
+
+
+def economy_kpis(net) -> dict[str, float]:
+    """``ECONOMY_KPIS``: the price, the users' fees and claims (``model.economy``) and what trainers
+    earned after each halving (``model.halvings``); NaN where the run has none of it."""
+    kpis = dict.fromkeys(ECONOMY_KPIS, math.nan)
+    if net.tokenless:
+        return kpis
+    economy = net.economy
+    if economy is None:
+        kpis.update(dict.fromkeys(PRICE_KPIS, net.scenario.token.price_fiat))
+    else:
+        kpis["final_price_fiat"] = economy.price_fiat
+        kpis["min_price_fiat"] = economy.min_price_fiat
+        kpis["mean_price_fiat"] = economy.mean_price_fiat()
+    s = net.scenario
+    if economy is not None and s.fees.queries_per_round > 0:
+        rounds = max(economy.rounds, 1)
+        kpis["queries_per_round"] = economy.queries_total / rounds
+        kpis["fees_fiat_per_round"] = economy.fees_total_fiat / rounds
+        kpis["fees_burned_tokens"] = economy.fees_burned_tokens
+        if s.insurance.claim_fiat_per_query > 0:
+            filed, paid = economy.claims_filed_total_fiat, economy.claims_paid_total_fiat
+            kpis["claims_filed_fiat"] = filed
+            kpis["claims_paid_fiat"] = paid
+            kpis["claims_unpaid_fiat"] = filed - paid
+            kpis["coverage_ratio"] = paid / filed if filed > 0 else math.nan
+            kpis["insolvent_rounds"] = float(economy.insolvent_rounds)
+    watch = net.halvings
+    if watch is not None:
+        for k, (round_index, books) in enumerate(zip(watch.rounds, watch.books, strict=True), start=1):
+            books.book(net)
+            profit, capital_rounds = books.totals[:, 0], books.totals[:, 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pi = np.where(capital_rounds > 0, profit / capital_rounds, np.nan)
+            kpis[f"halving_{k}_round"] = float(round_index)
+            kpis[f"pi_honest_after_halving_{k}"] = float(pi[0])
+            kpis[f"margin_trainers_after_halving_{k}"] = margin(
+                dict(zip(net.strategies, pi.tolist(), strict=True)), "honest", TRAINER_DEVIATIONS
+            )
     return kpis
 
 
@@ -374,9 +475,14 @@ def regime_kpis(net) -> dict[str, float]:
         kpis["kyc_refused_identities"] = float(orchestrator.refused)
         kpis["network_cost_fiat_per_round"] = fiat.network_cost_fiat() / rounds
     else:
-        price = net.scenario.token.price_fiat
-        kpis["network_cost_fiat_per_round"] = net.ledger.minted_tokens * price / rounds
-        kpis["slashed_fiat_per_round"] = net.ledger.slashed_tokens * price / rounds
+        economy = net.economy
+        if economy is None:
+            price = net.scenario.token.price_fiat
+            kpis["network_cost_fiat_per_round"] = net.ledger.minted_tokens * price / rounds
+            kpis["slashed_fiat_per_round"] = net.ledger.slashed_tokens * price / rounds
+        else:  # each round's tokens at that round's price
+            kpis["network_cost_fiat_per_round"] = economy.minted_value_fiat / rounds
+            kpis["slashed_fiat_per_round"] = economy.slashed_value_fiat / rounds
     kpis["ejected_identities"] = float(net.ejected_identities)
     # How big the network stays: ejecting everyone also makes cheating unprofitable.
     trainers = np.array([not name.endswith("_validator") for name in net.strategies])

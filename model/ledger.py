@@ -2,15 +2,16 @@
 
 Places: each account's liquid balance, stake, unbonding stake and the tokens its owner holds
 *outside* the network (a potential entrant's capital before it joins; a leaving owner's capital once
-it is returned), the insurance pool, the network owner's treasury and the passive delegators' pool
-(the stake they delegate to validators and what it earns them). Tokens enter only by genesis or
-minting and leave only by burning, so at every moment
+it is returned), the insurance pool, the network owner's treasury, the passive delegators' pool
+(the stake they delegate to validators and what it earns them) and, with a token economy
+(``model.economy``), the market pool's token reserve, the speculators' tokens and the model users'
+tokens. Tokens enter only by genesis or minting and leave only by burning, so at every moment
 
-    liquid + staked + unbonding + outside + insurance + treasury + delegators = genesis + minted − burned,
+    liquid + staked + unbonding + outside + pools = genesis + minted − burned,
 
 and, in audit mode (``audit=True``: the tests run with it), for every account
 
-    liquid + staked + unbonding + outside + burned by it = endowed + received − slashed.
+    liquid + staked + unbonding + outside + burned by it + sold = endowed + received − slashed.
 
 Audit mode tracks what each account received and lost in two more arrays, a cost of a few array
 operations a round that runs outside the tests need not pay: the totals are checked either way.
@@ -60,6 +61,8 @@ class TokenLedger:
         """Tokens each account has been paid (rewards and bounties); audit mode only."""
         self.slashed = np.zeros(n_accounts) if audit else None
         """Tokens slashed from each account; audit mode only."""
+        self.sold = np.zeros(n_accounts) if audit else None
+        """Tokens each account sold on the market; audit mode only."""
         self.burned_by = np.zeros(n_accounts)
         """Tokens each account burned to register."""
         self.round = 0
@@ -74,6 +77,12 @@ class TokenLedger:
         self.treasury_tokens = float(genesis_supply_tokens)
         self.delegators_tokens = 0.0
         """Passive holders' tokens: the stake they delegated to validators plus what it earned them."""
+        self.market_tokens = 0.0
+        """The market pool's token reserve (``model.market``)."""
+        self.speculators_tokens = 0.0
+        """Tokens speculators hold."""
+        self.users_tokens = 0.0
+        """Tokens the model's users hold: insurance payouts not sold yet, fee tokens on their way."""
         self.genesis_supply_tokens = float(genesis_supply_tokens)
         self.minted_tokens = 0.0
         self.burned_tokens = 0.0
@@ -183,6 +192,51 @@ class TokenLedger:
         if self.audit:
             self.received[accounts] += validator_amounts
 
+    # -- the token economy's moves (model.economy) -------------------------------------------
+    POOLS = ("insurance", "treasury", "market", "speculators", "users")
+    """Places outside the accounts that :meth:`transfer` and :meth:`burn_from` move tokens between."""
+
+    def _take(self, source: str, amount: float) -> None:
+        """Take ``amount`` tokens out of pool ``source`` (a name in ``POOLS``), which must hold them."""
+        if source not in self.POOLS:
+            raise LedgerError(f"no pool {source!r}: the pools are {', '.join(self.POOLS)}")
+        held = getattr(self, f"{source}_tokens")
+        if amount > held * (1 + CONSERVATION_RTOL):
+            raise LedgerError(f"the {source} pool holds {held!r} tokens and cannot pay {amount!r}")
+        setattr(self, f"{source}_tokens", held - amount)
+
+    def transfer(self, source: str, target: str, amount: float) -> None:
+        """Move ``amount`` tokens from pool ``source`` to pool ``target`` (names in ``POOLS``)."""
+        if target not in self.POOLS:
+            raise LedgerError(f"no pool {target!r}: the pools are {', '.join(self.POOLS)}")
+        self._take(source, amount)
+        setattr(self, f"{target}_tokens", getattr(self, f"{target}_tokens") + amount)
+
+    def burn_from(self, source: str, amount: float) -> None:
+        """Burn ``amount`` tokens held by pool ``source``."""
+        self._take(source, amount)
+        self.burned_tokens += amount
+
+    def pay_from(self, source: str, accounts: slice, amounts: np.ndarray) -> None:
+        """Pay ``amounts`` (one per account in the slice) from pool ``source`` into liquid balances."""
+        self._take(source, float(amounts.sum()))
+        self.liquid[accounts] += amounts
+        if self.audit:
+            self.received[accounts] += amounts
+
+    def sell(self, accounts: np.ndarray, amounts: np.ndarray, place: str = "liquid") -> float:
+        """Accounts ``accounts`` (indices) sell ``amounts`` of their ``place`` (liquid or outside)
+        into the market pool; returns the tokens sold. (The fiat is paid by ``model.economy``.)"""
+        held = getattr(self, place)
+        if np.count_nonzero(amounts > held[accounts] * (1 + CONSERVATION_RTOL)):
+            raise LedgerError(f"an account sells more {place} tokens than it holds")
+        held[accounts] -= amounts
+        if self.audit:
+            self.sold[accounts] += amounts
+        total = float(amounts.sum())
+        self.market_tokens += total
+        return total
+
     def leave(self, accounts: np.ndarray) -> None:
         """Accounts leave: liquid tokens go back to the owner now, the stake starts unbonding.
 
@@ -220,6 +274,7 @@ class TokenLedger:
     def held_tokens(self) -> float:
         """All tokens in existence, counted where they are."""
         pools = self.insurance_tokens + self.treasury_tokens + self.delegators_tokens
+        pools += self.market_tokens + self.speculators_tokens + self.users_tokens
         return float(self.holdings().sum() + pools)
 
     def expected_supply_tokens(self) -> float:
@@ -234,7 +289,7 @@ class TokenLedger:
             raise LedgerError(
                 "each account's books are kept in audit mode only: TokenLedger(..., audit=True)"
             )
-        return self.holdings() + self.burned_by - (self.endowed + self.received - self.slashed)
+        return self.holdings() + self.burned_by + self.sold - (self.endowed + self.received - self.slashed)
 
     def check(self) -> None:
         """Raise LedgerError if tokens were created or lost, an account's books do not balance (audit
@@ -255,5 +310,6 @@ class TokenLedger:
         ):
             if arr.size and arr.min() < tol:
                 raise LedgerError(f"negative {name} balance {arr.min()!r}")
-        if min(self.insurance_tokens, self.treasury_tokens, self.delegators_tokens) < tol:
-            raise LedgerError("negative pool balance")
+        for name in (*self.POOLS, "delegators"):
+            if getattr(self, f"{name}_tokens") < tol:
+                raise LedgerError(f"negative {name} pool balance {getattr(self, f'{name}_tokens')!r}")

@@ -46,7 +46,9 @@ from model.adaptation import REVISION_RULES, entrants, exits
 from model.blocks import RoundBlock, RoundBlocks
 from model.books import StrategyBooks
 from model.detection import DETECTION_MODES
+from model.economy import TokenEconomy, has_economy
 from model.emission import make_schedule
+from model.halvings import HalvingWatch
 from model.kpis import by_strategy
 from model.ledger import TokenLedger
 from model.mesa_ids import hold_models_weakly
@@ -93,11 +95,11 @@ class FLNetwork(mesa.Model):
     ):
         root = seed_sequence(scenario.seed if seed is None else seed)
         # Later streams (KYC, then the stakes and votes of model.stakes and model.voting, then the
-        # mechanistic task of model.fl) leave the earlier ones, and so every run made before they
-        # existed, as they were.
-        streams = root.spawn(9)
+        # mechanistic task of model.fl, then the market's speculators) leave the earlier ones, and so
+        # every run made before they existed, as they were (a child depends only on its index).
+        streams = root.spawn(10)
         trainer_seq, validator_seq, noise_seq, mesa_seq, adapt_seq = streams[:5]
-        exposure_seq, kyc_seq, yuma_seq, fl_seq = streams[5:]
+        exposure_seq, kyc_seq, yuma_seq, fl_seq, economy_seq = streams[5:]
         stakes_seq, drift_seq, vote_seq = yuma_seq.spawn(3)
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.scenario = scenario
@@ -143,6 +145,13 @@ class FLNetwork(mesa.Model):
             self._admit_at_genesis(np.random.default_rng(kyc_seq))
         else:
             self._allocate_at_genesis()
+        self.economy = None
+        """The token economy — market price, inference fees, insurance claims (``model.economy``); None
+        when the price is fixed and the model has no users, and in the tokenless regime."""
+        if has_economy(s):
+            self.economy = TokenEconomy(self, np.random.default_rng(economy_seq))
+        self.validators_active = np.zeros(n - nt, dtype=bool)
+        """Which validators were present in the round just run."""
 
         self.detection = DETECTION_MODES[s.detection.mode](
             self.detection_rate, s.dropout.trainer_dropout_probability
@@ -224,6 +233,11 @@ class FLNetwork(mesa.Model):
         self.initial_identities = by_strategy(self, self.registered.astype(float)).astype(np.int64)
         """Identities of each strategy registered at the start (tokenless: those KYC admitted)."""
         self.rounds_to_honest_level = 0.0 if self._honest_level_reached() else math.nan
+        self.halvings = None
+        """Books of the rounds after each emission halving (``model.halvings``); None unless the
+        schedule halves."""
+        if s.emission.schedule == "halving" and not self.tokenless:
+            self.halvings = HalvingWatch(self)
         self.recorder = RoundRecorder(self, s.rounds, record_trajectory)
 
     # -- setup -----------------------------------------------------------------------------
@@ -364,6 +378,8 @@ class FLNetwork(mesa.Model):
         i = t - block.first
         validators_now = block.validators
         honest_share = validators_now.honest_share[i]
+        self.validators_active = validators_now.active[i]
+        quality_before = self.quality
 
         # 2. trainers submit; 3. validators evaluate or vote; detection (4: slashing or strikes)
         submitting = np.logical_and(block.present[i], self.registered[trainers], out=self.submitting)
@@ -388,6 +404,7 @@ class FLNetwork(mesa.Model):
         if self.orchestrator is not None:  # 4-5 tokenless: strikes and ejection, fiat fees and wages
             self.orchestrator.settle(flagged, n_flagged, accepted, submitting, validators_now.active[i])
             minted = slashed = math.nan  # no token moves
+            payout = reward_weights = None
         else:
             slashed = 0.0
             if n_flagged:
@@ -411,9 +428,9 @@ class FLNetwork(mesa.Model):
             reward_weights = validators_now.reward_weights[i]
             if vote is not None:  # paid by what the votes did (only validators that voted)
                 reward_weights = self.votes.validator_weights(vote)
+            payout = None
             if vote is not None and vote.nobody_earns:
-                payout = None  # no weight reached consensus: validators get both pools by stake
-                validator_pool += pool
+                validator_pool += pool  # no weight reached consensus: validators get both pools by stake
             else:
                 payout = self._reward_rule(pool, accepted, ledger.stake[trainers], score)
             if payout is not None:
@@ -443,6 +460,10 @@ class FLNetwork(mesa.Model):
             q -= s.quality.poison_damage * poison / n_accepted * q
             self.quality = min(1.0, max(0.0, q))
 
+        # 6b. the token economy: users' fees and claims, the market's trades (model.economy)
+        if self.economy is not None:
+            self.economy.settle(t, quality_before, payout, reward_weights, minted, slashed)
+
         # 7. bookkeeping
         self.active_rounds[trainers] += submitting
         self.active_rounds[validators] += validators_now.active[i]
@@ -451,6 +472,8 @@ class FLNetwork(mesa.Model):
         self.round += 1  # before deciding and recording: they describe the state after round t
         if self.orchestrator is not None:
             self.orchestrator.end_round(t)  # 6 tokenless: re-applications and re-admissions
+        if self.halvings is not None:
+            self.halvings.observe(self, t)
 
         # 8. decisions
         a = s.adaptation
@@ -638,6 +661,8 @@ class FLNetwork(mesa.Model):
         else:
             rows = self.orchestrator.apply(rows)
         self.registered[rows] = True
+        if self.economy is not None:  # its capital is committed at today's price
+            self.economy.enter(rows)
         owner = self.owner[rows[0]]
         self.owner_state[owner] = IN
         self.live_identities[owner] = len(rows)
@@ -681,7 +706,7 @@ class FLNetwork(mesa.Model):
             books.book(self, now)
         operating = now.copy()
         if self.orchestrator is None:
-            operating[0] += self.ledger.burned_by * self.scenario.token.price_fiat  # the registration is sunk
+            operating[0] += self.ledger.burned_by * self.entry_price_fiat()  # the registration is sunk
             per = 1  # returns per capital-round
             omega, threshold = s.costs.outside_option_return_per_round, a.exit_threshold_return_per_round
         else:
@@ -759,6 +784,15 @@ class FLNetwork(mesa.Model):
             self.entered_owners += self.round_entered
         # (Entrants' rows were worked out from the start: their strategy was known; those who left
         # or switched marked the block stale, and the next round works its rows out again.)
+
+    @property
+    def price_fiat(self) -> float:
+        """The token's price now, in fiat per token: the market's, or ``token.price_fiat``."""
+        return self.scenario.token.price_fiat if self.economy is None else self.economy.price_fiat
+
+    def entry_price_fiat(self) -> np.ndarray | float:
+        """The price at which each identity committed its capital (one number without an economy)."""
+        return self.scenario.token.price_fiat if self.economy is None else self.economy.entry_price_fiat
 
     def _measured_owners(self) -> np.ndarray:
         """Per owner: whether its window return is shown to the revision rule, so that imitators may

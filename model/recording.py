@@ -51,6 +51,18 @@ class RoundRecorder:
     of it; round 0 includes the genesis applications), the network's cost (token: minted × price;
     tokenless: fees + wages + the orchestrator's KYC share); and identities ejected and re-admitted."""
 
+    ECONOMY = (
+        "price_fiat",
+        "queries",
+        "fees_fiat",
+        "claims_filed_fiat",
+        "claims_paid_fiat",
+        "market_reserve_fiat",
+    )
+    """The token economy after each round (with ``per_strategy``; NaN without one, ``model.economy``):
+    the token's price in fiat, users' queries, the fees they paid in fiat, insurance claims filed and
+    paid in fiat, and the market pool's fiat reserve."""
+
     LEARNING = ("test_loss", "clean_accuracy")
     """Mechanistic mode's learning after each round (with ``per_strategy``; NaN in abstract mode):
     the global model's test loss in nats (its accuracy is ``quality``) and the clean twin's test
@@ -83,6 +95,7 @@ class RoundRecorder:
             self.submitted = np.zeros((rounds, TRAINER_STRATEGIES))
             self.flagged = np.zeros((rounds, TRAINER_STRATEGIES))
             self.learning = np.full((rounds, len(self.LEARNING)), np.nan)
+            self.economy = np.full((rounds, len(self.ECONOMY)), np.nan)
 
     def series(self, name: str) -> np.ndarray:
         """One recorded series over the rounds run so far."""
@@ -117,6 +130,16 @@ class RoundRecorder:
             total = stake.sum()
             self.stake_share[t] = stake / total if total > 0 else np.nan
             self.registered[t] = by_strategy(net, net.registered.astype(float))
+            economy = net.economy
+            if economy is not None:
+                self.economy[t] = (
+                    economy.price_fiat,
+                    economy.queries,
+                    economy.fees_fiat,
+                    economy.claims_filed_fiat,
+                    economy.claims_paid_fiat,
+                    economy.fiat.reserve_fiat if economy.market else np.nan,
+                )
             task = net.task
             if task is not None:  # (abstract mode's flags are draws at known rates: not recorded)
                 trainers = net.strategy_index[: net.n_trainers]
@@ -171,7 +194,12 @@ class RoundRecorder:
                 net.orchestrator.readmitted,
             )
         else:
-            cost = net.ledger.minted_tokens * net.scenario.token.price_fiat
+            economy = net.economy
+            cost = (
+                net.ledger.minted_tokens * net.scenario.token.price_fiat
+                if economy is None
+                else economy.minted_value_fiat
+            )
             self.flows_so_far[t] = (np.nan, np.nan, np.nan, cost, net.ejected_identities, np.nan)
 
     def frame(self) -> pd.DataFrame:
@@ -218,6 +246,8 @@ class RoundRecorder:
                 columns[f"flag_rate_{name}"] = rates[:, i]
             for i, name in enumerate(self.LEARNING):
                 columns[name] = self.learning[:t, i]
+            for i, name in enumerate(self.ECONOMY):
+                columns[name] = self.economy[:t, i]
         return pd.DataFrame(columns)
 
 

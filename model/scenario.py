@@ -107,7 +107,123 @@ class Token:
         zero_ok=False,
     )
     price_fiat: float = param(
-        1.0, "Fiat value of one token (fixed in this model).", ge=MIN_PRICE_FIAT, le=MAX_PRICE_FIAT
+        1.0,
+        "Fiat value of one token: the price throughout (fixed) or the market's opening price (market).",
+        ge=MIN_PRICE_FIAT,
+        le=MAX_PRICE_FIAT,
+    )
+    price_model: str = param(
+        "fixed",
+        "How the price is set: fixed at price_fiat, or by a constant-product market of tokens against fiat "
+        "where participants sell for their costs and users and speculators buy ([market]).",
+        choices=("fixed", "market"),
+    )
+
+
+@dataclass(frozen=True)
+class Market:
+    """The token market (``token.price_model = "market"``): a constant-product pool of tokens against a
+    fiat reserve, ``tokens × fiat = k`` (Uniswap v2 without a swap fee), price = fiat / tokens.
+
+    Each round, after rewards, four batches trade against it in this order: users buying the tokens
+    their fees are paid in, speculators, users selling the insurance payouts they received, and
+    participants selling tokens to pay the round's fiat costs (and leavers selling what they got back).
+    """
+
+    pool_tokens: float = tokens(
+        100_000.0,
+        "Tokens the network owner puts into the pool at genesis (from the treasury), paired with "
+        "pool_tokens x token.price_fiat fiat of its own.",
+        zero_ok=False,
+    )
+    speculative_flow_fiat_per_round: float = param(
+        0.0,
+        "Mean fiat speculators bring to the pool each round (negative: tokens they sell, worth that much).",
+        ge=-MAX_COST_FIAT,
+        le=MAX_COST_FIAT,
+    )
+    speculative_flow_sd_fiat: float = param(
+        0.0,
+        "Standard deviation of the round's speculative flow (independent normal draws, so speculators' "
+        "position is a random walk).",
+        ge=0,
+        le=MAX_COST_FIAT,
+    )
+    speculative_flow_path_fiat: tuple[float, ...] = param(
+        (),
+        "Speculative flow of each round, in order (replaces the mean and sd; the last value holds after "
+        "the list ends); empty: drawn.",
+        ge=-MAX_COST_FIAT,
+        le=MAX_COST_FIAT,
+    )
+    speculator_tokens: float = tokens(
+        0.0, "Tokens speculators hold at genesis (from the treasury): what they can sell before buying."
+    )
+    sell_for_costs: bool = param(
+        True,
+        "Participants sell, each round, the tokens they need to pay that round's fiat costs (never their "
+        "liquid buffer); leavers sell what they get back when their stake is returned.",
+    )
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Inference fees: model users pay per query; demand grows with the model's quality.
+
+    Queries in round t: ``queries_per_round × quality^quality_elasticity × trust``; trust starts at 1,
+    loses ``poison_demand_drop`` of itself in a round poison visibly lowered the quality, and regains
+    ``trust_recovery_per_round`` of what it lost each round. Fees are split by the shares below; the
+    trainers' share by the round's trainer rewards, the validators' share by their reward weights.
+    """
+
+    queries_per_round: float = param(
+        0.0,
+        "Queries users send per round at quality 1 and full trust (0: the model has no users).",
+        ge=0,
+        le=1e15,
+    )
+    fee_per_query_fiat: float = param(0.0, "Fiat a user pays per query.", ge=0, le=MAX_COST_FIAT)
+    quality_elasticity: float = param(
+        1.0, "Exponent of quality in the query demand (0: demand ignores quality).", ge=0, le=100
+    )
+    poison_demand_drop: float = param(
+        0.5, "Share of users' trust lost in a round poison visibly lowered the quality.", ge=0, le=1
+    )
+    trust_recovery_per_round: float = param(
+        0.05, "Share of the lost trust users regain each round.", ge=0, le=1
+    )
+    paid_in: str = param(
+        "tokens",
+        "What fees reach participants in: tokens users buy on the market (or from the treasury at a fixed "
+        "price), or fiat (the burn share then buys tokens back and burns them).",
+        choices=("tokens", "fiat"),
+    )
+    trainer_share: float = param(
+        0.4, "Share of fees to trainers (by the round's trainer rewards).", ge=0, le=1
+    )
+    validator_share: float = param(0.4, "Share of fees to validators (by their reward weights).", ge=0, le=1)
+    owner_share: float = param(0.1, "Share of fees to the network owner.", ge=0, le=1)
+    burn_share: float = param(0.1, "Share of fees burned (as tokens).", ge=0, le=1)
+
+    def problems(self, path: str) -> list[str]:
+        names = ("trainer_share", "validator_share", "owner_share", "burn_share")
+        return _shares_problem(path, names, tuple(getattr(self, n) for n in names))
+
+
+@dataclass(frozen=True)
+class Insurance:
+    """Claims on the insurance pool (the slashed tokens' insurance share) by users of a degraded model.
+
+    In a round where poison entered the model and its quality fell by ``d``, users file claims worth
+    ``claim_fiat_per_query × queries × d`` fiat; the pool pays them in tokens at the round's price, pro
+    rata up to what it holds; what it cannot pay is unpaid.
+    """
+
+    claim_fiat_per_query: float = param(
+        0.0,
+        "Fiat a user claims per query per unit of quality lost to poison (0: no claims).",
+        ge=0,
+        le=MAX_COST_FIAT,
     )
 
 
@@ -769,6 +885,9 @@ class Scenario:
     token: Token = param(Token(), "Token supply and price.")
     staking: Staking = param(Staking(), "Stake, registration and unbonding.")
     stakes: Stakes = param(Stakes(), "Spread of stakes and delegation.")
+    market: Market = param(Market(), "Token market (token.price_model = 'market').")
+    fees: Fees = param(Fees(), "Inference fees paid by the model's users.")
+    insurance: Insurance = param(Insurance(), "Insurance claims by users of a degraded model.")
     emission: Emission = param(Emission(), "Emission schedule and split.")
     rewards: Rewards = param(Rewards(), "Trainer reward rule.")
     yuma: Yuma = param(Yuma(), "Yuma Consensus (rewards.rule = 'yuma').")
@@ -944,11 +1063,14 @@ def _genesis_parts(s: Scenario) -> dict[str, float]:
     st = s.staking
     extra = st.initial_liquid_tokens + st.registration_cost_tokens
     identities = sum(k * owners for k, owners in trainer_owner_sizes(s).items()) + s.validators
+    market = s.token.price_model == "market"
     return {
         "trainer stakes": stakes.total_trainer_stake_tokens(s),
         "validator stakes": stakes.total_validator_stake_tokens(s),
         "delegated stake": s.stakes.delegated_tokens,
         "liquid buffers and registrations": identities * extra,
+        "market pool": s.market.pool_tokens if market else 0.0,
+        "speculators": s.market.speculator_tokens if market else 0.0,
     }
 
 
@@ -959,7 +1081,7 @@ def _genesis_parts_text(s: Scenario) -> str:
 
 def genesis_allocation_tokens(s: Scenario) -> float:
     """Tokens the population holds or burns at genesis: stakes, delegated stake, liquid buffers and
-    registrations.
+    registrations; and with a market, the pool's tokens and the speculators'.
 
     Stakes are the exact totals ``model.stakes`` deals (every run the same, whatever the seed);
     potential entrants hold their stake, buffer and registration outside the network from genesis.

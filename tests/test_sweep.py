@@ -18,7 +18,18 @@ from analysis.sweep.designs import design_points, run_seed
 from analysis.sweep.engine import ID_COLUMNS, load_results, load_trajectories, parameter_dtypes, run_sweep
 from analysis.sweep.sweepfile import load_sweep
 from model import run_scenario, with_overrides
-from model.kpis import FL_KPIS, ORCHESTRATOR_KPIS, REGIME_KPIS, YUMA_KPIS, kpi_names
+from model.kpis import (
+    CLAIM_KPIS,
+    ECONOMY_KPIS,
+    FEE_KPIS,
+    FL_KPIS,
+    HALVING_KPIS,
+    ORCHESTRATOR_KPIS,
+    PRICE_KPIS,
+    REGIME_KPIS,
+    YUMA_KPIS,
+    kpi_names,
+)
 
 from .conftest import BASELINE, ROOT
 from .sweeps import DESIGNS_AND_MIXES, GRID, table_hash, write_sweep
@@ -325,10 +336,14 @@ def test_a_mix_with_a_bad_value_is_refused(tmp_path):
 def without_regime_columns(table: pd.DataFrame) -> pd.DataFrame:
     """The table as it was before issue 9 added the regime column and the regime KPIs (and issue 10
     the KPIs of the validators' votes, absent outside Yuma Consensus, and issue 11 the mechanistic
-    task's, absent in abstract mode)."""
+    task's, absent in abstract mode, and issue 12 the token economy's: at a fixed price without users
+    the price KPIs are that price and the rest absent)."""
     assert table[list(YUMA_KPIS)].isna().all().all()
     assert table[list(FL_KPIS)].isna().all().all()
-    return table.drop(columns=["regime", *REGIME_KPIS, *YUMA_KPIS, *FL_KPIS])
+    assert table[[*FEE_KPIS, *CLAIM_KPIS, *HALVING_KPIS]].isna().all().all()
+    for name in PRICE_KPIS:
+        assert (table[name] == 1.0).all()  # the shipped files' fixed token.price_fiat
+    return table.drop(columns=["regime", *REGIME_KPIS, *YUMA_KPIS, *FL_KPIS, *ECONOMY_KPIS])
 
 
 TABLE_BEFORE_DESIGNS = "e9f8afba9746d611a885ace2d0ec18ab29a5e7073095d524fa37ab498cd05918"

@@ -247,9 +247,10 @@ def test_values_are_checked_even_when_the_base_scenario_cannot_be_read():
 # and again when issue 9 added the scenario's [regime] section and the regime KPIs: a results
 # directory written before has fewer columns, and must not be resumed into a table with more;
 # and again when issue 10 added the scenario's [stakes] and [yuma] sections; and when issue 11 added
-# [fl] and the mechanistic KPIs.)
-HASH_BEFORE_DESIGNS = "43704479916b9c53f2d246c627cdd765102e8ebd0030f6049c4447ee8ad84b70"
-HASH_BEFORE_DESIGNS_WITH_MIXES = "4d0541a698f94d1b8cd0a494e0038b884afc70f3753e9e1892852857b75d3219"
+# [fl] and the mechanistic KPIs; and when issue 12 added [market], [fees], [insurance] and the
+# economy KPIs.)
+HASH_BEFORE_DESIGNS = "adf45039e0f300d365748f6021977c1fc98ab05ccd463ac2fbd6b591bed48acf"
+HASH_BEFORE_DESIGNS_WITH_MIXES = "08f028d0a5c60d70cabcc0692b4c88c4f91f7655c0bd500d4a1d5fe1b9e89603"
 MIXES = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
 
 

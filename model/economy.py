@@ -1,0 +1,310 @@
+"""The token economy that answers back: a market price, inference fees and insurance claims.
+
+A token network has an economy when its price is set by a market (``token.price_model = "market"``,
+``model.market``), when the model has users (``fees.queries_per_round > 0``) or both. After the
+round's rewards and aggregation, :meth:`TokenEconomy.settle` runs, in this order:
+
+1. **Demand.** Users send ``Q = queries_per_round × quality^ε × trust`` queries (``ε`` =
+   ``fees.quality_elasticity``; ``trust`` in [0, 1] as it stood at the round's start).
+2. **Fees.** ``Q × fee_per_query_fiat`` fiat. Paid in tokens, users buy tokens with all of it —
+   from the pool, or under a fixed price from the treasury at that price (the owner receives the
+   fiat; what the treasury cannot sell is not spent) — and the tokens are split: trainers by the
+   round's trainer rewards, validators by their reward weights, the owner's share to the treasury,
+   the burn share burned (a share with nobody to receive it goes to the treasury). Paid in fiat,
+   trainers, validators and the owner receive fiat and the burn share buys tokens and burns them.
+3. **Insurance claims** (``insurance.claim_fiat_per_query > 0``). If poison entered the model this
+   round and its quality fell by ``d``, users file claims worth ``claim_fiat_per_query × Q × d`` fiat.
+   The insurance pool pays them in tokens at the round's price, all claims of the round the same
+   fraction, up to what it holds; the rest is unpaid. Users sell the tokens on the market (under a
+   fixed price they keep them).
+4. **Trust.** A visible poisoning (poison entered and the quality fell) costs users
+   ``poison_demand_drop`` of their trust; otherwise they regain ``trust_recovery_per_round`` of what
+   they lost. Next round's demand uses the new trust.
+5. **Market** (only with one). Speculators trade their round's flow (bought with fiat when positive,
+   tokens sold when negative, at most what they hold); then, with ``market.sell_for_costs``, every
+   participant that worked this round sells the tokens its fiat cost needs at the round's opening
+   price, from what it holds above its liquid buffer, and owners whose stake was returned this round
+   sell everything they got back. Each batch is one trade, shared pro rata.
+
+Profit is then marked to market (``model.books``): an identity's tokens at the current price, less
+its endowment at the price it joined at, plus the fiat it received.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from model.market import FiatBooks, fiat_for_tokens, tokens_for_fiat
+
+
+def has_economy(scenario) -> bool:
+    """Whether a run of ``scenario`` has a token economy (a market, or users who pay or claim)."""
+    s = scenario
+    if s.regime.tokenless:
+        return False
+    return s.token.price_model == "market" or s.fees.queries_per_round > 0
+
+
+class TokenEconomy:
+    """The market, the users and the fiat books of one token network (see the module docstring)."""
+
+    def __init__(self, net, rng: np.random.Generator):
+        s = net.scenario
+        self.net = net
+        self.market = s.token.price_model == "market"
+        """Whether a market sets the price (else it is ``token.price_fiat`` throughout)."""
+        self.rng = rng
+        ledger = net.ledger
+        reserve = 0.0
+        if self.market:
+            ledger.transfer("treasury", "market", s.market.pool_tokens)
+            ledger.transfer("treasury", "speculators", s.market.speculator_tokens)
+            reserve = s.market.pool_tokens * s.token.price_fiat
+        self.fiat = FiatBooks(len(net.strategy_index), reserve)
+        if self.market:
+            self.fiat.open_pool(ledger.market_tokens)
+        self.price_fiat = s.token.price_fiat
+        """The token's price now, in fiat per token (the pool's spot price with a market)."""
+        self.entry_price_fiat = np.full(len(net.strategy_index), self.price_fiat)
+        """The price at which each identity committed its capital: the opening price, or its entry's."""
+        self.trust = 1.0
+        """Users' trust in the model, in [0, 1]: the share of the demand its quality calls for."""
+        # Running figures for the KPIs and the trajectory.
+        self.rounds = 0
+        self.price_sum = 0.0
+        self.min_price_fiat = self.price_fiat
+        self.queries = 0.0
+        """Queries in the last round."""
+        self.queries_total = 0.0
+        self.fees_fiat = 0.0
+        """Fee revenue in the last round, in fiat."""
+        self.fees_total_fiat = 0.0
+        self.fees_burned_tokens = 0.0
+        self.claims_filed_fiat = 0.0
+        """Claims filed in the last round, in fiat (``claims_paid_fiat`` the same for payouts)."""
+        self.claims_paid_fiat = 0.0
+        self.claims_filed_total_fiat = 0.0
+        self.claims_paid_total_fiat = 0.0
+        self.insolvent_rounds = 0
+        self.minted_value_fiat = 0.0
+        """Every round's minted tokens at that round's price, summed."""
+        self.slashed_value_fiat = 0.0
+        self._buffer = s.staking.initial_liquid_tokens
+        path = s.market.speculative_flow_path_fiat
+        self._path = np.array(path, dtype=float) if path else None
+
+    def enter(self, rows: np.ndarray) -> None:
+        """Identities join now: their capital is committed, and valued, at today's price."""
+        net = self.net
+        self.entry_price_fiat[rows] = self.price_fiat
+        buffer = net.scenario.staking.initial_liquid_tokens
+        net.capital_fiat[rows] = (net.stake_required[rows] + buffer) * self.price_fiat
+
+    # -- the round -----------------------------------------------------------------------------
+    def settle(
+        self,
+        t: int,
+        quality_before: float,
+        trainer_payout: np.ndarray | None,
+        validator_weights: np.ndarray | None,
+        minted: float,
+        slashed: float,
+    ) -> None:
+        """Run round ``t``'s economy (after rewards and aggregation; see the module docstring).
+
+        ``trainer_payout``: the tokens each trainer identity was paid this round (None: nobody);
+        ``validator_weights``: each validator's share of the validators' pool (None: nobody);
+        ``minted`` and ``slashed``: the round's tokens, valued here at the round's opening price."""
+        net, s = self.net, self.net.scenario
+        f = s.fees
+        price = self.price_fiat
+        self.minted_value_fiat += minted * price
+        self.slashed_value_fiat += slashed * price
+        quality = net.quality
+        self.queries = f.queries_per_round * quality**f.quality_elasticity * self.trust
+        self.queries_total += self.queries
+        self.fees_fiat = self.queries * f.fee_per_query_fiat
+        if self.fees_fiat > 0:
+            self._pay_fees(trainer_payout, validator_weights)
+            self.fees_total_fiat += self.fees_fiat
+        visible = net.round_poison_accepted > 0 and quality < quality_before
+        self.claims_filed_fiat = self.claims_paid_fiat = 0.0
+        if visible and s.insurance.claim_fiat_per_query > 0:
+            self._pay_claims(quality_before - quality)
+        if visible:
+            self.trust *= 1.0 - f.poison_demand_drop
+        else:
+            self.trust += f.trust_recovery_per_round * (1.0 - self.trust)
+        if self.market:
+            self._speculate(t)
+            if self.ledger.users_tokens > 0:
+                self.users_sell()
+            if s.market.sell_for_costs:
+                self._sell_for_costs(t, price)
+        self.rounds += 1
+        self.price_sum += self.price_fiat
+        self.min_price_fiat = min(self.min_price_fiat, self.price_fiat)
+
+    @property
+    def ledger(self):
+        return self.net.ledger
+
+    def _pay_fees(self, trainer_payout: np.ndarray | None, validator_weights: np.ndarray | None) -> None:
+        """Split the round's fee revenue (``fees_fiat``) as ``fees.paid_in`` says."""
+        f, net, ledger = self.net.scenario.fees, self.net, self.ledger
+        nt = net.n_trainers
+        trainer_weights = None
+        if trainer_payout is not None and trainer_payout.sum() > 0:
+            trainer_weights = trainer_payout / trainer_payout.sum()
+        if validator_weights is not None and not validator_weights.sum() > 0:
+            validator_weights = None
+        shares = (
+            (f.trainer_share, trainer_weights, slice(0, nt)),
+            (f.validator_share, validator_weights, slice(nt, None)),
+        )
+        if f.paid_in == "fiat":
+            fiat = self.fiat
+            fiat.users_fiat -= self.fees_fiat
+            owner = f.owner_share
+            for share, weights, rows in shares:
+                if weights is None:  # nobody to receive it: the owner's
+                    owner += share
+                else:
+                    fiat.accounts_fiat[rows] += weights * (share * self.fees_fiat)
+            fiat.owner_fiat += owner * self.fees_fiat
+            # The burn share buys tokens back (as users' purchases do, so it is handed back first).
+            fiat.users_fiat += f.burn_share * self.fees_fiat
+            burned, unspent = self._buy_tokens(f.burn_share * self.fees_fiat)
+            fiat.users_fiat -= unspent  # what the treasury could not sell is the owner's
+            fiat.owner_fiat += unspent
+            ledger.burn_from("users", burned)
+            self.fees_burned_tokens += burned
+            return
+        bought, unspent = self._buy_tokens(self.fees_fiat)
+        self.fees_fiat -= unspent  # the treasury ran out of tokens to sell: that much was not spent
+        left = bought
+        to_treasury = f.owner_share * bought
+        for share, weights, rows in shares:
+            if weights is None:
+                to_treasury += share * bought
+            else:
+                amounts = weights * (share * bought)
+                ledger.pay_from("users", rows, amounts)
+                left -= float(amounts.sum())
+        to_treasury = min(to_treasury, left)
+        ledger.transfer("users", "treasury", to_treasury)
+        burn = max(left - to_treasury, 0.0)  # the burn share (and what rounding left of the rest)
+        ledger.burn_from("users", burn)
+        self.fees_burned_tokens += burn
+
+    def _buy_tokens(self, paid_fiat: float) -> tuple[float, float]:
+        """Users spend ``paid_fiat`` on tokens, which land in ``users_tokens``: from the pool, or under
+        a fixed price from the treasury at that price, as far as it holds tokens (the owner is paid).
+        Returns the tokens bought and the fiat not spent."""
+        if paid_fiat <= 0:
+            return 0.0, 0.0
+        ledger, fiat = self.ledger, self.fiat
+        if self.market:
+            tokens = self._swap_in_fiat(paid_fiat)
+            ledger.transfer("market", "users", tokens)
+            fiat.users_fiat -= paid_fiat
+            return tokens, 0.0
+        tokens = min(paid_fiat / self.price_fiat, ledger.treasury_tokens)
+        spent = min(tokens * self.price_fiat, paid_fiat)
+        ledger.transfer("treasury", "users", tokens)
+        fiat.users_fiat -= spent
+        fiat.owner_fiat += spent
+        return tokens, paid_fiat - spent
+
+    def _pay_claims(self, quality_lost: float) -> None:
+        """Users file claims for ``quality_lost`` (see the module docstring); the pool pays what it can."""
+        ledger = self.ledger
+        filed = self.net.scenario.insurance.claim_fiat_per_query * self.queries * quality_lost
+        tokens = min(filed / self.price_fiat, ledger.insurance_tokens)
+        ledger.transfer("insurance", "users", tokens)
+        paid = min(tokens * self.price_fiat, filed)
+        self.claims_filed_fiat, self.claims_paid_fiat = filed, paid
+        self.claims_filed_total_fiat += filed
+        self.claims_paid_total_fiat += paid
+        if paid < filed * (1 - 1e-12):
+            self.insolvent_rounds += 1
+
+    def users_sell(self) -> None:
+        """Users sell every token they hold (insurance payouts) to the pool."""
+        tokens = self.ledger.users_tokens
+        self.fiat.users_fiat += self._swap_in_tokens_from("users", tokens)
+
+    def _speculate(self, t: int) -> None:
+        """Speculators trade this round's flow: buy with it, or sell tokens worth it (as far as they hold)."""
+        m = self.net.scenario.market
+        if self._path is not None:
+            flow = float(self._path[min(t, len(self._path) - 1)])
+        elif m.speculative_flow_sd_fiat > 0:
+            flow = m.speculative_flow_fiat_per_round + m.speculative_flow_sd_fiat * float(self.rng.normal())
+        else:
+            flow = m.speculative_flow_fiat_per_round
+        if flow > 0:
+            tokens = self._swap_in_fiat(flow)
+            self.ledger.transfer("market", "speculators", tokens)
+            self.fiat.speculators_fiat -= flow
+        elif flow < 0:
+            tokens = min(-flow / self.price_fiat, self.ledger.speculators_tokens)
+            self.fiat.speculators_fiat += self._swap_in_tokens_from("speculators", tokens)
+
+    def _sell_for_costs(self, t: int, price: float) -> None:
+        """Participants sell what their round's costs need; owners whose stake came back sell it all."""
+        net, ledger = self.net, self.ledger
+        nt = net.n_trainers
+        cost = net.work_rate_fiat.copy()
+        cost[:nt] *= net.submitting
+        cost[nt:] *= net.validators_active
+        spare = np.maximum(ledger.liquid - self._buffer, 0.0)
+        want = np.minimum(cost / price, spare)
+        sellers = np.flatnonzero(want > 0)
+        returned = np.flatnonzero((ledger.release_round == t) & (ledger.outside > 0))
+        for rows, amounts, place in (
+            (sellers, want[sellers], "liquid"),
+            (returned, ledger.outside[returned].copy(), "outside"),
+        ):
+            if rows.size:
+                tokens = ledger.sell(rows, amounts, place)
+                self.fiat.accounts_fiat[rows] += amounts * (self._swap_sold(tokens) / tokens)
+
+    # -- the pool --------------------------------------------------------------------------------
+    def _swap_in_fiat(self, paid_fiat: float) -> float:
+        """``paid_fiat`` into the pool's reserve; returns the tokens it pays (the caller moves them)."""
+        fiat = self.fiat
+        before = self.ledger.market_tokens * fiat.reserve_fiat
+        tokens = tokens_for_fiat(self.ledger.market_tokens, fiat.reserve_fiat, paid_fiat)
+        fiat.reserve_fiat += paid_fiat
+        fiat.note_product(before, (self.ledger.market_tokens - tokens) * fiat.reserve_fiat)
+        self.price_fiat = fiat.reserve_fiat / (self.ledger.market_tokens - tokens)
+        return tokens
+
+    def _swap_sold(self, tokens: float) -> float:
+        """``tokens`` already moved into the pool's token reserve; returns the fiat it pays out."""
+        fiat, ledger = self.fiat, self.ledger
+        before = (ledger.market_tokens - tokens) * fiat.reserve_fiat
+        out = fiat_for_tokens(ledger.market_tokens - tokens, fiat.reserve_fiat, tokens)
+        fiat.reserve_fiat -= out
+        fiat.note_product(before, ledger.market_tokens * fiat.reserve_fiat)
+        self.price_fiat = fiat.reserve_fiat / ledger.market_tokens
+        return out
+
+    def _swap_in_tokens_from(self, source: str, tokens: float) -> float:
+        """Pool ``source`` sells ``tokens``; returns the fiat paid for them."""
+        if tokens <= 0:
+            return 0.0
+        self.ledger.transfer(source, "market", tokens)
+        return self._swap_sold(tokens)
+
+    # -- reading -------------------------------------------------------------------------------
+    def mean_price_fiat(self) -> float:
+        """The price after each round, averaged over the rounds run (NaN before any)."""
+        return self.price_sum / self.rounds if self.rounds else math.nan
+
+    def check(self) -> None:
+        """Raise LedgerError if fiat was created or lost (``model.market.FiatBooks.check``)."""
+        self.fiat.check()
