@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis import adaptation as adaptation_module
 from analysis import axes as axes_module
-from analysis import boundaries, comparison, dominance, surface, theory
+from analysis import boundaries, comparison, dominance, surface, sustainability, theory
 from analysis import validators as validators_module
 from analysis.axes import SERVICE_FEE, Axis
 from analysis.settings import (
@@ -142,6 +142,11 @@ class Findings:
     """A sweep with runs under ``rewards.rule = "yuma"``: the copiers' dividend ratio G against the
     reveal delay, the cabal's capture of the trainers' emission against its stake share, and where
     honest validation dominates (``analysis.validators``); None without Yuma runs."""
+    sustainability: sustainability.Sustainability | None = None
+    """A sweep whose runs ran a token economy (a market price, users' fees, insurance claims or
+    halvings: ``sustainability.economy_present``): the price, fees and claims per point and mix, and
+    whether honesty still dominates after the first and second halvings (``analysis.sustainability``);
+    None without one."""
     summary: list[str] = field(default_factory=list)
     """The findings in plain words, most important first."""
 
@@ -235,6 +240,10 @@ def analyze(
     if f.validators is not None:
         f.notes += f.validators.notes
         f.summary += f.validators.summary
+    f.sustainability = sustainability.analyze_sustainability(f.results, f.manifest, outside, f.designs)
+    if f.sustainability is not None:
+        f.notes += f.sustainability.notes
+        f.summary += f.sustainability.sentences
     return f
 
 

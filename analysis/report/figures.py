@@ -501,6 +501,60 @@ def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], 
     """Median and 5th–95th percentile, across replications, of per-round series at a few points:
     the ``regime``'s series (:data:`TRAJECTORY_PANELS`)."""
     panels = [p for p in TRAJECTORY_PANELS.get(regime, TRAJECTORY_PANELS[TOKEN]) if p[0] in trajectories]
+    return _band_panels(trajectories, picks, panels)
+
+
+#: The token economy's per-round series (:func:`economy_bands`): (column, factor to display, title).
+ECONOMY_PANELS = (
+    ("price_fiat", 1.0, "Token price, fiat per token"),
+    ("queries", 1.0, "Users' queries in the round"),
+    ("fees_fiat", 1.0, "Fees paid in the round, fiat"),
+    ("supply_tokens", 1.0, "Circulating supply, tokens"),
+    ("insurance_tokens", 1.0, "Insurance pool, tokens"),
+    ("claims_filed_fiat", 1.0, "Insurance claims filed in the round, fiat"),
+    ("share_honest", 100.0, "Honest share of trainer owners, %"),
+)
+
+
+def economy_panels(trajectories: pd.DataFrame) -> list[tuple[str, float, str]]:
+    """The :data:`ECONOMY_PANELS` the trajectories have a value of (a series all NaN — a mechanism that
+    was off — is left out; claims only when some were filed)."""
+    out = []
+    for panel in ECONOMY_PANELS:
+        column = panel[0]
+        if column not in trajectories:
+            continue
+        values = pd.to_numeric(trajectories[column], errors="coerce")
+        if values.notna().any() and (column != "claims_filed_fiat" or (values.fillna(0) != 0).any()):
+            out.append(panel)
+    return out
+
+
+def economy_bands(
+    trajectories: pd.DataFrame,
+    picks: list[tuple[str, pd.Series]],
+    marks: list[tuple[float, str]] | None = None,
+) -> bytes:
+    """The token economy round by round at a few points: median and 5th–95th percentile across
+    replications of the token's price, users' queries and fees, the supply, the insurance pool, the
+    claims filed and the honest share of trainer owners (those the runs recorded:
+    :func:`economy_panels`); ``marks``: (round, label) drawn as vertical lines (the halvings), each in
+    its own style of :data:`MARK_STYLES`."""
+    return _band_panels(trajectories, picks, economy_panels(trajectories), marks or [])
+
+
+#: Line styles of the rounds marked on band panels (the first halving, the second).
+MARK_STYLES = (":", "-.", "--")
+
+
+def _band_panels(
+    trajectories: pd.DataFrame,
+    picks: list[tuple[str, pd.Series]],
+    panels: list[tuple[str, float, str]] | tuple,
+    marks: list[tuple[float, str]] | None = None,
+) -> bytes:
+    """One panel per series (column, factor, title), one colour per pick: median (line) and 5th–95th
+    percentile (band) across its runs, round by round; ``marks`` as vertical lines (:data:`MARK_STYLES`)."""
     rows, columns = _grid(len(panels))
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.4 * columns, 3.0 * rows + 0.6), squeeze=False, layout="constrained"
@@ -517,6 +571,8 @@ def round_bands(trajectories: pd.DataFrame, picks: list[tuple[str, pd.Series]], 
         ax.set_xlabel("round")
         if column == "margin_trainers":
             ax.axhline(0, color="grey", linewidth=0.8)
+        for (at, label), style in zip(marks or [], MARK_STYLES, strict=False):
+            ax.axvline(at, color="grey", linestyle=style, linewidth=1, label=label)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()

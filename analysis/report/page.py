@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import adaptation, boundaries, dominance, regimes, theory, validators
+from analysis import adaptation, boundaries, dominance, regimes, sustainability, theory, validators
 from analysis.axes import SLASH
 from analysis.findings import STRATEGY_LABELS, Findings, analyze, short
 from analysis.report import figures, views
@@ -87,6 +87,7 @@ def report_sections(f: Findings) -> list[str]:
         payoffs_section(f),
         validators_section(f),
         rounds_section(f),
+        sustainability_section(f),
         region_section(f),
         sensitivity_section(f),
         left_out_section(f),
@@ -1285,6 +1286,120 @@ def _share_rounds(f: Findings, trajectories: pd.DataFrame, picks: list, where: s
         "(when any owner joined or left) how many owners have joined and left so far.",
         data,
         "strategy-shares",
+    )
+
+
+# -- sustainability: the token economy --------------------------------------------------------------
+#: The sustainability table's KPI columns: KPI → (header, factor to display, unit appended).
+SUSTAINABILITY_COLUMNS = {
+    "final_price_fiat": ("final price, fiat per token", 1.0, ""),
+    "min_price_fiat": ("lowest price, fiat per token", 1.0, ""),
+    "queries_per_round": ("queries per round", 1.0, ""),
+    "fees_fiat_per_round": ("fees per round, fiat", 1.0, ""),
+    "claims_filed_fiat": ("claims filed, fiat", 1.0, ""),
+    "claims_paid_fiat": ("claims paid, fiat", 1.0, ""),
+    "claims_unpaid_fiat": ("claims unpaid, fiat", 1.0, ""),
+    "coverage_ratio": ("coverage", 100.0, " %"),
+    "insolvent_rounds": ("insolvent rounds", 1.0, ""),
+}
+
+
+def sustainability_section(f: Findings) -> str:
+    """A sweep whose runs ran a token economy (``analysis.sustainability``): the findings in words,
+    per point and mix the price, fees and insurance claims with whether honesty still dominates after
+    each halving, and the economy round by round at representative points. Empty without one."""
+    s = f.sustainability
+    if s is None:
+        return ""
+    body = "".join(paragraph(text) for text in s.sentences)
+    table = _sustainability_table(f)
+    body += paragraph(
+        "Per point and mix: the mean over the replications (two-sided 95 % interval) of each KPI of the "
+        "token economy — prices after the last round and the lowest after any round, users' queries and fees "
+        "per round, insurance claims over a run (fiat at the round's price), the coverage ratio (paid ÷ "
+        "filed, over the runs where claims were filed) and the rounds the pool could not pay in full — and "
+        "whether honesty still dominates after the first and second halving: the trainers' margin and honest "
+        "work's margin over the outside option over the rounds from the halving to the end, one-sided 95 % "
+        f"bounds under every mix of the point ('{sustainability.NO_HALVING}': no run got there). A KPI of a "
+        "mechanism that did not run is left out.",
+        "note",
+    )
+    keys = [c for c in ("design", *f.parameters) if c in s.per_mix]
+    verdicts = [f"after_halving_{k}" for k in sustainability.HALVINGS]
+    data = s.per_mix.merge(s.classified[[*keys, *verdicts]], on=keys, how="left")
+    body += table_html(table.head(MAX_TABLE_ROWS)) + csv_link(data, "sustainability")
+    if len(table) > MAX_TABLE_ROWS:
+        body += paragraph(f"First {MAX_TABLE_ROWS} of {len(table)} rows; all are in the CSV.", "note")
+    body += _economy_rounds(f)
+    return section("sustainability", "Sustainability", body)
+
+
+def _sustainability_table(f: Findings) -> pd.DataFrame:
+    """One row per (design, point, mix): each KPI with a value as ``mean (low to high)``, then the
+    point's verdicts after the halvings (left out when no run halved)."""
+    s = f.sustainability
+    keys = [c for c in ("design", *f.parameters) if c in s.per_mix]
+    halvings = [
+        k
+        for k in sustainability.HALVINGS
+        if (s.classified[f"after_halving_{k}"] != sustainability.NO_HALVING).any()
+    ]
+    verdicts = [f"after_halving_{k}" for k in halvings]
+    merged = s.per_mix.merge(s.classified[[*keys, *verdicts]], on=keys, how="left")
+    shown_kpis = [k for k in SUSTAINABILITY_COLUMNS if (s.per_mix[f"{k}_n"] > 0).any()]
+    rows = []
+    for r in merged.to_dict("records"):
+        row = {"design": r["design"]} if len(f.designs) > 1 else {}
+        row |= {short(p): r[p] for p in f.parameters}
+        row["mix"] = r["mix"]
+        for kpi in shown_kpis:
+            header, scale, unit = SUSTAINABILITY_COLUMNS[kpi]
+            text = interval_text(r[f"{kpi}_mean"], r[f"{kpi}_low"], r[f"{kpi}_high"], 3, scale)
+            row[header] = text + (unit if text != "–" else "")
+        for k in halvings:
+            row[f"after the {sustainability.ORDINALS[k]} halving"] = r[f"after_halving_{k}"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _economy_rounds(f: Findings) -> str:
+    """The token economy round by round (median and 5–95 % band across replications) at the points
+    :func:`views.economy_picks` chooses, with the halvings' median rounds; a note when the sweep kept
+    no trajectories."""
+    trajectories = ResultStore(f.directory).load("trajectories")
+    if trajectories.empty:
+        return paragraph(
+            "The runs kept no round-by-round trajectories (trajectories = true in the sweep file's [sweep] "
+            "table keeps them), so the price, fees and supply are not drawn round by round.",
+            "note",
+        )
+    picks = views.economy_picks(f)
+    panels = figures.economy_panels(trajectories)
+    if not picks or not panels:
+        return paragraph("The trajectories hold no series of the token economy to draw.", "note")
+    runs = pd.concat([r for _, r in picks])
+    columns = ["run_id", "round", *[p[0] for p in panels]]
+    data = trajectories.loc[trajectories["run_id"].isin(runs), columns]
+    marks = []
+    picked = f.results[f.results["run_id"].isin(runs)]
+    for k in sustainability.HALVINGS:
+        column = f"halving_{k}_round"
+        if column not in picked:
+            continue
+        rounds = pd.to_numeric(picked[column], errors="coerce")
+        if rounds.notna().any():
+            marks.append((float(rounds.median()), f"{sustainability.ORDINALS[k]} halving (median round)"))
+    first_mix = f" ({f.mixes[0]})" if len(f.mixes) > 1 else ""
+    return image(
+        figures.economy_bands(trajectories, picks, marks),
+        "token economy round by round",
+        "Median (line) and 5th–95th percentile (band) across replications at representative points, first "
+        f"mix{first_mix}: the token's price, users' queries and the fees they paid, the circulating supply, "
+        "the insurance pool, the claims filed and the honest share of trainer owners — those the runs "
+        "recorded; vertical lines: the median round of each halving (dotted the first, dash-dotted the "
+        "second).",
+        data,
+        "economy-rounds",
     )
 
 

@@ -18,6 +18,7 @@ from analysis import boundaries, regimes, validators
 from analysis.dominance import interval
 from analysis.findings import Findings, short
 from analysis.report.figures import (
+    PICK_COLOURS,
     TOKEN_MARGIN_UNIT,
     TOKENLESS_MARGIN_UNIT,
     LinePanel,
@@ -330,3 +331,30 @@ def validator_verdict_panels(f: Findings) -> list[Panel]:
         if rows is not None and len(rows):
             out.append(Panel(title=title(f, selection), classified=rows))
     return out
+
+
+# -- the token economy round by round ----------------------------------------------------------------
+def economy_picks(f: Findings) -> list[tuple[str, pd.Series]]:
+    """The points the token economy is drawn at round by round (first mix), as (label, run ids).
+
+    With a numeric axis: the round-by-round view's :func:`representative_points` (first selection),
+    or — when no point there fails, dominates or lies near a boundary — its lowest, middle and highest
+    level of x. Without one each selection is a single point (a design, category levels): one pick
+    per selection, so the designs are drawn side by side. At most ``len(PICK_COLOURS)`` picks.
+    """
+    mix = (f.mixes or ["base"])[0]
+    ok = f.results[(f.results["status"] == "ok") & (f.results["mix"] == mix)]
+    if f.x is None:
+        picks = [(title(f, s) or "all runs", matches(ok, s)["run_id"]) for s in selections(f)]
+        return [(label, runs) for label, runs in picks if len(runs)][: len(PICK_COLOURS)]
+    selection = selections(f)[0]
+    picks = representative_points(f, selection)
+    if picks:
+        return picks
+    runs = matches(ok, selection)
+    levels = sorted(runs[f.x].dropna().unique(), key=_sort_key)
+    chosen = [levels[i] for i in sorted({0, len(levels) // 2, len(levels) - 1})] if levels else []
+    return [
+        (f"{short(f.x)} {level_label(x_value)}", runs.loc[_equal(runs[f.x], x_value), "run_id"])
+        for x_value in chosen
+    ]
