@@ -110,8 +110,42 @@ def format_summary(result) -> str:
         _shares_line(k, s.adaptation.honest_share_level),
         *(_votes_lines(s, k) if s.rewards.rule == "yuma" else []),
         *(fl_lines(s, k) if s.detection.mode == "mechanistic" else []),
+        *economy_lines(s, k),
     ]
     return "\n".join(lines)
+
+
+def economy_lines(s, k) -> list[str]:
+    """With a token economy or halvings: the price, the users' fees and claims, and what honest work
+    earned after each halving (``model.kpis.ECONOMY_KPIS``); nothing for a fixed price without users."""
+    lines = []
+    if s.token.price_model == "market":
+        lines.append(
+            f"market price: {s.token.price_fiat:g} -> {k['final_price_fiat']:.3f} fiat per token (lowest "
+            f"{k['min_price_fiat']:.3f}, mean {k['mean_price_fiat']:.3f})"
+        )
+    if math.isfinite(k["queries_per_round"]):
+        lines.append(
+            f"users: {k['queries_per_round']:,.0f} queries and {k['fees_fiat_per_round']:,.1f} fiat of fees "
+            f"a round on average (paid in {s.fees.paid_in}); {k['fees_burned_tokens']:,.0f} tokens burned "
+            "from fees"
+        )
+    if math.isfinite(k["claims_filed_fiat"]):
+        coverage = k["coverage_ratio"]
+        covered = f"{coverage:.1%} paid" if math.isfinite(coverage) else "none filed"
+        lines.append(
+            f"insurance claims: {k['claims_filed_fiat']:,.1f} fiat filed, {covered} "
+            f"({k['claims_unpaid_fiat']:,.1f} unpaid; the pool fell short in {k['insolvent_rounds']:.0f} "
+            "rounds)"
+        )
+    for n in (1, 2):
+        if math.isfinite(k[f"halving_{n}_round"]):
+            lines.append(
+                f"after halving {n} (round {k[f'halving_{n}_round']:.0f}): pi honest "
+                f"{_number(100 * k[f'pi_honest_after_halving_{n}'], '+.4f')} %/round, margin "
+                f"{_number(100 * k[f'margin_trainers_after_halving_{n}'], '+.4f')} %/round"
+            )
+    return lines
 
 
 def fl_lines(s, k) -> list[str]:

@@ -13,11 +13,12 @@ round's rewards and aggregation, :meth:`TokenEconomy.settle` runs, in this order
    the burn share burned (a share with nobody to receive it goes to the treasury). Paid in fiat,
    trainers, validators and the owner receive fiat and the burn share buys tokens and burns them.
 3. **Insurance claims** (``insurance.claim_fiat_per_query > 0``). If poison entered the model this
-   round and its quality fell by ``d``, users file claims worth ``claim_fiat_per_query × Q × d`` fiat.
-   The insurance pool pays them in tokens at the round's price, all claims of the round the same
-   fraction, up to what it holds; the rest is unpaid. Users sell the tokens on the market (under a
-   fixed price they keep them).
-4. **Trust.** A visible poisoning (poison entered and the quality fell) costs users
+   round and its quality fell by ``d`` (any amount), users file claims worth
+   ``claim_fiat_per_query × Q × d`` fiat. The insurance pool pays them in tokens at the round's
+   price, all claims of the round the same fraction, up to what it holds; the rest is unpaid. Users
+   sell the tokens on the market (under a fixed price they keep them).
+4. **Trust.** A visible poisoning (poison entered and the quality fell by at least
+   ``fees.visible_quality_drop``) costs users
    ``poison_demand_drop`` of their trust; otherwise they regain ``trust_recovery_per_round`` of what
    they lost. Next round's demand uses the new trust.
 5. **Market** (only with one). Speculators trade their round's flow (bought with fiat when positive,
@@ -129,9 +130,10 @@ class TokenEconomy:
         if self.fees_fiat > 0:
             self._pay_fees(trainer_payout, validator_weights)
             self.fees_total_fiat += self.fees_fiat
-        visible = net.round_poison_accepted > 0 and quality < quality_before
+        poisoned = net.round_poison_accepted > 0 and quality < quality_before
+        visible = poisoned and quality_before - quality >= f.visible_quality_drop
         self.claims_filed_fiat = self.claims_paid_fiat = 0.0
-        if visible and s.insurance.claim_fiat_per_query > 0:
+        if poisoned and s.insurance.claim_fiat_per_query > 0:
             self._pay_claims(quality_before - quality)
         if visible:
             self.trust *= 1.0 - f.poison_demand_drop

@@ -171,9 +171,10 @@ class Fees:
     """Inference fees: model users pay per query; demand grows with the model's quality.
 
     Queries in round t: ``queries_per_round × quality^quality_elasticity × trust``; trust starts at 1,
-    loses ``poison_demand_drop`` of itself in a round poison visibly lowered the quality, and regains
-    ``trust_recovery_per_round`` of what it lost each round. Fees are split by the shares below; the
-    trainers' share by the round's trainer rewards, the validators' share by their reward weights.
+    loses ``poison_demand_drop`` of itself in a round poison visibly lowered the quality (by at least
+    ``visible_quality_drop``), and regains ``trust_recovery_per_round`` of what it lost each round.
+    Fees are split by the shares below: the trainers' share by the round's trainer rewards, the
+    validators' share by their reward weights.
     """
 
     queries_per_round: float = param(
@@ -188,6 +189,12 @@ class Fees:
     )
     poison_demand_drop: float = param(
         0.5, "Share of users' trust lost in a round poison visibly lowered the quality.", ge=0, le=1
+    )
+    visible_quality_drop: float = param(
+        0.02,
+        "A fall of the quality this large in one round, with poison in the model, is visible to users.",
+        gt=0,
+        le=1,
     )
     trust_recovery_per_round: float = param(
         0.05, "Share of the lost trust users regain each round.", ge=0, le=1
@@ -214,7 +221,8 @@ class Fees:
 class Insurance:
     """Claims on the insurance pool (the slashed tokens' insurance share) by users of a degraded model.
 
-    In a round where poison entered the model and its quality fell by ``d``, users file claims worth
+    In a round where poison entered the model and its quality fell by ``d`` (any amount), users file
+    claims worth
     ``claim_fiat_per_query × queries × d`` fiat; the pool pays them in tokens at the round's price, pro
     rata up to what it holds; what it cannot pay is unpaid.
     """

@@ -36,6 +36,7 @@ SHAPE_HEADINGS = {
     "adaptation-verifiers-dilemma": "Does the network become honest?",
     "yuma-validators": "Does copying pay? Copiers' dividends against the reveal delay",
     "abstract-vs-mechanistic": "How far the designs' verdicts differ",
+    "token-economy": "Sustainability",
 }
 UNDEFINED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 
