@@ -249,8 +249,8 @@ def test_values_are_checked_even_when_the_base_scenario_cannot_be_read():
 # and again when issue 10 added the scenario's [stakes] and [yuma] sections; and when issue 11 added
 # [fl] and the mechanistic KPIs; and when issue 12 added [market], [fees], [insurance] and the
 # economy KPIs.)
-HASH_BEFORE_DESIGNS = "adf45039e0f300d365748f6021977c1fc98ab05ccd463ac2fbd6b591bed48acf"
-HASH_BEFORE_DESIGNS_WITH_MIXES = "08f028d0a5c60d70cabcc0692b4c88c4f91f7655c0bd500d4a1d5fe1b9e89603"
+HASH_BEFORE_DESIGNS = "3b66a2f0de9e06452340a959531a7dbad018b8d58312ad5c1b6c8ef101a091d2"
+HASH_BEFORE_DESIGNS_WITH_MIXES = "859d5159bdf4a7abad31e0fd0e4091b617e17e242bc319ce2928a93a41d615d4"
 MIXES = '\n[mixes.base]\n\n[mixes.no-lazy]\n"population.lazy_trainers" = 0\n'
 
 
