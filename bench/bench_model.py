@@ -21,7 +21,9 @@ The bars: fedstake ≥ 10× the trivial loop per participant-round at both sizes
 scenario under 50 ms (issue 2); adaptation at most 2× the time of the static baseline (issue 8); one
 epoch of 256 trainers × 64 validators under 2 ms, and the baseline under yuma at most 3× the time
 under equal (issue 10); a mechanistic run of 100 trainers × 50 rounds on the digits under 10 s,
-split into training, scoring, aggregation and the economics (issue 11).
+split into training, scoring, aggregation and the economics (issue 11); 5,000 rounds of the baseline
+with a market price, paying users and halvings under 1 s, against the same rounds at a fixed price
+(issue 12).
 
     python bench/bench_model.py [--repeats 5]
 """
@@ -224,6 +226,43 @@ def main() -> None:
     )
     report_validator_epoch(args.repeats)
     report_mechanistic(args.repeats)
+    report_economy(args.repeats)
+
+
+#: The token economy's measurement (issue 12): the baseline for 5,000 rounds with a market price,
+#: users paying fees in tokens, insurance claims and Bittensor's halving rule on a 4 M cap (halvings at
+#: rounds 1,999 and 3,999).
+ECONOMY = {
+    "rounds": 5_000,
+    "token.price_model": "market",
+    "fees.queries_per_round": 1_000,
+    "fees.fee_per_query_fiat": 0.5,
+    "insurance.claim_fiat_per_query": 1.0,
+    "emission.schedule": "halving",
+    "emission.halving_supply_cap_tokens": 4_000_000,
+}
+ECONOMY_TARGET_S = 1.0
+
+
+def report_economy(repeats: int) -> None:
+    """Time 5,000 rounds of the baseline with the market and halvings, end to end, against the same
+    5,000 rounds at a fixed price without users, interleaved."""
+    baseline = load_scenario(BASELINE)
+    economy = with_overrides(baseline, ECONOMY)
+    fixed = with_overrides(baseline, {"rounds": ECONOMY["rounds"]})
+    (fb, fr), (eb, er) = best_of_interleaved(
+        repeats,
+        (lambda: FLNetwork(fixed, 1), FLNetwork.run),
+        (lambda: FLNetwork(economy, 1), FLNetwork.run),
+    )
+    net = FLNetwork(economy, 1)
+    net.run()
+    print(
+        f"\ntoken economy ({economy.rounds:,} rounds of the baseline, market price, fees, claims, halvings "
+        f"at rounds {', '.join(str(r) for r in net.halvings.rounds)}): {eb + er:.3f} s end to end (bar: "
+        f"under {ECONOMY_TARGET_S:.0f} s) against {fb + fr:.3f} s at a fixed price without users, ratio "
+        f"{(eb + er) / (fb + fr):.2f}x"
+    )
 
 
 #: The mechanistic measurement (issue 11): 100 trainer identities on the digits, 50 rounds.
