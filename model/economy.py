@@ -14,9 +14,10 @@ round's rewards and aggregation, :meth:`TokenEconomy.settle` runs, in this order
    trainers, validators and the owner receive fiat and the burn share buys tokens and burns them.
 3. **Insurance claims** (``insurance.claim_fiat_per_query > 0``). If poison entered the model this
    round and its quality fell by ``d`` (any amount), users file claims worth
-   ``claim_fiat_per_query × Q × d`` fiat. The insurance pool pays them in tokens at the round's
-   price, all claims of the round the same fraction, up to what it holds; the rest is unpaid. Users
-   sell the tokens on the market (under a fixed price they keep them).
+   ``claim_fiat_per_query × Q × d`` fiat. The insurance pool pays them in tokens at the price of the
+   moment (after the users' fee purchases), all claims of the round the same fraction, up to what it
+   holds; the rest is unpaid. Users sell the tokens on the market (under a fixed price they keep
+   them).
 4. **Trust.** A visible poisoning (poison entered and the quality fell by at least
    ``fees.visible_quality_drop``) costs users
    ``poison_demand_drop`` of their trust; otherwise they regain ``trust_recovery_per_round`` of what
@@ -90,7 +91,8 @@ class TokenEconomy:
         self.claims_paid_total_fiat = 0.0
         self.insolvent_rounds = 0
         self.minted_value_fiat = 0.0
-        """Every round's minted tokens at that round's price, summed."""
+        """Every round's minted tokens at that round's opening price, summed (``slashed_value_fiat``
+        the same for slashed tokens)."""
         self.slashed_value_fiat = 0.0
         self._buffer = s.staking.initial_liquid_tokens
         path = s.market.speculative_flow_path_fiat
@@ -209,8 +211,7 @@ class TokenEconomy:
             return 0.0, 0.0
         ledger, fiat = self.ledger, self.fiat
         if self.market:
-            tokens = self._swap_in_fiat(paid_fiat)
-            ledger.transfer("market", "users", tokens)
+            tokens = self._buy_from_pool(paid_fiat, "users")
             fiat.users_fiat -= paid_fiat
             return tokens, 0.0
         tokens = min(paid_fiat / self.price_fiat, ledger.treasury_tokens)
@@ -236,7 +237,7 @@ class TokenEconomy:
     def users_sell(self) -> None:
         """Users sell every token they hold (insurance payouts) to the pool."""
         tokens = self.ledger.users_tokens
-        self.fiat.users_fiat += self._swap_in_tokens_from("users", tokens)
+        self.fiat.users_fiat += self._sell_to_pool("users", tokens)
 
     def _speculate(self, t: int) -> None:
         """Speculators trade this round's flow: buy with it, or sell tokens worth it (as far as they hold)."""
@@ -248,12 +249,11 @@ class TokenEconomy:
         else:
             flow = m.speculative_flow_fiat_per_round
         if flow > 0:
-            tokens = self._swap_in_fiat(flow)
-            self.ledger.transfer("market", "speculators", tokens)
+            self._buy_from_pool(flow, "speculators")
             self.fiat.speculators_fiat -= flow
         elif flow < 0:
             tokens = min(-flow / self.price_fiat, self.ledger.speculators_tokens)
-            self.fiat.speculators_fiat += self._swap_in_tokens_from("speculators", tokens)
+            self.fiat.speculators_fiat += self._sell_to_pool("speculators", tokens)
 
     def _sell_for_costs(self, t: int, price: float) -> None:
         """Participants sell what their round's costs need; owners whose stake came back sell it all."""
@@ -271,36 +271,48 @@ class TokenEconomy:
             (returned, ledger.outside[returned].copy(), "outside"),
         ):
             if rows.size:
+                held = ledger.market_tokens
                 tokens = ledger.sell(rows, amounts, place)
-                self.fiat.accounts_fiat[rows] += amounts * (self._swap_sold(tokens) / tokens)
+                self.fiat.accounts_fiat[rows] += amounts * (self._pay_for_sale(held, tokens) / tokens)
 
     # -- the pool --------------------------------------------------------------------------------
-    def _swap_in_fiat(self, paid_fiat: float) -> float:
-        """``paid_fiat`` into the pool's reserve; returns the tokens it pays (the caller moves them)."""
-        fiat = self.fiat
-        before = self.ledger.market_tokens * fiat.reserve_fiat
-        tokens = tokens_for_fiat(self.ledger.market_tokens, fiat.reserve_fiat, paid_fiat)
-        fiat.reserve_fiat += paid_fiat
-        fiat.note_product(before, (self.ledger.market_tokens - tokens) * fiat.reserve_fiat)
-        self.price_fiat = fiat.reserve_fiat / (self.ledger.market_tokens - tokens)
+    def _buy_from_pool(self, paid_fiat: float, target: str) -> float:
+        """``paid_fiat`` into the pool's reserve; the tokens it pays go to pool ``target``. Returns them.
+
+        The reserve left, ``T·F / (F + f)``, is computed as a product, not as ``T`` minus the tokens
+        paid, and kept: for a purchase some 1e16 times the reserve the difference would round the
+        reserve to 0 (the two differ by less than a rounding step of ``T``)."""
+        fiat, ledger = self.fiat, self.ledger
+        held, reserve = ledger.market_tokens, fiat.reserve_fiat
+        tokens = tokens_for_fiat(held, reserve, paid_fiat)
+        keep = held * (reserve / (reserve + paid_fiat))
+        ledger.transfer("market", target, min(tokens, held))
+        ledger.market_tokens = keep
+        fiat.reserve_fiat = reserve + paid_fiat
+        fiat.note_product(held * reserve, keep * fiat.reserve_fiat)
+        self.price_fiat = fiat.reserve_fiat / keep
         return tokens
 
-    def _swap_sold(self, tokens: float) -> float:
-        """``tokens`` already moved into the pool's token reserve; returns the fiat it pays out."""
+    def _pay_for_sale(self, held: float, tokens: float) -> float:
+        """``tokens`` were just moved into the pool's token reserve, which held ``held`` before; pay
+        for them from the fiat reserve. Returns the fiat paid. (The fiat reserve left, ``F·T / (T + s)``,
+        is computed as a product and kept, as in :meth:`_buy_from_pool`.)"""
         fiat, ledger = self.fiat, self.ledger
-        before = (ledger.market_tokens - tokens) * fiat.reserve_fiat
-        out = fiat_for_tokens(ledger.market_tokens - tokens, fiat.reserve_fiat, tokens)
-        fiat.reserve_fiat -= out
-        fiat.note_product(before, ledger.market_tokens * fiat.reserve_fiat)
-        self.price_fiat = fiat.reserve_fiat / ledger.market_tokens
-        return out
+        reserve = fiat.reserve_fiat
+        out = fiat_for_tokens(held, reserve, tokens)
+        keep = reserve * (held / ledger.market_tokens)
+        fiat.reserve_fiat = keep
+        fiat.note_product(held * reserve, ledger.market_tokens * keep)
+        self.price_fiat = keep / ledger.market_tokens
+        return min(out, reserve)
 
-    def _swap_in_tokens_from(self, source: str, tokens: float) -> float:
+    def _sell_to_pool(self, source: str, tokens: float) -> float:
         """Pool ``source`` sells ``tokens``; returns the fiat paid for them."""
         if tokens <= 0:
             return 0.0
+        held = self.ledger.market_tokens
         self.ledger.transfer(source, "market", tokens)
-        return self._swap_sold(tokens)
+        return self._pay_for_sale(held, tokens)
 
     # -- reading -------------------------------------------------------------------------------
     def mean_price_fiat(self) -> float:

@@ -94,7 +94,7 @@ KPI_DOCS = {
     "fees_fiat_per_round": "inference fees users paid per round, mean over the rounds, in fiat",
     "fees_burned_tokens": "tokens burned from fees over the run (fees.burn_share)",
     "claims_filed_fiat": "insurance claims users filed over the run, in fiat",
-    "claims_paid_fiat": "insurance claims the pool paid over the run, in fiat at each round's price",
+    "claims_paid_fiat": "insurance claims the pool paid over the run, in fiat at the price when paid",
     "claims_unpaid_fiat": "claims_filed_fiat minus claims_paid_fiat",
     "coverage_ratio": "claims_paid_fiat / claims_filed_fiat: the share of claims the insurance pool covered",
     "insolvent_rounds": "rounds whose claims the insurance pool could not pay in full",

@@ -24,21 +24,25 @@ import numpy as np
 
 from model.ledger import CONSERVATION_RTOL, LedgerError
 
+#: How far one trade may move the pool's ``T × F``, relative (some thousands of float64 rounding steps).
+PRODUCT_RTOL = 1e-12
+
 
 def fiat_for_tokens(tokens: float, fiat: float, sold_tokens: float) -> float:
     """Fiat the pool (reserves ``tokens``, ``fiat``) pays for ``sold_tokens``: ``F − T·F / (T + s)``.
 
-    Written as ``F · s / (T + s)`` (the same number) so that it is never negative by rounding."""
+    Written as ``F · s / (T + s)`` (the same number) so that it is never negative by rounding, and
+    capped at ``F`` (a sale 1e16 times the reserve would otherwise round one step past it)."""
     if sold_tokens <= 0.0:
         return 0.0
-    return fiat * sold_tokens / (tokens + sold_tokens)
+    return min(fiat * sold_tokens / (tokens + sold_tokens), fiat)
 
 
 def tokens_for_fiat(tokens: float, fiat: float, paid_fiat: float) -> float:
-    """Tokens the pool pays for ``paid_fiat``: ``T − T·F / (F + f)`` = ``T · f / (F + f)``."""
+    """Tokens the pool pays for ``paid_fiat``: ``T − T·F / (F + f)`` = ``T · f / (F + f)``, at most ``T``."""
     if paid_fiat <= 0.0:
         return 0.0
-    return tokens * paid_fiat / (fiat + paid_fiat)
+    return min(tokens * paid_fiat / (fiat + paid_fiat), tokens)
 
 
 class FiatBooks:
@@ -69,7 +73,8 @@ class FiatBooks:
         self.opening_product = tokens * self.reserve_fiat
 
     def note_product(self, before: float, after: float) -> None:
-        """Keep the worst relative change of the pool's product over one trade (0 in exact arithmetic)."""
+        """Keep the worst relative change of the pool's product over one trade (0 in exact arithmetic;
+        a few rounding steps in float64, since the reserves left are computed as products)."""
         if before > 0:
             self.worst_product_error = max(self.worst_product_error, abs(after - before) / before)
 
@@ -95,7 +100,10 @@ class FiatBooks:
             problems.append(f"negative pool reserve {self.reserve_fiat!r}")
         if self.accounts_fiat.size and self.accounts_fiat.min() < -CONSERVATION_RTOL * scale:
             problems.append(f"a participant's fiat is negative: {self.accounts_fiat.min()!r}")
-        if self.worst_product_error > 1e-12:
-            problems.append(f"a trade moved the pool's T x F by {self.worst_product_error:.3g} of itself")
+        if self.worst_product_error > PRODUCT_RTOL:
+            problems.append(
+                f"a trade moved the pool's T x F by {self.worst_product_error:.3g} of itself: more than "
+                "rounding"
+            )
         if problems:
             raise LedgerError("fiat books: " + "; ".join(problems))

@@ -49,6 +49,8 @@ def run_scenario(
     net.ledger.check()  # conservation and non-negative balances (and, audited, each account's books)
     if net.fiat is not None:
         net.fiat.check()  # tokenless: fiat conservation between budget, fees, wages and KYC
+    if net.economy is not None:
+        net.economy.check()  # fiat conservation between the pool, participants, users and owner
     figures = strategy_figures(net)
     kpis = run_kpis(net, figures)
     check_finite(kpis)

@@ -222,9 +222,8 @@ class Insurance:
     """Claims on the insurance pool (the slashed tokens' insurance share) by users of a degraded model.
 
     In a round where poison entered the model and its quality fell by ``d`` (any amount), users file
-    claims worth
-    ``claim_fiat_per_query × queries × d`` fiat; the pool pays them in tokens at the round's price, pro
-    rata up to what it holds; what it cannot pay is unpaid.
+    claims worth ``claim_fiat_per_query × queries × d`` fiat; the pool pays them in tokens at the
+    price of the moment, pro rata up to what it holds; what it cannot pay is unpaid.
     """
 
     claim_fiat_per_query: float = param(
