@@ -306,3 +306,23 @@ def test_without_trajectories_the_section_says_why_there_is_no_figure(tmp_path):
     section = html[html.index('<section id="sustainability">') :]
     section = section[: section.index("</section>")]
     assert "kept no round-by-round trajectories" in section and "<img" not in section
+
+
+def test_with_designs_the_economy_is_drawn_at_each_designs_own_points(tmp_path):
+    """A fixed price beside a market: the round-by-round figure draws both designs, not only the first
+    (whose price is flat)."""
+    from analysis.report.views import economy_picks
+
+    from .conftest import BASELINE
+
+    header = (
+        f'[sweep]\nbase = "{BASELINE}"\ndesign = "grid"\nreplications = 2\nseed = 3\ntrajectories = true\n'
+    )
+    designs = '\n[designs."fixed price"]\n"token.price_model" = "fixed"\n\n[designs.market]\n'
+    out = tmp_path / "out"
+    run_sweep(
+        load_sweep(write_sweep(tmp_path, ECONOMY + NO_ECONOMY + designs, header=header)), out, progress=False
+    )
+    picks = economy_picks(analyze(out))
+    drawn = {label.split(":")[0] for label, _ in picks}
+    assert drawn == {"fixed price", "market"}

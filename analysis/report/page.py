@@ -1316,7 +1316,7 @@ def sustainability_section(f: Findings) -> str:
     body += paragraph(
         "Per point and mix: the mean over the replications (two-sided 95 % interval) of each KPI of the "
         "token economy — prices after the last round and the lowest after any round, users' queries and fees "
-        "per round, insurance claims over a run (fiat at the round's price), the coverage ratio (paid ÷ "
+        "per round, insurance claims over a run (fiat at the price when paid), the coverage ratio (paid ÷ "
         "filed, over the runs where claims were filed) and the rounds the pool could not pay in full — and "
         "whether honesty still dominates after the first and second halving: the trainers' margin and honest "
         "work's margin over the outside option over the rounds from the halving to the end, one-sided 95 % "

@@ -334,19 +334,33 @@ def validator_verdict_panels(f: Findings) -> list[Panel]:
 
 
 # -- the token economy round by round ----------------------------------------------------------------
+def _first_of_design(f: Findings, design: str) -> dict:
+    """The first selection (slice, category levels) of ``design``."""
+    return next(s for s in selections(f) if s["design"] == design)
+
+
 def economy_picks(f: Findings) -> list[tuple[str, pd.Series]]:
     """The points the token economy is drawn at round by round (first mix), as (label, run ids).
 
     With a numeric axis: the round-by-round view's :func:`representative_points` (first selection),
     or — when no point there fails, dominates or lies near a boundary — its lowest, middle and highest
-    level of x. Without one each selection is a single point (a design, category levels): one pick
-    per selection, so the designs are drawn side by side. At most ``len(PICK_COLOURS)`` picks.
+    level of x; with several designs, each design's own representative points, labelled with it, so
+    that the designs are drawn side by side. Without a numeric axis each selection is a single point
+    (a design, category levels): one pick per selection. At most ``len(PICK_COLOURS)`` picks.
     """
     mix = (f.mixes or ["base"])[0]
     ok = f.results[(f.results["status"] == "ok") & (f.results["mix"] == mix)]
     if f.x is None:
         picks = [(title(f, s) or "all runs", matches(ok, s)["run_id"]) for s in selections(f)]
         return [(label, runs) for label, runs in picks if len(runs)][: len(PICK_COLOURS)]
+    if len(f.designs) > 1:  # each design's own points, so that a market is drawn beside a fixed price
+        picks = [
+            (f"{design}: {label}", runs)
+            for design in f.designs
+            for label, runs in representative_points(f, _first_of_design(f, design))
+        ]
+        if picks:
+            return picks[: len(PICK_COLOURS)]
     selection = selections(f)[0]
     picks = representative_points(f, selection)
     if picks:
