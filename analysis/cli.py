@@ -121,8 +121,8 @@ def economy_lines(s, k) -> list[str]:
     lines = []
     if s.token.price_model == "market":
         lines.append(
-            f"market price: {s.token.price_fiat:g} -> {k['final_price_fiat']:.3f} fiat per token (lowest "
-            f"{k['min_price_fiat']:.3f}, mean {k['mean_price_fiat']:.3f})"
+            f"market price: {s.token.price_fiat:g} -> {k['final_price_fiat']:.4g} fiat per token (lowest "
+            f"{k['min_price_fiat']:.4g}, mean {k['mean_price_fiat']:.4g})"
         )
     if math.isfinite(k["queries_per_round"]):
         lines.append(

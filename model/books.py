@@ -46,16 +46,22 @@ def identity_profit_fiat(net) -> np.ndarray:
     ``(holdings − endowed) × price`` is the tokens it was paid minus those slashed and the
     registration it burned (tokenless: 0, and fees + wages − its own KYC share instead); then work
     costs, outside gains and strategy costs (a Sybil owner's shared training is booked on its first
-    identity, so sum identities per owner).
+    identity, so sum identities per owner). Under a market price (``model.economy``) tokens are
+    marked to market instead — at today's price, or at the price when they were returned to an
+    owner who left, the endowment at the price it came in at — and, with any economy, the fiat the
+    identity received is added (tokens sold, fees paid in fiat).
     """
     ledger = net.ledger
     economy = net.economy
-    if economy is None:
+    if economy is None or not economy.market:
         profit = (ledger.holdings() - ledger.endowed) * net.scenario.token.price_fiat
-    else:  # marked to market: tokens at today's price, the endowment at the price it came in at
-        profit = ledger.holdings() * economy.price_fiat - ledger.endowed * economy.entry_price_fiat
-        profit += economy.fiat.accounts_fiat
+    else:  # marked to market: tokens at today's price (or, once returned, at the price then), the
+        # endowment at the price it came in at
+        price = np.where(np.isnan(economy.exit_price_fiat), economy.price_fiat, economy.exit_price_fiat)
+        profit = ledger.holdings() * price - ledger.endowed * economy.entry_price_fiat
         profit[net.join_round == NOT_JOINED] = 0.0  # an entrant that has not joined has made nothing yet
+    if economy is not None:
+        profit += economy.fiat.accounts_fiat  # tokens sold, fees paid in fiat
     if net.fiat is not None:
         profit += net.fiat.income_fiat()
     profit -= net.work_cost_fiat

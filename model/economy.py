@@ -95,6 +95,13 @@ class TokenEconomy:
         the same for slashed tokens)."""
         self.slashed_value_fiat = 0.0
         self._buffer = s.staking.initial_liquid_tokens
+        self.fiat_fees_received = np.zeros(len(net.strategy_index))
+        """Fiat each participant was paid in fees this round (``fees.paid_in = "fiat"``): it pays
+        that much of its costs without selling tokens."""
+        self.exit_price_fiat = np.full(len(net.strategy_index), np.nan)
+        """The price at the round an identity's capital was returned to its owner (NaN before):
+        what is returned is valued at it from then on, as if sold, so that price moves after an
+        owner has left are not booked to it."""
         path = s.market.speculative_flow_path_fiat
         self._path = np.array(path, dtype=float) if path else None
 
@@ -125,6 +132,11 @@ class TokenEconomy:
         price = self.price_fiat
         self.minted_value_fiat += minted * price
         self.slashed_value_fiat += slashed * price
+        returned = np.flatnonzero(self.ledger.release_round == t)  # capital given back this round
+        if returned.size:
+            self.exit_price_fiat[returned] = price
+        if f.paid_in == "fiat" and self.fiat_fees_received.any():
+            self.fiat_fees_received[:] = 0.0
         quality = net.quality
         self.queries = f.queries_per_round * quality**f.quality_elasticity * self.trust
         self.queries_total += self.queries
@@ -156,7 +168,8 @@ class TokenEconomy:
         return self.net.ledger
 
     def _pay_fees(self, trainer_payout: np.ndarray | None, validator_weights: np.ndarray | None) -> None:
-        """Split the round's fee revenue (``fees_fiat``) as ``fees.paid_in`` says."""
+        """Split the round's fee revenue (``fees_fiat``) as ``fees.paid_in`` says. Validators pass their
+        delegators' cut on, as they do with emission (``stakes.validator_take``)."""
         f, net, ledger = self.net.scenario.fees, self.net, self.ledger
         nt = net.n_trainers
         trainer_weights = None
@@ -168,6 +181,7 @@ class TokenEconomy:
             (f.trainer_share, trainer_weights, slice(0, nt)),
             (f.validator_share, validator_weights, slice(nt, None)),
         )
+        cut = net._delegators_cut  # per validator: the share of its income its delegators get
         if f.paid_in == "fiat":
             fiat = self.fiat
             fiat.users_fiat -= self.fees_fiat
@@ -175,28 +189,38 @@ class TokenEconomy:
             for share, weights, rows in shares:
                 if weights is None:  # nobody to receive it: the owner's
                     owner += share
-                else:
-                    fiat.accounts_fiat[rows] += weights * (share * self.fees_fiat)
+                    continue
+                amounts = weights * (share * self.fees_fiat)
+                if rows.start == nt and cut is not None:
+                    fiat.delegators_fiat += float(amounts @ cut)
+                    amounts = amounts * (1.0 - cut)
+                fiat.accounts_fiat[rows] += amounts
+                self.fiat_fees_received[rows] = amounts
             fiat.owner_fiat += owner * self.fees_fiat
             # The burn share buys tokens back (as users' purchases do, so it is handed back first).
             fiat.users_fiat += f.burn_share * self.fees_fiat
-            burned, unspent = self._buy_tokens(f.burn_share * self.fees_fiat)
+            burned, spent = self._buy_tokens(f.burn_share * self.fees_fiat)
+            unspent = f.burn_share * self.fees_fiat - spent
             fiat.users_fiat -= unspent  # what the treasury could not sell is the owner's
             fiat.owner_fiat += unspent
             ledger.burn_from("users", burned)
             self.fees_burned_tokens += burned
             return
-        bought, unspent = self._buy_tokens(self.fees_fiat)
-        self.fees_fiat -= unspent  # the treasury ran out of tokens to sell: that much was not spent
+        bought, spent = self._buy_tokens(self.fees_fiat)
+        self.fees_fiat = spent  # less, if the treasury ran out of tokens to sell at a fixed price
         left = bought
         to_treasury = f.owner_share * bought
         for share, weights, rows in shares:
             if weights is None:
                 to_treasury += share * bought
-            else:
-                amounts = weights * (share * bought)
-                ledger.pay_from("users", rows, amounts)
-                left -= float(amounts.sum())
+                continue
+            amounts = weights * (share * bought)
+            left -= float(amounts.sum())
+            if rows.start == nt and cut is not None:
+                passed = float(amounts @ cut)
+                ledger.transfer("users", "delegators", passed)
+                amounts = amounts * (1.0 - cut)
+            ledger.pay_from("users", rows, amounts)
         to_treasury = min(to_treasury, left)
         ledger.transfer("users", "treasury", to_treasury)
         burn = max(left - to_treasury, 0.0)  # the burn share (and what rounding left of the rest)
@@ -204,22 +228,22 @@ class TokenEconomy:
         self.fees_burned_tokens += burn
 
     def _buy_tokens(self, paid_fiat: float) -> tuple[float, float]:
-        """Users spend ``paid_fiat`` on tokens, which land in ``users_tokens``: from the pool, or under
-        a fixed price from the treasury at that price, as far as it holds tokens (the owner is paid).
-        Returns the tokens bought and the fiat not spent."""
+        """Users spend up to ``paid_fiat`` on tokens, which land in ``users_tokens``: from the pool,
+        or under a fixed price from the treasury at that price, as far as it holds tokens (the owner
+        is paid). Returns the tokens bought and the fiat spent."""
         if paid_fiat <= 0:
             return 0.0, 0.0
         ledger, fiat = self.ledger, self.fiat
         if self.market:
             tokens = self._buy_from_pool(paid_fiat, "users")
             fiat.users_fiat -= paid_fiat
-            return tokens, 0.0
+            return tokens, paid_fiat
         tokens = min(paid_fiat / self.price_fiat, ledger.treasury_tokens)
         spent = min(tokens * self.price_fiat, paid_fiat)
         ledger.transfer("treasury", "users", tokens)
         fiat.users_fiat -= spent
         fiat.owner_fiat += spent
-        return tokens, paid_fiat - spent
+        return tokens, spent
 
     def _pay_claims(self, quality_lost: float) -> None:
         """Users file claims for ``quality_lost`` (see the module docstring); the pool pays what it can."""
@@ -262,6 +286,7 @@ class TokenEconomy:
         cost = net.work_rate_fiat.copy()
         cost[:nt] *= net.submitting
         cost[nt:] *= net.validators_active
+        cost = np.maximum(cost - self.fiat_fees_received, 0.0)  # fiat fees pay their part first
         spare = np.maximum(ledger.liquid - self._buffer, 0.0)
         want = np.minimum(cost / price, spare)
         sellers = np.flatnonzero(want > 0)

@@ -410,7 +410,7 @@ def economy_kpis(net) -> dict[str, float]:
     if net.tokenless:
         return kpis
     economy = net.economy
-    if economy is None:
+    if economy is None or not economy.market:
         kpis.update(dict.fromkeys(PRICE_KPIS, net.scenario.token.price_fiat))
     else:
         kpis["final_price_fiat"] = economy.price_fiat
@@ -476,7 +476,7 @@ def regime_kpis(net) -> dict[str, float]:
         kpis["network_cost_fiat_per_round"] = fiat.network_cost_fiat() / rounds
     else:
         economy = net.economy
-        if economy is None:
+        if economy is None or not economy.market:
             price = net.scenario.token.price_fiat
             kpis["network_cost_fiat_per_round"] = net.ledger.minted_tokens * price / rounds
             kpis["slashed_fiat_per_round"] = net.ledger.slashed_tokens * price / rounds

@@ -193,7 +193,7 @@ class TokenLedger:
             self.received[accounts] += validator_amounts
 
     # -- the token economy's moves (model.economy) -------------------------------------------
-    POOLS = ("insurance", "treasury", "market", "speculators", "users")
+    POOLS = ("insurance", "treasury", "market", "speculators", "users", "delegators")
     """Places outside the accounts that :meth:`transfer` and :meth:`burn_from` move tokens between."""
 
     def _take(self, source: str, amount: float) -> None:
@@ -312,6 +312,6 @@ class TokenLedger:
         ):
             if arr.size and arr.min() < tol:
                 raise LedgerError(f"negative {name} balance {arr.min()!r}")
-        for name in (*self.POOLS, "delegators"):
+        for name in self.POOLS:
             if getattr(self, f"{name}_tokens") < tol:
                 raise LedgerError(f"negative {name} pool balance {getattr(self, f'{name}_tokens')!r}")

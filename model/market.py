@@ -13,9 +13,10 @@ reserve is here.
 
 Fiat, like tokens, is conserved: :class:`FiatBooks` keeps every fiat unit of the token regime in one
 place — the pool's reserve, each participant's account (sale proceeds and fees received in fiat),
-the model's users, the speculators and the network owner. Parties from outside the network bring fiat
-in, so their balances are signed: a user that paid 10 in fees holds −10. The balances then always
-add up to 0, and :meth:`FiatBooks.check` says so (with the pool's invariant and its reserves' signs).
+the passive delegators, the model's users, the speculators and the network owner. Parties from
+outside the network bring fiat in, so their balances are signed: a user that paid 10 in fees holds
+−10. The balances then always add up to 0, and :meth:`FiatBooks.check` says so (with the pool's
+invariant and its reserves' signs).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class FiatBooks:
         """The model's users': fees paid out, insurance payouts they sold in."""
         self.speculators_fiat = 0.0
         """Speculators': what they paid for tokens, less what they sold tokens for."""
+        self.delegators_fiat = 0.0
+        """Passive delegators': their share of the fees their validators were paid in fiat."""
         self.opening_product = None
         """The pool's ``T × F`` at genesis (None without a market)."""
         self.worst_product_error = 0.0
@@ -86,6 +89,7 @@ class FiatBooks:
             + self.owner_fiat
             + self.users_fiat
             + self.speculators_fiat
+            + self.delegators_fiat
         )
 
     def check(self) -> None:

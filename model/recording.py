@@ -197,7 +197,7 @@ class RoundRecorder:
             economy = net.economy
             cost = (
                 net.ledger.minted_tokens * net.scenario.token.price_fiat
-                if economy is None
+                if economy is None or not economy.market
                 else economy.minted_value_fiat
             )
             self.flows_so_far[t] = (np.nan, np.nan, np.nan, cost, net.ejected_identities, np.nan)

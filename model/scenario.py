@@ -799,7 +799,8 @@ class Regime:
     ignored. ``tokenless`` is the same population, detection, costs, dropout and seed streams run
     by a central orchestrator that pays fiat service fees out of a consortium's budget, admits
     trainer identities through a KYC whitelist and punishes only by ejection: staking, emission,
-    rewards, slashing and token sections are then ignored and no token moves.
+    rewards, slashing and token sections — [market], [fees] and [insurance] among them: there is no
+    token to price, buy or pay claims in — are then ignored and no token moves.
     """
 
     kind: str = param(

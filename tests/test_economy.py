@@ -708,3 +708,86 @@ def test_another_seed_gives_another_price_path():
     scenario = noisy_market()
     a, b = prices(scenario, 11), prices(scenario, 12)
     assert not np.array_equal(a, b)
+
+
+# -- review fixes ---------------------------------------------------------------------------------
+
+
+def test_price_moves_after_an_owner_left_are_not_booked_to_it():
+    """Everyone leaves at the first decision (round 10); their capital is back by round 18. A
+    speculative buying spree from round 40 lifts the price: without selling what came back, the
+    leavers' tokens are valued at the price when they were returned, so nothing they earned moves."""
+    leave_at_once = {
+        "adaptation.exit_rule": "profit_threshold",
+        "adaptation.exit_threshold_return_per_round": 1.0,
+        "adaptation.revision_interval_rounds": 10,
+        "market.sell_for_costs": False,
+        **MARKET,
+    }
+    quiet = small(60, **{k.replace(".", "__"): v for k, v in leave_at_once.items()})
+    spree = with_overrides(quiet, {"market.speculative_flow_path_fiat": [0.0] * 40 + [50_000.0]})
+    a, b = run_scenario(quiet, 2, audit=True).kpis, run_scenario(spree, 2, audit=True).kpis
+    assert b["final_price_fiat"] > 2 * a["final_price_fiat"]  # the spree moved the price
+    assert a["trainer_owners_final"] == 0 == b["trainer_owners_final"]
+    for name in ("pi_honest", "pi_lazy", "margin_trainers", "pi_honest_validator"):
+        assert a[name] == b[name], name
+
+
+def test_validators_pass_their_delegators_cut_of_fees_on():
+    delegated = {"stakes.delegated_tokens": 20_000.0, "stakes.validator_take": 0.25}
+    for paid_in in ("tokens", "fiat"):
+        without = FLNetwork(small(40, **{k.replace(".", "__"): v for k, v in delegated.items()}), 4)
+        scenario = fee_scenario(paid_in, market=False, rounds=40, **delegated)
+        net = FLNetwork(scenario, 4)
+        net.run()
+        without = FLNetwork(with_overrides(scenario, {"fees.queries_per_round": 0.0}), 4)
+        without.run()
+        if paid_in == "tokens":
+            assert net.ledger.delegators_tokens > without.ledger.delegators_tokens
+        else:
+            assert net.economy.fiat.delegators_fiat > 0
+            assert net.ledger.delegators_tokens == without.ledger.delegators_tokens
+
+
+def test_fees_paid_in_fiat_pay_costs_before_any_token_is_sold():
+    """A participant whose fiat fees this round cover its costs sells no token for them."""
+    scenario = fee_scenario("fiat", market=True, rounds=30, **{"fees.queries_per_round": 2_000.0})
+    net = FLNetwork(scenario, 5, audit=True)
+    covered_rounds = 0
+    for _ in range(scenario.rounds):
+        sold = net.ledger.sold.copy()
+        net.step()
+        cost = net.work_rate_fiat.copy()
+        cost[: net.n_trainers] *= net.submitting
+        cost[net.n_trainers :] *= net.validators_active
+        covered = (net.economy.fiat_fees_received >= cost) & (cost > 0)
+        covered_rounds += int(covered.any())
+        returned = net.ledger.release_round == net.round - 1
+        assert np.all((net.ledger.sold - sold)[covered & ~returned] == 0)
+    assert covered_rounds > 0
+
+
+def test_the_fee_kpi_counts_what_users_paid_when_the_treasury_runs_short():
+    scenario = small(20, fees__queries_per_round=1e9, fees__fee_per_query_fiat=1e6)
+    net = FLNetwork(scenario, 1)
+    net.run()
+    k = economy_kpis(net)
+    assert k["fees_fiat_per_round"] < 1e-3 * k["queries_per_round"] * 1e6  # the treasury sold out
+    paid = net.economy.fiat.owner_fiat  # the owner received everything users spent
+    assert k["fees_fiat_per_round"] == pytest.approx(paid / scenario.rounds, rel=1e-9)
+    assert k["fees_fiat_per_round"] > 0
+
+
+@pytest.mark.parametrize("rule", ["equal", "yuma"])
+def test_users_who_pay_nothing_change_nothing_at_a_fixed_price(rule):
+    """Users at a fee of 0 under a fixed price: the same numbers to the last bit as no users."""
+    reference = small(60, token__price_fiat=0.37, rewards__rule=rule)
+    free = with_overrides(reference, {"fees.queries_per_round": 500.0, "fees.fee_per_query_fiat": 0.0})
+    assert FLNetwork(free, 3).economy is not None
+    a, b = run_scenario(reference, 3).kpis, run_scenario(free, 3).kpis
+    economy_only = {"queries_per_round", "fees_fiat_per_round", "fees_burned_tokens"}
+    assert same_numbers(
+        {k: v for k, v in a.items() if k not in economy_only},
+        {k: v for k, v in b.items() if k not in economy_only},
+    )
+    assert b["mean_price_fiat"] == 0.37
