@@ -36,6 +36,7 @@ import pandas as pd
 from analysis import dominance
 from analysis.adaptation import number_text, percent
 from analysis.settings import (
+    TOKENLESS,
     outside_option_per_run,
     value_per_run,
     with_design_column,
@@ -322,7 +323,10 @@ def _halving_sentence(classified: pd.DataFrame, prefix: str) -> str:
         tail = f" ({', '.join(others)})" if others else ""
         dominates = int(counts.get(dominance.DOMINATES, 0))
         everywhere = len(points) == len(classified)
-        if k == 1:
+        if k == 1 and len(points) == 1 and not everywhere:
+            still = "still dominates" if dominates else "no longer dominates"
+            parts.append(f"{prefix}At the one point that reached it honesty {still} after the first halving")
+        elif k == 1:
             of = f"{len(points)} points" if everywhere else f"the {_points(len(points))} that reached it"
             head = f"{prefix}At {dominates} of {of} honesty still dominates"
             parts.append(f"{head} after the first halving{tail}")
@@ -347,6 +351,7 @@ def _price_sentence(per_mix: pd.DataFrame, parameters: list[str], several: bool,
         opening = rows["final_price_fiat_mean"].median()
         fixed = price_text(opening)
         return f"{prefix}The token's price is fixed ({fixed} fiat per token): no market moved it."
+    rows = rows[rows["price_moved"] > 0]  # where a market set it (a swept price model has both)
     lowest = rows.loc[rows["final_price_fiat_mean"].idxmin()]
     where = point_text(lowest, parameters, several)
     low_ever = price_text(lowest["min_price_fiat_mean"])
@@ -371,7 +376,8 @@ def _price_sentence(per_mix: pd.DataFrame, parameters: list[str], several: bool,
 
 def _spiral_sentence(per_mix: pd.DataFrame, prefix: str) -> str | None:
     """The honest share of trainer owners where the price fell, against where it did not."""
-    rows = per_mix[per_mix["final_price_fiat_n"].gt(0) & per_mix["honest_share_final"].notna()]
+    market = per_mix["final_price_fiat_n"].gt(0) & per_mix["price_moved"].gt(0)
+    rows = per_mix[market & per_mix["honest_share_final"].notna()]
     if rows.empty or rows["opening_price_fiat"].isna().all():
         return None
     fell = (rows["final_price_fiat_high"] < rows["opening_price_fiat"]).to_numpy()
@@ -455,6 +461,9 @@ def sentences(
         prefix = f"Design {design}: " if several else ""
         mine = per_mix[per_mix["design"] == design]
         runs = results[results["design"] == design]
+        if "regime" in runs and len(runs) and (runs["regime"] == TOKENLESS).all():
+            out.append(f"{prefix}The tokenless regime has no token: no price, fees, claims or halvings.")
+            continue
         found = [
             _halving_sentence(classified[classified["design"] == design], prefix),
             _price_sentence(mine, parameters, False, prefix),

@@ -326,3 +326,56 @@ def test_with_designs_the_economy_is_drawn_at_each_designs_own_points(tmp_path):
     picks = economy_picks(analyze(out))
     drawn = {label.split(":")[0] for label, _ in picks}
     assert drawn == {"fixed price", "market"}
+
+
+# -- review fixes -----------------------------------------------------------------------------------
+def test_the_price_sentences_count_only_points_a_market_priced():
+    """A point at a fixed price (the price 'moved' nowhere) is no evidence that the price held."""
+    runs = outcomes(
+        {
+            0.0: {"final_price_fiat": [0.30, 0.31, 0.32], "min_price_fiat": 0.25, "honest_share_final": 0.2},
+            0.2: {"honest_share_final": 0.9},  # fixed: 1, 1, 1
+        },
+        fees_fiat_per_round=2.0,
+    )
+    manifest = {"base_scenario": {"token": {"price_fiat": 1.0}}}
+    found = sustainability.analyze_sustainability(runs, manifest)
+    price = next(s for s in found.sentences if "opening price" in s)
+    assert "ends below its opening price at 1 of 1 points" in price
+    assert not any("Where the price fell" in s for s in found.sentences)  # no market point where it held
+
+
+def test_one_point_that_reached_the_halving_is_said_in_words():
+    runs = outcomes({0.0: after_halving([1.0, 1.1, 1.2]), 0.2: {}})
+    halving = sustainability.analyze_sustainability(runs).sentences[0]
+    assert halving.startswith(
+        "At the one point that reached it honesty still dominates after the first halving"
+    )
+
+
+def test_a_tokenless_design_is_said_to_have_no_token():
+    token = outcomes({0.0: after_halving([1.0, 1.1, 1.2])}, design="token", regime="token")
+    tokenless = outcomes({0.0: {}}, design="federation", regime="tokenless", pi_honest=math.nan)
+    runs = pd.concat([token, tokenless.assign(point=1, run_id=lambda d: "t" + d["run_id"])])
+    found = sustainability.analyze_sustainability(runs, designs=["token", "federation"])
+    said = [s for s in found.sentences if s.startswith("Design federation")]
+    assert said == [
+        "Design federation: The tokenless regime has no token: no price, fees, claims or halvings."
+    ]
+
+
+def test_a_swept_queries_per_round_keeps_its_column_beside_the_measured_queries(tmp_path):
+    from analysis.report.page import _sustainability_table
+
+    from .conftest import BASELINE
+
+    header = f'[sweep]\nbase = "{BASELINE}"\ndesign = "grid"\nreplications = 2\nseed = 3\n'
+    body = (
+        '\n"token.price_model" = "market"\n"fees.fee_per_query_fiat" = 0.5\n'
+        '\n[[parameters]]\npath = "fees.queries_per_round"\nvalues = [0.0, 500.0]\n'
+    )
+    out = tmp_path / "out"
+    run_sweep(load_sweep(write_sweep(tmp_path, body, header=header)), out, progress=False)
+    table = _sustainability_table(analyze(out))
+    assert list(table["queries per round"]) == [0.0, 500.0]
+    assert "users' queries per round" in table

@@ -1294,8 +1294,8 @@ def _share_rounds(f: Findings, trajectories: pd.DataFrame, picks: list, where: s
 SUSTAINABILITY_COLUMNS = {
     "final_price_fiat": ("final price, fiat per token", 1.0, ""),
     "min_price_fiat": ("lowest price, fiat per token", 1.0, ""),
-    "queries_per_round": ("queries per round", 1.0, ""),
-    "fees_fiat_per_round": ("fees per round, fiat", 1.0, ""),
+    "queries_per_round": ("users' queries per round", 1.0, ""),
+    "fees_fiat_per_round": ("users' fees per round, fiat", 1.0, ""),
     "claims_filed_fiat": ("claims filed, fiat", 1.0, ""),
     "claims_paid_fiat": ("claims paid, fiat", 1.0, ""),
     "claims_unpaid_fiat": ("claims unpaid, fiat", 1.0, ""),
@@ -1354,6 +1354,8 @@ def _sustainability_table(f: Findings) -> pd.DataFrame:
         row["mix"] = r["mix"]
         for kpi in shown_kpis:
             header, scale, unit = SUSTAINABILITY_COLUMNS[kpi]
+            if header in row:  # a swept parameter's short name: keep both columns
+                header = f"{header} (measured)"
             text = interval_text(r[f"{kpi}_mean"], r[f"{kpi}_low"], r[f"{kpi}_high"], 3, scale)
             row[header] = text + (unit if text != "–" else "")
         for k in halvings:
