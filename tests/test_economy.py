@@ -196,6 +196,8 @@ def economies(draw):
         "emission.schedule": draw(st.sampled_from(["constant", "halving"])),
         "emission.halving_supply_cap_tokens": draw(st.floats(2e3, 1e5)),
         "costs.poison_gain_fiat_per_round": draw(st.floats(0.0, 5.0)),
+        "stakes.delegated_tokens": draw(st.sampled_from([0.0, 5_000.0])),  # validators pass fees on
+        "rewards.rule": draw(st.sampled_from(["equal", "score_weighted", "yuma"])),
     }
     if draw(st.booleans()):
         overrides |= {
