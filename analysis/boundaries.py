@@ -47,8 +47,9 @@ NO_DATA = "no data"
 #: along the slash fraction (and any axis not in :data:`PARTICIPATION_RISES_ALONG`).
 NAMED = {"deterrence": ("trainers", RISING), "participation": ("participation", FALLING)}
 #: Axes along which honest work's participation margin is expected to rise (a lower bound): the
-#: tokenless service fee, which pays honest work more the higher it is.
-PARTICIPATION_RISES_ALONG = (SERVICE_FEE,)
+#: tokenless service fee and the users' inference fees (their price per query and their number of
+#: queries), which pay honest work more the higher they are.
+PARTICIPATION_RISES_ALONG = (SERVICE_FEE, "fees.fee_per_query_fiat", "fees.queries_per_round")
 
 
 def named_for(x: str | None) -> dict[str, tuple[str, str]]:

@@ -126,7 +126,8 @@ def _band_end(row: pd.Series, suffix: str, direction: str, range_end: float) -> 
 
 
 def run_costs(f: Findings) -> pd.DataFrame:
-    """Per ok run: the cost columns of :data:`COSTS` (per round; fiat at the run's own price) and of
+    """Per ok run: the cost columns of :data:`COSTS` (per round; fiat at the run's own price — under a
+    market price each round's emission at that round's price) and of
     :data:`FIAT_COSTS_PER_ROUND` (NaN for results written before those KPIs existed)."""
     ok = f.results[f.results["status"] == "ok"]
     rounds = value_per_run(ok, f.manifest, "rounds").astype(float)
@@ -135,6 +136,10 @@ def run_costs(f: Findings) -> pd.DataFrame:
     for column, (kpi, fiat) in COSTS.items():
         per_round = ok[kpi].astype(float) / rounds if kpi in ok else pd.Series(np.nan, index=ok.index)
         out[column] = per_round * price if fiat else per_round
+    if "network_cost_fiat_per_round" in ok:  # under a market each round's emission at its own price
+        market = (value_per_run(ok, f.manifest, "token.price_model") == "market").to_numpy()
+        cost = ok.loc[market, "network_cost_fiat_per_round"].astype(float)
+        out.loc[market, "emitted_fiat_per_round"] = cost
     for column, kpi in FIAT_COSTS_PER_ROUND.items():
         out[column] = ok[kpi].astype(float) if kpi in ok else np.nan
     return out

@@ -523,7 +523,7 @@ def _participation_clause(f: Findings, p: pd.Series) -> str:
         return f"; but honest work does not pay the outside option here at any {x_name} swept"
     if p["where"] != boundaries.INSIDE:
         return ""
-    if p["direction"] == boundaries.FALLING and not rises:
+    if p["direction"] == boundaries.FALLING and not rises and f.x == SLASH:
         where = f"from {_whole(p['between_high'])} on" if f.x in f.integer else f"above {_fmt(p['estimate'])}"
         return (
             f"; {where} honest trainers' false-positive slashing losses push their profit below the "

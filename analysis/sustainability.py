@@ -300,6 +300,14 @@ def price_text(value: float) -> str:
     return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+#: A single point's verdict after a halving, in words.
+ONE_POINT_VERDICT = {
+    dominance.DOMINATES: "still dominates",
+    dominance.FAILS: "fails",
+    dominance.UNCERTAIN: "is uncertain",
+}
+
+
 def _halving_sentence(classified: pd.DataFrame, prefix: str) -> str:
     """How many points still dominate after the first and the second halving."""
     reached = {k: classified[classified[f"after_halving_{k}"] != NO_HALVING] for k in HALVINGS}
@@ -314,7 +322,13 @@ def _halving_sentence(classified: pd.DataFrame, prefix: str) -> str:
         if points.empty:
             parts.append(f"no run reached a {ORDINALS[k]} halving")
             continue
-        counts = points[f"after_halving_{k}"].value_counts()
+        verdicts = points[f"after_halving_{k}"]
+        if len(points) == 1 and len(classified) > 1:  # one point of several got there: say its verdict
+            word = ONE_POINT_VERDICT.get(verdicts.iloc[0], verdicts.iloc[0])
+            clause = f"at the one point that reached the {ORDINALS[k]} halving honesty {word} after it"
+            parts.append(prefix + clause[0].upper() + clause[1:] if k == 1 else clause)
+            continue
+        counts = verdicts.value_counts()
         others = [
             f"{word} at {int(counts.get(verdict, 0))}"
             for word, verdict in (("fails", dominance.FAILS), ("uncertain", dominance.UNCERTAIN))
@@ -323,11 +337,8 @@ def _halving_sentence(classified: pd.DataFrame, prefix: str) -> str:
         tail = f" ({', '.join(others)})" if others else ""
         dominates = int(counts.get(dominance.DOMINATES, 0))
         everywhere = len(points) == len(classified)
-        if k == 1 and len(points) == 1 and not everywhere:
-            still = "still dominates" if dominates else "no longer dominates"
-            parts.append(f"{prefix}At the one point that reached it honesty {still} after the first halving")
-        elif k == 1:
-            of = f"{len(points)} points" if everywhere else f"the {_points(len(points))} that reached it"
+        if k == 1:
+            of = f"{len(points)} points" if everywhere else f"the {len(points)} points that reached it"
             head = f"{prefix}At {dominates} of {of} honesty still dominates"
             parts.append(f"{head} after the first halving{tail}")
         else:
@@ -336,10 +347,6 @@ def _halving_sentence(classified: pd.DataFrame, prefix: str) -> str:
     return "; ".join(parts) + (
         "; judged over the rounds from each halving to the end, under every mix (one-sided 95 % bounds)."
     )
-
-
-def _points(n: int) -> str:
-    return "one point" if n == 1 else f"{n} points"
 
 
 def _price_sentence(per_mix: pd.DataFrame, parameters: list[str], several: bool, prefix: str) -> str | None:
@@ -364,10 +371,13 @@ def _price_sentence(per_mix: pd.DataFrame, parameters: list[str], several: bool,
         )
     falls = int((rows["final_price_fiat_high"] < opening).sum())
     rises = int((rows["final_price_fiat_low"] > opening).sum())
-    pairs = f"{len(rows)} points" if rows["mix"].nunique() == 1 else f"{len(rows)} points and mixes"
+    unit = "point" if len(rows) == 1 else "points"
+    pairs = f"{len(rows)} {unit}" if rows["mix"].nunique() == 1 else f"{len(rows)} {unit} and mixes"
+    either = len(rows) - falls - rises
+    undecided = f", and its interval includes the opening price at {either}" if either else ""
     return (
         f"{prefix}The token's price ends below its opening price at {falls} of {pairs} (its two-sided "
-        f"95 % interval wholly below) and above it at {rises}; the lowest mean final price, "
+        f"95 % interval wholly below) and above it at {rises}{undecided}; the lowest mean final price, "
         f"{price_text(lowest['final_price_fiat_mean'])} fiat per token against "
         f"{price_text(lowest['opening_price_fiat'])} at the opening (lowest after any round {low_ever} on "
         f"average), is at {where}."
@@ -438,10 +448,15 @@ def _insurance_sentence(
             f", as little as {percent(worst['coverage_ratio_mean'])} on average at "
             f"{point_text(worst, parameters, several)}"
         )
-    insolvent = rows["insolvent_rounds_mean"]
-    if insolvent.notna().any():
+    short_runs = _column(_ok(results), "insolvent_rounds").dropna()
+    if len(short_runs) and not (short_runs > 0).any():
+        text += ", and never ran short"
+    elif len(short_runs):
+        rounds = float(short_runs[short_runs > 0].mean())
         text += (
-            f", and could not pay in full in {number_text(float(insolvent.mean()))} rounds per run on average"
+            f"; it ran short (a round's claims not paid in full) in {int((short_runs > 0).sum())} of "
+            f"{len(short_runs)} runs, for {number_text(rounds)} round{'' if rounds == 1 else 's'} in each of "
+            "those on average"
         )
     return text + "."
 

@@ -25,7 +25,8 @@ round's rewards and aggregation, :meth:`TokenEconomy.settle` runs, in this order
 5. **Market** (only with one). Speculators trade their round's flow (bought with fiat when positive,
    tokens sold when negative, at most what they hold); then, with ``market.sell_for_costs``, every
    participant that worked this round sells the tokens its fiat cost needs at the round's opening
-   price, from what it holds above its liquid buffer, and owners whose stake was returned this round
+   price, from what it holds above its liquid buffer, for the part of the cost its cash on hand
+   (fees paid in fiat, earlier sales) does not cover; and owners whose stake was returned this round
    sell everything they got back. Each batch is one trade, shared pro rata.
 
 Profit is then marked to market (``model.books``): an identity's tokens at the current price, less
@@ -95,9 +96,10 @@ class TokenEconomy:
         the same for slashed tokens)."""
         self.slashed_value_fiat = 0.0
         self._buffer = s.staking.initial_liquid_tokens
-        self.fiat_fees_received = np.zeros(len(net.strategy_index))
-        """Fiat each participant was paid in fees this round (``fees.paid_in = "fiat"``): it pays
-        that much of its costs without selling tokens."""
+        self.cash_spent_fiat = np.zeros(len(net.strategy_index))
+        """Of each participant's fiat from the network (``fiat.accounts_fiat``: fees paid in fiat,
+        tokens sold), what has gone on its costs. The rest is cash on hand, which pays a round's costs
+        before any token is sold for them."""
         self.exit_price_fiat = np.full(len(net.strategy_index), np.nan)
         """The price at the round an identity's capital was returned to its owner (NaN before):
         what is returned is valued at it from then on, as if sold, so that price moves after an
@@ -135,8 +137,6 @@ class TokenEconomy:
         returned = np.flatnonzero(self.ledger.release_round == t)  # capital given back this round
         if returned.size:
             self.exit_price_fiat[returned] = price
-        if f.paid_in == "fiat" and self.fiat_fees_received.any():
-            self.fiat_fees_received[:] = 0.0
         quality = net.quality
         self.queries = f.queries_per_round * quality**f.quality_elasticity * self.trust
         self.queries_total += self.queries
@@ -181,7 +181,7 @@ class TokenEconomy:
             (f.trainer_share, trainer_weights, slice(0, nt)),
             (f.validator_share, validator_weights, slice(nt, None)),
         )
-        cut = net._delegators_cut  # per validator: the share of its income its delegators get
+        cut = net.delegators_cut  # per validator: the share of its income its delegators get
         if f.paid_in == "fiat":
             fiat = self.fiat
             fiat.users_fiat -= self.fees_fiat
@@ -195,7 +195,6 @@ class TokenEconomy:
                     fiat.delegators_fiat += float(amounts @ cut)
                     amounts = amounts * (1.0 - cut)
                 fiat.accounts_fiat[rows] += amounts
-                self.fiat_fees_received[rows] = amounts
             fiat.owner_fiat += owner * self.fees_fiat
             # The burn share buys tokens back (as users' purchases do, so it is handed back first).
             fiat.users_fiat += f.burn_share * self.fees_fiat
@@ -249,14 +248,17 @@ class TokenEconomy:
         """Users file claims for ``quality_lost`` (see the module docstring); the pool pays what it can."""
         ledger = self.ledger
         filed = self.net.scenario.insurance.claim_fiat_per_query * self.queries * quality_lost
-        tokens = min(filed / self.price_fiat, ledger.insurance_tokens)
+        needed = filed / self.price_fiat
+        if needed <= ledger.insurance_tokens:  # paid in full
+            tokens, paid = needed, filed
+        else:  # pro rata: the pool pays all it holds
+            tokens = ledger.insurance_tokens
+            paid = min(tokens * self.price_fiat, filed)
+            self.insolvent_rounds += 1
         ledger.transfer("insurance", "users", tokens)
-        paid = min(tokens * self.price_fiat, filed)
         self.claims_filed_fiat, self.claims_paid_fiat = filed, paid
         self.claims_filed_total_fiat += filed
         self.claims_paid_total_fiat += paid
-        if paid < filed * (1 - 1e-12):
-            self.insolvent_rounds += 1
 
     def users_sell(self) -> None:
         """Users sell every token they hold (insurance payouts) to the pool."""
@@ -280,13 +282,17 @@ class TokenEconomy:
             self.fiat.speculators_fiat += self._sell_to_pool("speculators", tokens)
 
     def _sell_for_costs(self, t: int, price: float) -> None:
-        """Participants sell what their round's costs need; owners whose stake came back sell it all."""
+        """Participants pay the round's costs from their cash on hand (fiat fees, earlier sales) and
+        sell tokens for the rest; owners whose stake came back sell it all."""
         net, ledger = self.net, self.ledger
         nt = net.n_trainers
         cost = net.work_rate_fiat.copy()
         cost[:nt] *= net.submitting
         cost[nt:] *= net.validators_active
-        cost = np.maximum(cost - self.fiat_fees_received, 0.0)  # fiat fees pay their part first
+        cash = np.maximum(self.fiat.accounts_fiat - self.cash_spent_fiat, 0.0)
+        from_cash = np.minimum(cost, cash)
+        self.cash_spent_fiat += from_cash
+        cost -= from_cash
         spare = np.maximum(ledger.liquid - self._buffer, 0.0)
         want = np.minimum(cost / price, spare)
         sellers = np.flatnonzero(want > 0)
@@ -298,7 +304,10 @@ class TokenEconomy:
             if rows.size:
                 held = ledger.market_tokens
                 tokens = ledger.sell(rows, amounts, place)
-                self.fiat.accounts_fiat[rows] += amounts * (self._pay_for_sale(held, tokens) / tokens)
+                proceeds = amounts * (self._pay_for_sale(held, tokens) / tokens)
+                self.fiat.accounts_fiat[rows] += proceeds
+                if place == "liquid":  # sold for the costs: the proceeds pay them
+                    self.cash_spent_fiat[rows] += np.minimum(proceeds, cost[rows])
 
     # -- the pool --------------------------------------------------------------------------------
     def _buy_from_pool(self, paid_fiat: float, target: str) -> float:

@@ -202,7 +202,8 @@ class TokenLedger:
             raise LedgerError(f"no pool {source!r}: the pools are {', '.join(self.POOLS)}")
         held = getattr(self, f"{source}_tokens")
         # Shares of one amount paid out separately can add up to a rounding step more than it: a
-        # pool may be overdrawn by that much (the conservation check's own tolerance), no more.
+        # pool may be overdrawn by a relative CONSERVATION_RTOL of the amounts involved (at least of
+        # one token), far below what the conservation check tolerates over the whole supply.
         if amount - held > CONSERVATION_RTOL * max(1.0, abs(held), amount):
             raise LedgerError(f"the {source} pool holds {held!r} tokens and cannot pay {amount!r}")
         setattr(self, f"{source}_tokens", held - amount)

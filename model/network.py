@@ -550,14 +550,14 @@ class FLNetwork(mesa.Model):
         self.stake_weight = own_stake + self.delegated_tokens
         """Each validator's stake weight, own stake + delegated, in tokens: what validation and the
         validators' pool are weighed by (changes only when a validator is slashed)."""
-        self._delegators_cut = None
+        self.delegators_cut = None
         """Per validator, the share of its pool income paid on to delegators: delegated / stake weight
         × (1 − take); None without delegation."""
         if self.delegated_tokens.any():
             with np.errstate(divide="ignore", invalid="ignore"):
                 cut = self.delegated_tokens / self.stake_weight
             take = self.scenario.stakes.validator_take
-            self._delegators_cut = np.where(self.stake_weight > 0, cut, 0.0) * (1.0 - take)
+            self.delegators_cut = np.where(self.stake_weight > 0, cut, 0.0) * (1.0 - take)
 
     def _pay_validators(self, weights: np.ndarray, pool: float) -> float:
         """Mint the validators' pool by ``weights`` (adding up to 1); delegators get their share of
@@ -565,10 +565,10 @@ class FLNetwork(mesa.Model):
         amounts = weights * pool
         if self.votes is not None:
             self.votes.book_dividends(amounts)
-        if self._delegators_cut is None:
+        if self.delegators_cut is None:
             self.ledger.mint_to_accounts(slice(self.n_trainers, None), amounts, pool)
             return pool
-        to_delegators = amounts * self._delegators_cut
+        to_delegators = amounts * self.delegators_cut
         passed = float(to_delegators.sum())
         amounts -= to_delegators
         self.ledger.mint_to_accounts(slice(self.n_trainers, None), amounts, pool - passed)

@@ -161,8 +161,9 @@ class Market:
     )
     sell_for_costs: bool = param(
         True,
-        "Participants sell, each round, the tokens they need to pay that round's fiat costs (never their "
-        "liquid buffer); leavers sell what they get back when their stake is returned.",
+        "Participants sell, each round, the tokens they need to pay that round's fiat costs beyond their "
+        "cash on hand (never their liquid buffer); leavers sell what they get back when their stake is "
+        "returned.",
     )
 
 

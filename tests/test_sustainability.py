@@ -323,9 +323,24 @@ def test_with_designs_the_economy_is_drawn_at_each_designs_own_points(tmp_path):
     run_sweep(
         load_sweep(write_sweep(tmp_path, ECONOMY + NO_ECONOMY + designs, header=header)), out, progress=False
     )
-    picks = economy_picks(analyze(out))
+    f = analyze(out)
+    picks = economy_picks(f)
     drawn = {label.split(":")[0] for label, _ in picks}
     assert drawn == {"fixed price", "market"}
+    # What the market's emission cost is each round's tokens at that round's price, not the opening one.
+    from analysis.comparison import compare_designs
+
+    costs = compare_designs(f).set_index("design")["emitted_fiat_per_round_all"]
+    market = f.results[(f.results["design"] == "market") & (f.results["status"] == "ok")]
+    assert costs["market"] == pytest.approx(market["network_cost_fiat_per_round"].mean())
+    assert costs["market"] != pytest.approx(costs["fixed price"])
+
+
+def test_participation_rises_along_the_users_fees():
+    from analysis import boundaries
+
+    for axis in ("fees.fee_per_query_fiat", "fees.queries_per_round"):
+        assert boundaries.named_for(axis)["participation"][1] == boundaries.RISING
 
 
 # -- review fixes -----------------------------------------------------------------------------------
@@ -341,7 +356,7 @@ def test_the_price_sentences_count_only_points_a_market_priced():
     manifest = {"base_scenario": {"token": {"price_fiat": 1.0}}}
     found = sustainability.analyze_sustainability(runs, manifest)
     price = next(s for s in found.sentences if "opening price" in s)
-    assert "ends below its opening price at 1 of 1 points" in price
+    assert "ends below its opening price at 1 of 1 point " in price
     assert not any("Where the price fell" in s for s in found.sentences)  # no market point where it held
 
 
@@ -349,8 +364,12 @@ def test_one_point_that_reached_the_halving_is_said_in_words():
     runs = outcomes({0.0: after_halving([1.0, 1.1, 1.2]), 0.2: {}})
     halving = sustainability.analyze_sustainability(runs).sentences[0]
     assert halving.startswith(
-        "At the one point that reached it honesty still dominates after the first halving"
+        "At the one point that reached the first halving honesty still dominates after it"
     )
+    both = after_halving([-1.0, 0.5, 2.0]) | after_halving([-1.0, 0.5, 2.0], k=2)
+    halving = sustainability.analyze_sustainability(outcomes({0.0: both, 0.2: {}})).sentences[0]
+    assert "reached the first halving honesty is uncertain after it" in halving
+    assert "at the one point that reached the second halving honesty is uncertain after it" in halving
 
 
 def test_a_tokenless_design_is_said_to_have_no_token():
