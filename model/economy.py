@@ -158,7 +158,7 @@ class TokenEconomy:
             if self.ledger.users_tokens > 0:
                 self.users_sell()
             if s.market.sell_for_costs:
-                self._sell_for_costs(t, price)
+                self._sell_for_costs(price, returned)
         self.rounds += 1
         self.price_sum += self.price_fiat
         self.min_price_fiat = min(self.min_price_fiat, self.price_fiat)
@@ -281,22 +281,24 @@ class TokenEconomy:
             tokens = min(-flow / self.price_fiat, self.ledger.speculators_tokens)
             self.fiat.speculators_fiat += self._sell_to_pool("speculators", tokens)
 
-    def _sell_for_costs(self, t: int, price: float) -> None:
+    def _sell_for_costs(self, price: float, returned: np.ndarray) -> None:
         """Participants pay the round's costs from their cash on hand (fiat fees, earlier sales) and
-        sell tokens for the rest; owners whose stake came back sell it all."""
+        sell tokens at ``price`` for the rest; owners whose stake came back this round (``returned``)
+        sell it all."""
         net, ledger = self.net, self.ledger
         nt = net.n_trainers
         cost = net.work_rate_fiat.copy()
         cost[:nt] *= net.submitting
         cost[nt:] *= net.validators_active
-        cash = np.maximum(self.fiat.accounts_fiat - self.cash_spent_fiat, 0.0)
-        from_cash = np.minimum(cost, cash)
+        cash = self.fiat.accounts_fiat - self.cash_spent_fiat  # >= 0 to rounding: only income is spent
+        from_cash = np.minimum(cost, cash, out=cash)
         self.cash_spent_fiat += from_cash
         cost -= from_cash
-        spare = np.maximum(ledger.liquid - self._buffer, 0.0)
-        want = np.minimum(cost / price, spare)
+        spare = ledger.liquid - self._buffer
+        want = np.minimum(cost / price, spare, out=spare)
         sellers = np.flatnonzero(want > 0)
-        returned = np.flatnonzero((ledger.release_round == t) & (ledger.outside > 0))
+        if returned.size:
+            returned = returned[ledger.outside[returned] > 0]
         for rows, amounts, place in (
             (sellers, want[sellers], "liquid"),
             (returned, ledger.outside[returned].copy(), "outside"),
