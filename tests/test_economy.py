@@ -267,6 +267,18 @@ def test_tokens_and_fiat_are_conserved_and_the_insurance_pool_never_overpays(sce
             assert paid_tokens == pytest.approx(0.0, abs=tol)
 
 
+def run_checked(scenario, seed: int, also=lambda net: True) -> FLNetwork:
+    """Run ``scenario`` round by round in audit mode, checking the token and fiat books (and ``also``)
+    after every round; return the network."""
+    net = FLNetwork(scenario, seed, audit=True)
+    for _ in range(scenario.rounds):
+        net.step()
+        net.ledger.check()
+        net.economy.check()
+        assert also(net)
+    return net
+
+
 def test_a_purchase_that_dwarfs_the_pool_breaks_no_book():
     # Valid and extreme: 10 fiat in the pool, speculators bring a million a round. The pool keeps T × F
     # up to the rounding of T - out, which grows with the trade's size over the reserve.
@@ -278,11 +290,7 @@ def test_a_purchase_that_dwarfs_the_pool_breaks_no_book():
         market__speculative_flow_fiat_per_round=1e6,
     )
     for seed in range(3):
-        net = FLNetwork(scenario, seed, audit=True)
-        for _ in range(scenario.rounds):
-            net.step()
-            net.ledger.check()
-            net.economy.check()
+        net = run_checked(scenario, seed)
         assert net.economy.price_fiat > scenario.token.price_fiat
 
 
@@ -603,12 +611,7 @@ def test_fees_in_tokens_go_out_in_full_whatever_the_split(price_model, split):
         **{f"fees__{name}": share for name, share in zip(names, split, strict=True)},
     )
     for seed in range(3):
-        net = FLNetwork(scenario, seed, audit=True)
-        for _ in range(scenario.rounds):
-            net.step()
-            net.ledger.check()
-            net.economy.check()
-            assert net.ledger.users_tokens == pytest.approx(0.0, abs=1e-9)
+        net = run_checked(scenario, seed, lambda net: net.ledger.users_tokens == pytest.approx(0.0, abs=1e-9))
         assert net.economy.fees_burned_tokens == pytest.approx(0.0, abs=1e-9)
 
 

@@ -46,11 +46,21 @@ def study_findings_markdown(*directories: str | Path) -> str:
     return "\n".join(lines)
 
 
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the part from START to END replaced by ``block``."""
-    if START not in text or END not in text:
-        raise ValueError("the README lacks the study-findings markers")
-    return text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+def replace_block(text: str, block: str, start: str = START, end: str = END) -> str:
+    """``text`` with the part from ``start`` to ``end`` (the study findings' markers) replaced by
+    ``block``."""
+    if start not in text or end not in text:
+        raise ValueError(f"the README lacks the markers {start!r} … {end!r}")
+    return text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+
+
+def write_or_print(block: str, readme: str | None, start: str = START, end: str = END) -> None:
+    """Replace the block between the markers in the file ``readme`` in place, or print it (None)."""
+    if readme:
+        path = Path(readme)
+        path.write_text(replace_block(path.read_text(encoding="utf-8"), block, start, end), encoding="utf-8")
+    else:
+        print(block)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,12 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write", metavar="README", help="replace the block in this file")
     args = parser.parse_args(argv)
-    block = study_findings_markdown(*args.results)
-    if args.write:
-        path = Path(args.write)
-        path.write_text(replace_block(path.read_text(encoding="utf-8"), block), encoding="utf-8")
-    else:
-        print(block)
+    write_or_print(study_findings_markdown(*args.results), args.write)
     return 0
 
 

@@ -14,6 +14,7 @@ import math
 import tempfile
 from pathlib import Path
 
+from analysis.report.readme import write_or_print
 from model import load_scenario, run_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,23 +132,11 @@ def economy_figures_markdown() -> str:
     )
 
 
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the part from START to END replaced by ``block``."""
-    if START not in text or END not in text:
-        raise ValueError("the README lacks the economy-figures markers")
-    return text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", metavar="README", help="replace the block in this file")
     args = parser.parse_args(argv)
-    block = economy_figures_markdown()
-    if args.write:
-        path = Path(args.write)
-        path.write_text(replace_block(path.read_text(encoding="utf-8"), block), encoding="utf-8")
-    else:
-        print(block)
+    write_or_print(economy_figures_markdown(), args.write, START, END)
     return 0
 
 
