@@ -19,7 +19,9 @@ then the potential entrants waiting outside), then validators. A Sybil owner's `
    by the reward rule over accepted submissions, validators by active stake;
 6. aggregation — the quality index rises with honest work and falls with undetected poison (in
    mechanistic mode the aggregator combines the accepted updates and the quality is the model's
-   test accuracy); each poisoner whose poison passed collects its outside gain;
+   test accuracy); each poisoner whose poison passed collects its outside gain; then, with a token
+   economy (a market price or paying users, ``model.economy``), users pay fees and file insurance
+   claims and the round's trades move the price;
 7. bookkeeping — work counters, a Sybil owner's shared training cost;
 8. decisions — every ``revision_interval_rounds`` rounds, if the scenario adapts: owners book the
    window, leave, revise their strategy, and candidates join (``model.adaptation``; tokenless,
