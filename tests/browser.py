@@ -353,26 +353,16 @@ class _Chromium:
 
     # -- the render ---------------------------------------------------------------------------------
 
-    def render(self, html_path: Path, screenshot_path: Path, deadline: float) -> Rendered:
+    def open(self, url: str, deadline: float) -> Page:
+        """Open ``url`` in a new tab, wait for its load event and let it settle; return the tab."""
         target = self.call("Target.createTarget", {"url": "about:blank"}, deadline)["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}, deadline)[
             "sessionId"
         ]
-
-        def page(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-            return self.call(method, params or {}, deadline, session)
-
-        def evaluate(expression: str) -> Any:
-            result = page(
-                "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
-            )
-            if "exceptionDetails" in result:
-                raise BrowserError(f"evaluating {expression!r} failed: {result['exceptionDetails']}")
-            return result["result"].get("value")
-
+        page = Page(self, session, deadline)
         for domain in ("Page", "Runtime", "Log"):
-            page(f"{domain}.enable")
-        page(
+            page.command(f"{domain}.enable")
+        page.command(
             "Emulation.setDeviceMetricsOverride",
             {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
         )
@@ -380,29 +370,19 @@ class _Chromium:
         self.messages.clear()
         self.errors.clear()
         since = len(self.events)
-        navigated = page("Page.navigate", {"url": html_path.as_uri()})
+        navigated = page.command("Page.navigate", {"url": url})
         if navigated.get("errorText"):
-            raise BrowserError(f"could not open {html_path}: {navigated['errorText']}")
+            raise BrowserError(f"could not open {url}: {navigated['errorText']}")
         self.wait_event("Page.loadEventFired", deadline, since)
         # Let timers and late scripts run, and web fonts settle, before reading the page.
-        evaluate(f"document.fonts.ready.then(() => new Promise(done => setTimeout(done, {SETTLE_MS})))")
+        page.evaluate(f"document.fonts.ready.then(() => new Promise(done => setTimeout(done, {SETTLE_MS})))")
+        return page
 
-        title = evaluate("document.title") or ""
-        text = evaluate("document.body ? document.body.innerText : ''") or ""
-        full_height = evaluate(
-            "Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
-        )
-        shot_height = max(self.height, min(int(full_height or 0), MAX_SCREENSHOT_HEIGHT))
-        shot = page(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": self.width, "height": shot_height, "scale": 1},
-            },
-        )
-        screenshot_path.parent.mkdir(parents=True, exist_ok=True)
-        screenshot_path.write_bytes(base64.b64decode(shot["data"]))
+    def render(self, html_path: Path, screenshot_path: Path, deadline: float) -> Rendered:
+        page = self.open(html_path.as_uri(), deadline)
+        title = page.evaluate("document.title") or ""
+        text = page.evaluate("document.body ? document.body.innerText : ''") or ""
+        page.screenshot(screenshot_path)
         return Rendered(
             console_errors=list(self.errors),
             console_messages=list(self.messages),
@@ -410,6 +390,77 @@ class _Chromium:
             text=text,
             screenshot=screenshot_path,
         )
+
+
+class Page:
+    """One open tab: evaluate JavaScript in it, wait for a condition, take its screenshot."""
+
+    def __init__(self, browser: _Chromium, session: str, deadline: float):
+        self.browser, self.session, self.deadline = browser, session, deadline
+
+    @property
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions and failed loads since the page was opened."""
+        return list(self.browser.errors)
+
+    def command(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A DevTools command to this tab."""
+        return self.browser.call(method, params or {}, self.deadline, self.session)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        result = self.command(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
+        if "exceptionDetails" in result:
+            raise BrowserError(f"evaluating {expression!r} failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout_s: float = 30, what: str = "") -> Any:
+        """Poll a JavaScript expression until it is truthy; return its value (BrowserError on timeout)."""
+        until = min(self.deadline, time.monotonic() + timeout_s)
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > until:
+                raise BrowserError(f"timed out waiting for {what or expression}")
+            time.sleep(0.1)
+
+    def screenshot(self, path: Path) -> Path:
+        """A full-page PNG (at least the viewport, at most MAX_SCREENSHOT_HEIGHT pixels tall)."""
+        full_height = self.evaluate(
+            "Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
+        )
+        width, height = self.browser.width, self.browser.height
+        shot_height = max(height, min(int(full_height or 0), MAX_SCREENSHOT_HEIGHT))
+        shot = self.command(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": shot_height, "scale": 1},
+            },
+        )
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+@contextlib.contextmanager
+def browse(url: str, *, width: int = 1280, height: int = 900, timeout_s: float = 90):
+    """Open ``url`` (e.g. a page served on localhost) in headless Chromium and yield its :class:`Page`;
+    the browser and its temporary profile are removed afterwards, also on failure."""
+    executable = find_chromium()
+    if executable is None:
+        raise BrowserError(f"no chromium on PATH: {INSTALL_HINT}")
+    deadline = time.monotonic() + timeout_s
+    with (
+        tempfile.TemporaryDirectory(prefix="fedstake-chromium-") as tmp,
+        _Chromium(executable, Path(tmp), width, height) as browser,
+    ):
+        yield browser.open(url, deadline)
 
 
 def _high_fd(fd: int) -> int:
