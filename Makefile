@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test lint browser bench clean
+.PHONY: setup run report test lint browser bench viz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,viz]'
 	$(BIN)/python -c 'import model.voting; model.voting.compile_kernels()'  # numba's cache, once
 	touch $(STAMP)
 
@@ -29,6 +29,12 @@ report: $(STAMP)
 ## run: run scenarios/baseline.toml and print the per-strategy summary
 run: $(STAMP)
 	$(BIN)/fedstake run scenarios/baseline.toml
+
+## viz: the interactive page of scenarios/baseline.toml on http://localhost:8765 (Ctrl-C stops it);
+## another scenario: make viz SCENARIO=scenarios/death-spiral.toml
+SCENARIO ?= scenarios/baseline.toml
+viz: $(STAMP)
+	$(BIN)/fedstake viz $(SCENARIO)
 
 ## test: the linter, then every test (the report tests need Debian's chromium: installed if missing)
 test: lint browser

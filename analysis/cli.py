@@ -55,6 +55,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65_535:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; a port is a whole number in 1-65535")
+    return value
+
+
 NO_CAPITAL_NOTE = (
     "n/a*: no capital committed (zero stake, zero liquid buffer): profit per unit of capital undefined"
 )
@@ -421,6 +428,52 @@ def cmd_run(args) -> int:
     return 0
 
 
+#: Where ``fedstake viz`` serves its page unless told otherwise.
+VIZ_HOST, VIZ_PORT = "localhost", 8765
+
+
+def cmd_viz(args) -> int:
+    """``fedstake viz``: check the scenario as ``run`` does, then serve the SolaraViz page of it on
+    localhost (``analysis.viz``) until stopped."""
+    import importlib.util
+    import socket
+    import subprocess
+
+    from model import load_scenario
+
+    path = Path(args.scenario)
+    load_scenario(path)  # a wrong file is refused here, with run's errors, before any server starts
+    if importlib.util.find_spec("solara") is None:
+        raise UsageError(
+            "the page needs the viz extra (Solara): pip install -e '.[viz]' (make viz and make test "
+            "install it)"
+        )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError:
+            raise UsageError(
+                f"port {args.port} is in use: stop what listens there or pass another with --port"
+            ) from None
+    url = f"http://{VIZ_HOST}:{args.port}"
+    print(f"fedstake viz: serving {path} at {url} (Ctrl-C stops it)", flush=True)
+    # Nothing leaves the machine: no usage telemetry, no check for a newer Solara on PyPI (its
+    # JavaScript comes from the solara-assets package, served by this server).
+    env = {
+        **os.environ,
+        "FEDSTAKE_VIZ_SCENARIO": str(path.resolve()),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # Solara's check of Mesa's page code warns about a hook Mesa 3.3 places late: not ours to fix.
+        "PYTHONWARNINGS": "ignore::UserWarning:solara.validate_hooks",
+    }
+    command = [
+        sys.executable, "-m", "solara", "run", "analysis.viz_page",
+        "--host", VIZ_HOST, "--port", str(args.port), "--production", "--no-open", "--no-check-version",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, check=False).returncode
+
+
 def cmd_calibrate(args) -> int:
     """``fedstake calibrate``: measure a mechanistic scenario over seeds, write the abstract mode's
     parameters as a scenario fragment (``analysis.calibration``)."""
@@ -622,6 +675,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rounds", type=_positive_int, help="rounds (default: the scenario's rounds)")
     run.add_argument("--out", help="directory for rounds.parquet, strategies.parquet and summary.json")
     run.set_defaults(func=cmd_run)
+
+    viz = sub.add_parser(
+        "viz", parents=[common], help="play with one scenario in an interactive page on localhost (SolaraViz)"
+    )
+    viz.add_argument(
+        "scenario",
+        nargs="?",
+        default="scenarios/baseline.toml",
+        help="scenario TOML file (default: the baseline)",
+    )
+    viz.add_argument("--port", type=_port, default=VIZ_PORT, help=f"port to serve on (default {VIZ_PORT})")
+    viz.set_defaults(func=cmd_viz)
 
     calibrate = sub.add_parser(
         "calibrate",
