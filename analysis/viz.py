@@ -30,7 +30,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from model.analytic import assumptions_violated, expected_payoffs
+from model.analytic import assumptions_violated, expected_payoffs, tokenless_expected_payoffs
 from model.kpis import TRAINER_DEVIATIONS
 from model.network import FLNetwork
 from model.params import ScenarioError
@@ -173,12 +173,13 @@ class PlayableNetwork(FLNetwork):
 
 # -- what the page draws -----------------------------------------------------------------------------
 def running_pi(net: FLNetwork) -> np.ndarray:
-    """Per round run (rows) and strategy (columns): profit per unit of capital from round 0 up to that
-    round, per round — the running ``pi_<s>``; NaN where a strategy has committed no capital yet."""
+    """Per round run (rows) and strategy (columns): the payoff from round 0 up to that round, per
+    round — profit per unit of capital (the running ``pi_<s>``) in the token regime, profit per owner
+    in fiat in the tokenless one (nobody commits capital there); NaN where a strategy has none yet."""
     recorder, t = net.recorder, net.round
-    capital = np.cumsum(recorder.capital[:t], axis=0)
+    scale = np.cumsum((recorder.owners if net.tokenless else recorder.capital)[:t], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(capital > 0, np.cumsum(recorder.profit[:t], axis=0) / capital, np.nan)
+        return np.where(scale > 0, np.cumsum(recorder.profit[:t], axis=0) / scale, np.nan)
 
 
 def running_margin(pi: np.ndarray, strategies: list[str]) -> np.ndarray:
@@ -190,8 +191,12 @@ def running_margin(pi: np.ndarray, strategies: list[str]) -> np.ndarray:
 
 
 def predicted_margin(scenario: Scenario) -> float:
-    """The closed form's trainers' margin (``model.analytic.expected_payoffs``), NaN when it has none."""
-    pi = expected_payoffs(scenario)["pi"]
+    """The closed form's trainers' margin (``model.analytic``: per unit of capital, or tokenless per
+    owner in fiat), NaN when it has none."""
+    if scenario.regime.tokenless:
+        pi = tokenless_expected_payoffs(scenario)["profit_fiat_per_round_per_owner"]
+    else:
+        pi = expected_payoffs(scenario)["pi"]
     others = [pi[d] for d in TRAINER_DEVIATIONS if d in pi.index and math.isfinite(pi[d])]
     if "honest" not in pi.index or not others:
         return math.nan
@@ -207,44 +212,56 @@ def _finish(ax, title: str):
     ax.set_xlabel("round")
 
 
+def _payoff_unit(net: FLNetwork) -> tuple[float, str]:
+    """How payoffs are drawn: (factor, unit) — % of capital a round, or tokenless fiat per owner."""
+    return (1.0, "fiat per owner a round") if net.tokenless else (100.0, "% of capital a round")
+
+
 def payoffs_figure(net: FLNetwork):
-    """Each strategy's running profit per unit of capital, % a round."""
+    """Each strategy's running payoff: profit per unit of capital (tokenless: per owner, in fiat)."""
     fig, ax = _figure()
     pi = running_pi(net)
+    factor, unit = _payoff_unit(net)
     rounds = np.arange(1, net.round + 1)
     for i, name in enumerate(net.strategies):
-        ax.plot(rounds, 100 * pi[:, i], color=COLOURS[name], label=name.replace("_", " "))
+        ax.plot(rounds, factor * pi[:, i], color=COLOURS[name], label=name.replace("_", " "))
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.legend(fontsize=7, loc="best")
-    _finish(ax, "Profit per unit of capital so far, % a round")
+    _finish(ax, f"Profit so far, {unit}")
     return fig
 
 
 def stakes_figure(net: FLNetwork):
-    """Each strategy's share of all bonded stake, %."""
+    """Each strategy's share of all bonded stake, % (tokenless, where nobody stakes: its registered
+    identities)."""
     fig, ax = _figure()
-    shares = net.recorder.stake_share[: net.round]
+    recorder = net.recorder
+    values = recorder.registered if net.tokenless else 100 * recorder.stake_share
     rounds = np.arange(1, net.round + 1)
     for i, name in enumerate(net.strategies):
-        ax.plot(rounds, 100 * shares[:, i], color=COLOURS[name], label=name.replace("_", " "))
-    _finish(ax, "Share of bonded stake, %")
+        ax.plot(rounds, values[: net.round, i], color=COLOURS[name], label=name.replace("_", " "))
+    _finish(
+        ax,
+        "Registered identities (no stake without a token)" if net.tokenless else "Share of bonded stake, %",
+    )
     return fig
 
 
 def margins_figure(net: FLNetwork):
     """The trainers' margin so far beside the closed form's prediction (flagged when approximate)."""
     fig, ax = _figure()
+    factor, unit = _payoff_unit(net)
     rounds = np.arange(1, net.round + 1)
     margin = running_margin(running_pi(net), net.strategies)
-    ax.plot(rounds, 100 * margin, color=COLOURS["honest"], label="simulated, so far")
+    ax.plot(rounds, factor * margin, color=COLOURS["honest"], label="simulated, so far")
     predicted = predicted_margin(net.scenario)
     if math.isfinite(predicted):
         exact = not assumptions_violated(net.scenario)
         label = "closed form" + ("" if exact else " (approximate here)")
-        ax.axhline(100 * predicted, color="black", linestyle="--", linewidth=1, label=label)
+        ax.axhline(factor * predicted, color="black", linestyle="--", linewidth=1, label=label)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.legend(fontsize=7)
-    _finish(ax, "Trainers' honesty margin, % of capital a round")
+    _finish(ax, f"Trainers' honesty margin, {unit}")
     return fig
 
 
@@ -261,17 +278,22 @@ def population_figure(net: FLNetwork):
 
 
 def tokens_figure(net: FLNetwork):
-    """Circulating supply, minted and burned since genesis, and the insurance pool, in tokens."""
+    """Circulating supply, minted and burned since genesis, and the insurance pool, in tokens
+    (tokenless, where no token exists: what the orchestrator has paid, in fiat)."""
     fig, ax = _figure()
     rounds = np.arange(1, net.round + 1)
-    stocks = net.recorder.stocks[: net.round]
-    names = ("supply", "minted since genesis", "burned since genesis", "insurance pool")
-    colours = ("#2c3e50", "#27ae60", "#c0392b", "#2980b9")
-    for i, (name, colour) in enumerate(zip(names, colours, strict=True)):
-        ax.plot(rounds, stocks[:, i], color=colour, label=name)
+    recorder = net.recorder
+    if net.tokenless:
+        values, title = recorder.flows_so_far[: net.round, :4], "Paid by the consortium so far, fiat"
+        names = ("service fees", "wages", "KYC", "network cost")
+    else:
+        values, title = recorder.stocks[: net.round], "Token stocks, tokens"
+        names = ("supply", "minted since genesis", "burned since genesis", "insurance pool")
+    for i, (name, colour) in enumerate(zip(names, ("#2c3e50", "#27ae60", "#c0392b", "#2980b9"), strict=True)):
+        ax.plot(rounds, values[:, i], color=colour, label=name)
     ax.set_yscale("symlog", linthresh=1.0)
     ax.legend(fontsize=7)
-    _finish(ax, "Token stocks, tokens")
+    _finish(ax, title)
     return fig
 
 
@@ -295,6 +317,16 @@ def RunSummary(model):
     update_counter.get()
     s = model.scenario
     sl = s.slashing
+    if s.regime.tokenless:
+        r = s.regime
+        settings = (
+            f"tokenless: service fee {r.service_fee_fiat:g} fiat, ejection after {r.ejection_strikes} "
+            f"strikes, KYC {r.kyc_cost_fiat:g} fiat (the token's controls do not apply)"
+        )
+        with solara.Column():
+            solara.Text(f"{s.name} — round {model.round} of {s.rounds}, seed {model.run_seed}")
+            solara.Text(settings)
+        return
     lines = [
         f"{s.name} — round {model.round} of {s.rounds}, seed {model.run_seed}",
         f"slash fraction {sl.slash_fraction:g} (burn {sl.burn_share:.0%}, insurance "

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis.cli import main
@@ -270,3 +271,23 @@ def test_the_page_renders_moves_a_control_steps_and_redraws(served):
         page.screenshot(ARTIFACTS / "viz.png")
         assert page.errors == [], page.errors
     assert server.poll() is None  # still serving until stopped
+
+
+def test_the_tokenless_federation_is_drawn_per_owner_in_fiat():
+    """No token, no capital: payoffs per owner in fiat, the tokenless closed form, fiat paid for tokens."""
+    from model.analytic import tokenless_expected_payoffs
+
+    s = with_overrides(load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml"), SMALL)
+    net = PlayableNetwork(s, 3)
+    for _ in range(s.rounds):
+        net.step()
+    kpis = run_scenario(s, 3).kpis
+    assert running_margin(running_pi(net), net.strategies)[-1] == pytest.approx(
+        kpis["margin_trainers"], rel=1e-9
+    )
+    profit = tokenless_expected_payoffs(s)["profit_fiat_per_round_per_owner"]
+    assert predicted_margin(s) == pytest.approx(
+        profit["honest"] - max(profit["lazy"], profit["sybil"], profit["poisoning"])
+    )
+    for line in payoffs_figure(net).axes[0].get_lines()[:4]:
+        assert np.isfinite(line.get_ydata()).any()
