@@ -10,11 +10,18 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,viz]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -c 'import model.voting; model.voting.compile_kernels()'  # numba's cache, once
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+## The interactive page's extra (Solara and what it serves the page with), on top: only make viz and
+## make test need it, so make report does not spend its minutes installing a web server.
+VIZ_STAMP := $(VENV)/.viz-stamp
+$(VIZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,viz]'
+	touch $(VIZ_STAMP)
 
 ## report: the main job — run the default study (resumes if interrupted) and write reports/index.html.
 ## The study is three sweeps: the token network and the tokenless federation side by side, then
@@ -33,11 +40,11 @@ run: $(STAMP)
 ## viz: the interactive page of scenarios/baseline.toml on http://localhost:8765 (Ctrl-C stops it);
 ## another scenario: make viz SCENARIO=scenarios/death-spiral.toml
 SCENARIO ?= scenarios/baseline.toml
-viz: $(STAMP)
+viz: $(VIZ_STAMP)
 	$(BIN)/fedstake viz $(SCENARIO)
 
 ## test: the linter, then every test (the report tests need Debian's chromium: installed if missing)
-test: lint browser
+test: lint browser $(VIZ_STAMP)
 	$(BIN)/python -m pytest
 
 browser:
