@@ -56,9 +56,12 @@ def _positive_int(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65_535:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; a port is a whole number in 1-65535")
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= 65_535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; a port is a whole number in 1-65535")
     return value
 
 
@@ -433,11 +436,12 @@ VIZ_HOST, VIZ_PORT = "localhost", 8765
 
 
 def cmd_viz(args) -> int:
-    """``fedstake viz``: check the scenario as ``run`` does, then serve the SolaraViz page of it on
-    localhost (``analysis.viz``) until stopped."""
+    """``fedstake viz``: check the scenario as ``run`` does, then become the server of its SolaraViz
+    page on localhost (``analysis.viz``) until stopped — the process is replaced by Solara's, so that
+    Ctrl-C, ``kill`` or a process manager stop the server itself."""
+    import errno
     import importlib.util
     import socket
-    import subprocess
 
     from model import load_scenario
 
@@ -451,12 +455,14 @@ def cmd_viz(args) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind(("127.0.0.1", args.port))
-        except OSError:
-            raise UsageError(
-                f"port {args.port} is in use: stop what listens there or pass another with --port"
-            ) from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                why = "is in use: stop what listens there or pass another with --port"
+            else:
+                why = f"cannot be opened ({exc.strerror}): pass another with --port (above 1023 for a user)"
+            raise UsageError(f"port {args.port} {why}") from None
     url = f"http://{VIZ_HOST}:{args.port}"
-    print(f"fedstake viz: serving {path} at {url} (Ctrl-C stops it)", flush=True)
+    print(f"fedstake viz: starting the page of {path} at {url} (ready in a few seconds; Ctrl-C stops it)")
     # Nothing leaves the machine: no usage telemetry, no check for a newer Solara on PyPI (its
     # JavaScript comes from the solara-assets package, served by this server).
     env = {
@@ -471,7 +477,8 @@ def cmd_viz(args) -> int:
         "--host", VIZ_HOST, "--port", str(args.port), "--production", "--no-open", "--no-check-version",
         "--log-level", "warning",
     ]  # fmt: skip
-    return subprocess.run(command, env=env, check=False).returncode
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
 
 
 def cmd_calibrate(args) -> int:

@@ -254,15 +254,44 @@ def margins_figure(net: FLNetwork):
     rounds = np.arange(1, net.round + 1)
     margin = running_margin(running_pi(net), net.strategies)
     ax.plot(rounds, factor * margin, color=COLOURS["honest"], label="simulated, so far")
-    predicted = predicted_margin(net.scenario)
+    s = net.scenario
+    # The closed form is built from detection rates; where votes or a real task flag, it has nothing
+    # to say, and drawing it would move with controls the run ignores.
+    own_flags = s.detection.mode == "mechanistic" or (s.rewards.rule == "yuma" and not net.tokenless)
+    predicted = math.nan if own_flags else predicted_margin(s)
     if math.isfinite(predicted):
-        exact = not assumptions_violated(net.scenario)
+        exact = not assumptions_violated(s)
         label = "closed form" + ("" if exact else " (approximate here)")
         ax.axhline(factor * predicted, color="black", linestyle="--", linewidth=1, label=label)
     ax.axhline(0, color="grey", linewidth=0.8)
+    why = no_margin_reason(net, margin)
+    if why:
+        ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=9, wrap=True)
+    if own_flags:
+        ax.text(
+            0.01,
+            0.02,
+            "no closed form: the flags come from votes or a real task",
+            transform=ax.transAxes,
+            fontsize=7,
+        )
     ax.legend(fontsize=7)
     _finish(ax, f"Trainers' honesty margin, {unit}")
     return fig
+
+
+def no_margin_reason(net: FLNetwork, margin: np.ndarray) -> str:
+    """Why the margin has no value yet, in words ('' when it has one)."""
+    if np.isfinite(margin).any():
+        return ""
+    if net.round == 0:
+        return "no round run yet: press Step"
+    counts = dict(zip(net.strategies, net.initial_owner_counts.tolist(), strict=True))
+    if not counts["honest"]:
+        return "no margin: no honest trainer"
+    if not any(counts[d] for d in TRAINER_DEVIATIONS):
+        return "no margin: no cheating trainer to out-earn"
+    return "no margin: no capital committed (zero stake and buffer)"
 
 
 def population_figure(net: FLNetwork):
@@ -311,29 +340,50 @@ def _drawn(make):
     return Figure
 
 
+def ignored_controls(scenario: Scenario) -> list[str]:
+    """What of the page's controls this scenario does not use, in words (empty: it uses them all)."""
+    out = []
+    if scenario.regime.tokenless:
+        out.append("the token's controls (slashing, emission, rewards, stakes, price): the tokenless regime")
+    if scenario.detection.mode == "mechanistic":
+        out.append("the detection rates: mechanistic detection measures its flags")
+    elif scenario.rewards.rule == "yuma" and not scenario.regime.tokenless:
+        out.append("the detection rates: under Yuma Consensus the validators' votes flag")
+    return out
+
+
 @solara.component
 def RunSummary(model):
-    """The round, the key settings in force, and what (if anything) the controls asked for in vain."""
+    """The round, the key settings in force, the controls this scenario does not use, and what (if
+    anything) the controls asked for in vain."""
     update_counter.get()
     s = model.scenario
     sl = s.slashing
+    lines = [f"{s.name} — round {model.round} of {s.rounds}, seed {model.run_seed}"]
     if s.regime.tokenless:
         r = s.regime
-        settings = (
+        lines.append(
             f"tokenless: service fee {r.service_fee_fiat:g} fiat, ejection after {r.ejection_strikes} "
-            f"strikes, KYC {r.kyc_cost_fiat:g} fiat (the token's controls do not apply)"
+            f"strikes, KYC {r.kyc_cost_fiat:g} fiat"
         )
-        with solara.Column():
-            solara.Text(f"{s.name} — round {model.round} of {s.rounds}, seed {model.run_seed}")
-            solara.Text(settings)
-        return
-    lines = [
-        f"{s.name} — round {model.round} of {s.rounds}, seed {model.run_seed}",
-        f"slash fraction {sl.slash_fraction:g} (burn {sl.burn_share:.0%}, insurance "
-        f"{sl.insurance_share:.0%}, validators {sl.validator_share:.0%}); {s.rewards.rule} rewards; "
-        f"{s.emission.schedule} emission of {s.emission.initial_tokens_per_round:g} tokens a round; "
-        f"price {model.price_fiat:.4g} ({s.token.price_model})",
-    ]
+    else:
+        lines.append(
+            f"slash fraction {sl.slash_fraction:g} (burn {sl.burn_share:.0%}, insurance "
+            f"{sl.insurance_share:.0%}, validators {sl.validator_share:.0%}); {s.rewards.rule} rewards; "
+            f"{s.emission.schedule} emission of {s.emission.initial_tokens_per_round:g} tokens a round; "
+            f"price {model.price_fiat:.4g} ({s.token.price_model})"
+        )
+    p = s.population
+    lines.append(
+        f"trainers: {p.honest_trainers} honest, {p.lazy_trainers} lazy, {p.sybil_owners} Sybil owners × "
+        f"{p.sybil_identities_per_owner}, {p.poisoning_trainers} poisoning; validators: "
+        f"{p.honest_validators} honest, {p.copying_validators} copying"
+    )
+    ignored = ignored_controls(s)
+    if ignored:
+        lines.append("Not used by this scenario: " + "; ".join(ignored) + ".")
+    if not model.running:
+        lines.append("Run complete: press Reset to play again.")
     with solara.Column():
         for line in lines:  # plain text: solara.Markdown would fetch KaTeX from a CDN
             solara.Text(line)
@@ -355,7 +405,8 @@ COMPONENTS = [
 
 
 def make_page(base: Scenario, seed: int | None = None):
-    """The SolaraViz page of ``base``: controls at the scenario's own values, the seed among them."""
+    """The SolaraViz page of ``base`` as a Solara component: controls at the scenario's own values,
+    the seed among them. Each browser session (each tab, each reload) gets a network of its own."""
     seed = base.seed if seed is None else seed
     params = {
         "base": base,
@@ -363,5 +414,10 @@ def make_page(base: Scenario, seed: int | None = None):
     }
     for control in CONTROLS:
         params[control.name] = control.widget(scenario_value(base, control.key))
-    model = PlayableNetwork(base, seed)
-    return SolaraViz(model, components=COMPONENTS, model_params=params, name=f"fedstake — {base.name}")
+
+    @solara.component
+    def Page():
+        model = solara.use_memo(lambda: PlayableNetwork(base, seed), [])
+        return SolaraViz(model, components=COMPONENTS, model_params=params, name=f"fedstake — {base.name}")
+
+    return Page

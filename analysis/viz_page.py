@@ -10,4 +10,4 @@ from analysis.viz import make_page
 from model import load_scenario
 
 SCENARIO = os.environ.get("FEDSTAKE_VIZ_SCENARIO", "scenarios/baseline.toml")
-page = make_page(load_scenario(SCENARIO))
+Page = make_page(load_scenario(SCENARIO))

@@ -147,6 +147,34 @@ def test_a_busy_port_is_refused_with_what_to_do(capsys):
     assert "is in use" in capsys.readouterr().err
 
 
+def test_ports_outside_the_range_are_refused_in_one_message(capsys):
+    for port in ("0", "-5", "70000", "http"):
+        with pytest.raises(SystemExit) as stop:
+            main(["viz", str(BASELINE), "--port", port])
+        assert stop.value.code == 2
+        assert "a port is a whole number in 1-65535" in capsys.readouterr().err
+
+
+def test_a_margin_without_a_value_says_why_and_ignored_controls_are_named():
+    from analysis.viz import ignored_controls, no_margin_reason
+
+    net = PlayableNetwork(small(), 1)
+    assert (
+        no_margin_reason(net, running_margin(running_pi(net), net.strategies))
+        == "no round run yet: press Step"
+    )
+    alone = PlayableNetwork(
+        small(), 1, population__lazy_trainers=0, population__sybil_owners=0, population__poisoning_trainers=0
+    )
+    alone.step()
+    assert "no cheating trainer" in no_margin_reason(
+        alone, running_margin(running_pi(alone), alone.strategies)
+    )
+    assert ignored_controls(small()) == []
+    assert "votes flag" in ignored_controls(with_overrides(small(), {"rewards.rule": "yuma"}))[0]
+    assert "tokenless" in ignored_controls(load_scenario(ROOT / "scenarios" / "baseline-tokenless.toml"))[0]
+
+
 # -- the page, served and driven -----------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as probe:
@@ -182,7 +210,8 @@ def served():
                 time.sleep(0.3)
         yield url, server
     finally:
-        os.killpg(server.pid, 15)
+        if server.poll() is None:
+            os.killpg(server.pid, 15)
         server.wait(timeout=10)
 
 
@@ -271,6 +300,24 @@ def test_the_page_renders_moves_a_control_steps_and_redraws(served):
         page.screenshot(ARTIFACTS / "viz.png")
         assert page.errors == [], page.errors
     assert server.poll() is None  # still serving until stopped
+
+
+def test_each_tab_plays_a_network_of_its_own(served):
+    """The first test stepped its tab's network to round 103; a new tab starts at round 0."""
+    url, _ = served
+    with browse(url) as page:
+        page.wait_for("document.body.innerText.includes('round 0 of 200')", 60, "a network of its own")
+        assert page.errors == []
+
+
+def test_stopping_the_command_stops_the_server(served):
+    """``kill`` (SIGTERM) on the process ``fedstake viz`` started as stops the server: the port is free."""
+    url, server = served
+    server.send_signal(15)
+    assert server.wait(timeout=15) is not None
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_the_tokenless_federation_is_drawn_per_owner_in_fiat():
