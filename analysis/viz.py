@@ -140,11 +140,10 @@ def playable_scenario(base: Scenario, settings: dict) -> tuple[Scenario, list[st
     except ScenarioError as exc:
         if not any("genesis_supply_tokens" in p for p in exc.problems):
             return base, list(exc.problems)
-        need = genesis_allocation_tokens(
-            with_overrides(base, {**overrides, "token.genesis_supply_tokens": 1e15})
-        )
-        try:
-            scenario = with_overrides(base, {**overrides, "token.genesis_supply_tokens": math.ceil(need)})
+        try:  # only the supply is short: give the population what it stakes (or the other problems)
+            roomy = with_overrides(base, {**overrides, "token.genesis_supply_tokens": 1e15})
+            need = math.ceil(genesis_allocation_tokens(roomy))
+            scenario = with_overrides(base, {**overrides, "token.genesis_supply_tokens": need})
         except ScenarioError as again:
             return base, list(again.problems)
     return scenario, []

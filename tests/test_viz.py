@@ -85,6 +85,13 @@ def test_a_bigger_population_gets_the_genesis_supply_it_needs():
     assert scenario.token.genesis_supply_tokens > 10_000.0
 
 
+def test_a_short_supply_and_another_problem_together_are_both_a_message_not_a_crash():
+    base = with_overrides(small(), {"token.genesis_supply_tokens": 10_000.0})
+    settings = {"population__honest_trainers": 200, "population__honest_validators": 0}
+    scenario, problems = playable_scenario(base, {**settings, "population__copying_validators": 0})
+    assert scenario == base and any("validator" in p for p in problems)
+
+
 def test_settings_the_schema_refuses_keep_the_loaded_scenario_and_say_why():
     base = small()
     scenario, problems = playable_scenario(
