@@ -111,8 +111,7 @@ class TokenEconomy:
         """Identities join now: their capital is committed, and valued, at today's price."""
         net = self.net
         self.entry_price_fiat[rows] = self.price_fiat
-        buffer = net.scenario.staking.initial_liquid_tokens
-        net.capital_fiat[rows] = (net.stake_required[rows] + buffer) * self.price_fiat
+        net.capital_fiat[rows] = (net.stake_required[rows] + self._buffer) * self.price_fiat
 
     # -- the round -----------------------------------------------------------------------------
     def settle(
@@ -156,7 +155,7 @@ class TokenEconomy:
         if self.market:
             self._speculate(t)
             if self.ledger.users_tokens > 0:
-                self.users_sell()
+                self._users_sell()
             if s.market.sell_for_costs:
                 self._sell_for_costs(price, returned)
         self.rounds += 1
@@ -167,35 +166,46 @@ class TokenEconomy:
     def ledger(self):
         return self.net.ledger
 
-    def _pay_fees(self, trainer_payout: np.ndarray | None, validator_weights: np.ndarray | None) -> None:
-        """Split the round's fee revenue (``fees_fiat``) as ``fees.paid_in`` says. Validators pass their
-        delegators' cut on, as they do with emission (``stakes.validator_take``)."""
-        f, net, ledger = self.net.scenario.fees, self.net, self.ledger
-        nt = net.n_trainers
-        trainer_weights = None
+    def _fee_split(
+        self, total: float, trainer_payout: np.ndarray | None, validator_weights: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray | None, float, float]:
+        """``total`` (fiat or tokens) split by ``[fees]``'s shares: per trainer (by the round's
+        trainer rewards) and per validator (by its reward weight; its delegators' cut taken out, as
+        with emission, ``stakes.validator_take``) — None where nobody can receive — then the
+        delegators' total and the owner's amount (its share plus any share nobody could receive).
+        The burn share is what is left."""
+        f, net = self.net.scenario.fees, self.net
+        owner_share = f.owner_share
+        trainers = validators = None
         if trainer_payout is not None and trainer_payout.sum() > 0:
-            trainer_weights = trainer_payout / trainer_payout.sum()
-        if validator_weights is not None and not validator_weights.sum() > 0:
-            validator_weights = None
-        shares = (
-            (f.trainer_share, trainer_weights, slice(0, nt)),
-            (f.validator_share, validator_weights, slice(nt, None)),
-        )
-        cut = net.delegators_cut  # per validator: the share of its income its delegators get
+            trainers = trainer_payout / trainer_payout.sum() * (f.trainer_share * total)
+        else:
+            owner_share += f.trainer_share
+        delegators = 0.0
+        if validator_weights is not None and validator_weights.sum() > 0:
+            validators = validator_weights * (f.validator_share * total)  # the weights add up to 1
+            cut = net.delegators_cut  # per validator: the share of its income its delegators get
+            if cut is not None:
+                delegators = float(validators @ cut)
+                validators = validators * (1.0 - cut)
+        else:
+            owner_share += f.validator_share
+        return trainers, validators, delegators, owner_share * total
+
+    def _pay_fees(self, trainer_payout: np.ndarray | None, validator_weights: np.ndarray | None) -> None:
+        """Pay the round's fee revenue (``fees_fiat``) out by :meth:`_fee_split`, in fiat or in the
+        tokens users buy with it (``fees.paid_in``)."""
+        f, ledger, fiat, nt = self.net.scenario.fees, self.ledger, self.fiat, self.net.n_trainers
         if f.paid_in == "fiat":
-            fiat = self.fiat
             fiat.users_fiat -= self.fees_fiat
-            owner = f.owner_share
-            for share, weights, rows in shares:
-                if weights is None:  # nobody to receive it: the owner's
-                    owner += share
-                    continue
-                amounts = weights * (share * self.fees_fiat)
-                if rows.start == nt and cut is not None:
-                    fiat.delegators_fiat += float(amounts @ cut)
-                    amounts = amounts * (1.0 - cut)
-                fiat.accounts_fiat[rows] += amounts
-            fiat.owner_fiat += owner * self.fees_fiat
+            trainers, validators, delegators, owner = self._fee_split(
+                self.fees_fiat, trainer_payout, validator_weights
+            )
+            for rows, amounts in ((slice(0, nt), trainers), (slice(nt, None), validators)):
+                if amounts is not None:
+                    fiat.accounts_fiat[rows] += amounts
+            fiat.delegators_fiat += delegators
+            fiat.owner_fiat += owner
             # The burn share buys tokens back (as users' purchases do, so it is handed back first).
             fiat.users_fiat += f.burn_share * self.fees_fiat
             burned, spent = self._buy_tokens(f.burn_share * self.fees_fiat)
@@ -207,20 +217,14 @@ class TokenEconomy:
             return
         bought, spent = self._buy_tokens(self.fees_fiat)
         self.fees_fiat = spent  # less, if the treasury ran out of tokens to sell at a fixed price
-        left = bought
-        to_treasury = f.owner_share * bought
-        for share, weights, rows in shares:
-            if weights is None:
-                to_treasury += share * bought
-                continue
-            amounts = weights * (share * bought)
-            left -= float(amounts.sum())
-            if rows.start == nt and cut is not None:
-                passed = float(amounts @ cut)
-                ledger.transfer("users", "delegators", passed)
-                amounts = amounts * (1.0 - cut)
-            ledger.pay_from("users", rows, amounts)
-        to_treasury = min(to_treasury, left)
+        trainers, validators, delegators, owner = self._fee_split(bought, trainer_payout, validator_weights)
+        left = bought - delegators
+        ledger.transfer("users", "delegators", delegators)
+        for rows, amounts in ((slice(0, nt), trainers), (slice(nt, None), validators)):
+            if amounts is not None:
+                ledger.pay_from("users", rows, amounts)
+                left -= float(amounts.sum())
+        to_treasury = min(owner, left)
         ledger.transfer("users", "treasury", to_treasury)
         burn = max(left - to_treasury, 0.0)  # the burn share (and what rounding left of the rest)
         ledger.burn_from("users", burn)
@@ -260,7 +264,7 @@ class TokenEconomy:
         self.claims_filed_total_fiat += filed
         self.claims_paid_total_fiat += paid
 
-    def users_sell(self) -> None:
+    def _users_sell(self) -> None:
         """Users sell every token they hold (insurance payouts) to the pool."""
         tokens = self.ledger.users_tokens
         self.fiat.users_fiat += self._sell_to_pool("users", tokens)
